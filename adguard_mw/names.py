@@ -46,8 +46,8 @@ class Names:
     bait_dir: str  # folder of the bait resources, so their full paths differ per site
     beacon: str
     dismiss: str
+    recheck: str  # the "check again" form's target, for readers without JavaScript
     cookie: str
-    attribute: str  # data-* attribute carrying the detector's settings
     css_class: str  # class prefix of the message markup
     event: str  # DOM event the detector and the message talk through
     bait_classes: tuple[str, ...]
@@ -66,8 +66,8 @@ class Names:
             bait_dir=_word(seed_bytes, "bait-dir", 2),
             beacon=_word(seed_bytes, "beacon"),
             dismiss=_word(seed_bytes, "dismiss"),
+            recheck=_word(seed_bytes, "recheck"),
             cookie=cookie if cookie is not None else "_" + _word(seed_bytes, "cookie"),
-            attribute="data-" + _word(seed_bytes, "attribute", 2),
             css_class=_word(seed_bytes, "class"),
             event=_word(seed_bytes, "event"),
             # Three of the hidden classes, a different three per site.

@@ -1,0 +1,42 @@
+"""Fail open, and say so once.
+
+The middleware sits in front of every page of a site: when one of its own parts breaks, the reader must get the
+site's original response and the operator one clear log record, not a page of errors or a log flooded on every
+request. Each kind of fault is logged with its traceback the first time, then only counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+
+logger = logging.getLogger("adguard_mw")
+
+_lock = threading.Lock()
+_counts: Counter[str] = Counter()
+
+
+def report_fault(where: str, exc: BaseException) -> None:
+    """Log the first fault of each kind with its traceback; count the rest."""
+    with _lock:
+        _counts[where] += 1
+        first = _counts[where] == 1
+    if first:
+        logger.error(
+            "adguard_mw: %s failed; the original response was served unchanged "
+            "(logged once per process, later occurrences are counted)",
+            where,
+            exc_info=exc,
+        )
+
+
+def fault_counts() -> dict[str, int]:
+    """How often each kind of fault happened in this process, for health checks and tests."""
+    with _lock:
+        return dict(_counts)
+
+
+def reset_fault_counts() -> None:
+    with _lock:
+        _counts.clear()

@@ -1,0 +1,85 @@
+"""The files the browser loads from us, prepared once at start-up.
+
+The scripts and styles are real files in `static/` (shipped inside the wheel); here they get this deployment's
+neutral names filled in and a content hash for their URLs, so browsers may cache them for a year and still pick
+up a new release at once. Bait and control scripts are tiny and built per request: each echoes the one-time value
+the detector sent, which a blocker's stand-in script cannot do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .names import BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
+
+# Detector timings in milliseconds: a probe gives up after `timeout`; the cosmetic check waits `settle` after load.
+PROBE_TIMEOUT_MS = 3000
+SETTLE_MS = 400
+CHECK_FALLBACK_MS = 8000
+TOKEN = re.compile(r"[0-9a-f]{8,64}")
+
+
+def static_dir() -> Path:
+    """`adguard_mw/static` in an installed wheel; the repository's `static/` in a source checkout."""
+    packaged = Path(__file__).parent / "static"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "static"
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    body: bytes
+    media_type: str
+    version: str  # short content hash, put in the URL so the file can be cached "forever"
+
+
+def _asset(body: str, media_type: str) -> Asset:
+    data = body.encode()
+    return Asset(data, media_type, hashlib.sha256(data).hexdigest()[:10])
+
+
+@dataclass(frozen=True)
+class Assets:
+    detector: Asset
+    message_script: Asset
+    stylesheet: Asset
+
+    @classmethod
+    def build(cls, names: Names) -> Assets:
+        folder = static_dir()
+        detector_config = {
+            "event": names.event,
+            "beacon": names.beacon,
+            "control": names.control,
+            "baits": [f"{names.bait_dir}/{BAIT_SCRIPT}", f"{names.bait_dir}/{BAIT_SURROGATE_SCRIPT}"],
+            "classes": list(names.bait_classes),
+            "neutral": f"{names.css_class}-n",
+            "timeout": PROBE_TIMEOUT_MS,
+            "settle": SETTLE_MS,
+        }
+        message_config = {
+            "event": names.event,
+            "css": names.css_class,
+            "dismiss": names.dismiss,
+            "fallback": CHECK_FALLBACK_MS,
+        }
+        return cls(
+            detector=_asset(_fill(folder / "detector.js", detector_config), "text/javascript"),
+            message_script=_asset(_fill(folder / "message.js", message_config), "text/javascript"),
+            stylesheet=_asset((folder / "message.css").read_text().replace("__C__", names.css_class), "text/css"),
+        )
+
+
+def _fill(path: Path, config: dict[str, object]) -> str:
+    source = path.read_text()
+    if "__CONFIG__" not in source:
+        raise RuntimeError(f"adguard_mw: {path.name} has no __CONFIG__ placeholder; the package is damaged")
+    return source.replace("__CONFIG__", json.dumps(config, separators=(",", ":")))
+
+
+def echo_script(event: str, token: str) -> bytes:
+    """The body of a bait or control script: announce the detector's one-time value, and nothing else."""
+    return f'document.dispatchEvent(new CustomEvent("{event}",{{detail:"{token}"}}));'.encode()

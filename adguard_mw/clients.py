@@ -1,0 +1,42 @@
+"""Coarse facts about the reader's browser, for the event log and the allow-list instructions.
+
+Only these facts leave this module; the raw user-agent string is never stored. Parsing is slow (tens of
+microseconds), so it happens only for events and messages, never for ordinary page views, and is cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from user_agents import parse
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFacts:
+    browser: str  # family, e.g. "Chrome", "Firefox", "Mobile Safari"
+    browser_major: str  # major version only
+    os: str  # family, e.g. "Windows", "Android", "iOS"
+    device: str  # "desktop", "mobile", "tablet", "bot" or "other"
+
+
+UNKNOWN_CLIENT = ClientFacts("Other", "", "Other", "other")
+
+
+@lru_cache(maxsize=1024)
+def describe_client(user_agent: str) -> ClientFacts:
+    if not user_agent:
+        return UNKNOWN_CLIENT
+    agent = parse(user_agent[:512])
+    if agent.is_bot:
+        device = "bot"
+    elif agent.is_tablet:
+        device = "tablet"
+    elif agent.is_mobile:
+        device = "mobile"
+    elif agent.is_pc:
+        device = "desktop"
+    else:
+        device = "other"
+    major = agent.browser.version[0] if agent.browser.version else ""
+    return ClientFacts(agent.browser.family, str(major), agent.os.family, device)

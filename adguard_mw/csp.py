@@ -1,0 +1,27 @@
+"""Reading the page's Content-Security-Policy so the injected tags carry its nonce.
+
+A page protected by `script-src 'nonce-…'` (with or without `'strict-dynamic'`) would refuse our detector; copying
+the response's own nonce onto our tags keeps it working without weakening the policy, which we never edit.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
+
+
+def csp_nonce(headers: list[tuple[bytes, bytes]], directive: str = "script-src") -> str | None:
+    """The nonce the enforced policy allows for `directive` (falling back to `default-src`), if any."""
+    for name, value in headers:
+        if name.lower() != b"content-security-policy":
+            continue
+        sources: dict[str, str] = {}
+        for part in value.decode("latin-1").split(";"):
+            key, _, rest = part.strip().partition(" ")
+            sources.setdefault(key.lower(), rest)
+        for key in (f"{directive}-elem", directive, "default-src"):
+            if key in sources:
+                match = _NONCE.search(sources[key])
+                return match.group(1) if match else None
+    return None

@@ -1,0 +1,249 @@
+"""The middleware's own endpoints, answered without calling the app ("eager responses").
+
+Everything here faces the open internet, so input is validated strictly and anything wrong gets a 4xx that says
+what is wrong and changes nothing: the beacon takes a small same-origin JSON POST, the dismissal likewise, and
+"check again" a same-origin form POST whose redirect target must be a path on this site.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from .assets import TOKEN, Asset, Assets, echo_script
+from .events import EventLog, reader_fields
+from .names import BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
+from .policy import Policy
+from .state import StateCookie, Verdict, VisitorState, new_visitor_id
+
+MAX_BODY = 2048
+MAX_PATH = 512
+SIGNALS = frozenset({"cosmetic", "network"})
+VERDICTS = tuple(verdict.value for verdict in Verdict)
+# A verdict that has not changed is written back only once it is this old, so the cookie is re-sent rarely.
+REFRESH_AFTER = 3600
+
+Handler = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Endpoints:
+    def __init__(self, names: Names, assets: Assets, cookie: StateCookie, events: EventLog, policy: Policy) -> None:
+        self.names = names
+        self.cookie = cookie
+        self.events = events
+        self.policy = policy
+        self._assets = {
+            "/" + names.script: assets.detector,
+            "/" + names.message_script: assets.message_script,
+            "/" + names.stylesheet: assets.stylesheet,
+        }
+        self._echoes = {
+            "/" + names.control,
+            f"/{names.bait_dir}/{BAIT_SCRIPT}",
+            f"/{names.bait_dir}/{BAIT_SURROGATE_SCRIPT}",
+        }
+        self._posts: dict[str, Handler] = {
+            "/" + names.beacon: self.beacon,
+            "/" + names.dismiss: self.dismiss,
+            "/" + names.recheck: self.recheck,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, subpath: str) -> None:
+        """Answer a request whose path is under our prefix; `subpath` is the rest of the path."""
+        method = scope["method"]
+        response: Response
+        if subpath in self._posts:
+            if method != "POST":
+                response = _error(405, "use POST", headers={"Allow": "POST"})
+            else:
+                try:
+                    await self._posts[subpath](scope, receive, send)
+                    return
+                except BadRequest as exc:
+                    response = _error(exc.status, exc.reason)
+        elif method not in ("GET", "HEAD"):
+            response = _error(405, "use GET", headers={"Allow": "GET, HEAD"})
+        elif subpath in self._assets:
+            response = _asset_response(self._assets[subpath])
+        elif subpath in self._echoes:
+            token = scope.get("query_string", b"").decode("latin-1").removeprefix("n=")
+            if not TOKEN.fullmatch(token):
+                response = _error(400, "expected ?n= followed by 8 to 64 lower-case hex digits")
+            else:
+                response = Response(
+                    echo_script(self.names.event, token),
+                    media_type="text/javascript",
+                    headers={"Cache-Control": "no-store"},
+                )
+        else:
+            response = _error(404, "not found")
+        await response(scope, receive, send)
+
+    async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        report = _parse_report(await _read_json(scope, headers, receive))
+        verdict: Verdict = report["verdict"]
+        path: str = report["path"]
+        now = int(time.time())
+        old = self._state(headers)
+        state = old if old is not None else VisitorState(new_visitor_id())
+        changed = state.verdict is not verdict
+        if changed:
+            state = state.replace(verdict=verdict, checked_at=now, views=0)
+        elif state.checked_at is None or now - state.checked_at >= REFRESH_AFTER:
+            state = state.replace(checked_at=now)
+        fields = reader_fields(headers.get("user-agent", ""), state.visitor_id, path)
+        fields["mode"] = self.policy.mode.value
+        self.events.emit("verdict", verdict=verdict.value, signals=report["signals"], **fields)
+        if report["recheck"]:
+            self.events.emit("check_again", verdict=verdict.value, **fields)
+        if old is not None and old.verdict is Verdict.BLOCKED and verdict is Verdict.NOT_BLOCKED:
+            self.events.emit("recovered", **fields)
+        response = JSONResponse({"verdict": verdict.value}, headers={"Cache-Control": "no-store"})
+        if state != old:
+            response.raw_headers.append(self.cookie.set_cookie_header(state, https=scope["scheme"] == "https"))
+        await response(scope, receive, send)
+
+    async def dismiss(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        body = await _read_json(scope, headers, receive)
+        path = body.get("path", "/")
+        if set(body) - {"path"} or not _is_path(path):
+            raise BadRequest(400, 'expected {"path": "/a/path"}')
+        state = self._state(headers)
+        if state is None or state.verdict is not Verdict.BLOCKED:
+            raise BadRequest(409, "there is no message to dismiss")
+        state = state.replace(dismissed_at=int(time.time()))
+        fields = reader_fields(headers.get("user-agent", ""), state.visitor_id, path)
+        self.events.emit("message_dismissed", mode=self.policy.mode.value, **fields)
+        response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+        response.raw_headers.append(self.cookie.set_cookie_header(state, https=scope["scheme"] == "https"))
+        await response(scope, receive, send)
+
+    async def recheck(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The no-JavaScript "check again": forget the verdict and go back, so the next page view checks afresh."""
+        headers = Headers(scope=scope)
+        _require_same_origin(scope, headers)
+        if headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+            raise BadRequest(415, "expected a form post (application/x-www-form-urlencoded)")
+        form = parse_qs((await _read_body(headers, receive)).decode("latin-1"), max_num_fields=4)
+        target = form.get("next", ["/"])[0]
+        if not _is_path(target):
+            raise BadRequest(400, "next must be a path on this site, such as /news/")
+        response = RedirectResponse(scope.get("root_path", "") + target, status_code=303)
+        response.headers["Cache-Control"] = "no-store"
+        state = self._state(headers)
+        if state is not None and state.verdict is not None:
+            fields = reader_fields(headers.get("user-agent", ""), state.visitor_id, target)
+            self.events.emit("check_again", verdict=None, **fields)
+            state = state.replace(verdict=None, checked_at=None, views=0)
+            response.raw_headers.append(self.cookie.set_cookie_header(state, https=scope["scheme"] == "https"))
+        await response(scope, receive, send)
+
+    def _state(self, headers: Headers) -> VisitorState | None:
+        raw = headers.get("cookie")
+        return self.cookie.load(raw.encode("latin-1")) if raw and self.cookie.name in raw else None
+
+
+def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
+    headers = {"Cache-Control": "no-store", **(headers or {})}
+    return PlainTextResponse(f"{status} {reason}\n", status_code=status, headers=headers)
+
+
+def _asset_response(asset: Asset) -> Response:
+    return Response(
+        asset.body,
+        media_type=asset.media_type,
+        headers={"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def _require_same_origin(scope: Scope, headers: Headers) -> None:
+    """Browsers say where a request comes from; anything not from this very site is refused."""
+    site = headers.get("sec-fetch-site")
+    if site is not None and site != "same-origin":
+        raise BadRequest(403, f"cross-site request refused (Sec-Fetch-Site: {site[:32]})")
+    origin = headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != headers.get("host"):
+        raise BadRequest(403, "cross-origin request refused (Origin does not match Host)")
+
+
+async def _read_body(headers: Headers, receive: Receive) -> bytes:
+    """Read at most MAX_BODY bytes, refusing more while reading, not after."""
+    declared = headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadRequest(400, "client disconnected")
+        body += bytes(message.get("body", b""))
+        if len(body) > MAX_BODY:
+            raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
+        if not message.get("more_body", False):
+            return body
+
+
+async def _read_json(scope: Scope, headers: Headers, receive: Receive) -> dict[str, Any]:
+    _require_same_origin(scope, headers)
+    if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise BadRequest(415, "expected Content-Type: application/json")
+    try:
+        value = json.loads(await _read_body(headers, receive))
+    except (ValueError, RecursionError):
+        raise BadRequest(400, "body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise BadRequest(400, "body must be a JSON object")
+    return value
+
+
+def _parse_report(body: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(body) - {"verdict", "signals", "path", "recheck"}
+    if unknown:
+        raise BadRequest(400, f"unknown field {sorted(unknown)[0]!r}")
+    if body.get("verdict") not in VERDICTS:
+        raise BadRequest(400, "verdict must be one of: blocked, not_blocked, unknown")
+    verdict = Verdict(body["verdict"])
+    signals = body.get("signals", {})
+    if (
+        not isinstance(signals, dict)
+        or not set(signals) <= SIGNALS
+        or not all(value in VERDICTS for value in signals.values())
+    ):
+        raise BadRequest(400, "signals must map cosmetic/network to blocked, not_blocked or unknown")
+    path = body.get("path")
+    if not _is_path(path):
+        raise BadRequest(400, "path must be this page's path, such as /news/ (no query string)")
+    recheck = body.get("recheck", False)
+    if not isinstance(recheck, bool):
+        raise BadRequest(400, "recheck must be true or false")
+    return {"verdict": verdict, "signals": signals, "path": path, "recheck": recheck}
+
+
+def _is_path(value: Any) -> bool:
+    """A local path only: no scheme, no host, no "//" or backslash tricks, no query, no control characters."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_PATH
+        and value.startswith("/")
+        and not value.startswith(("//", "/\\"))
+        and "\\" not in value
+        and "?" not in value
+        and "#" not in value
+        and value.isprintable()
+    )

@@ -1,0 +1,224 @@
+"""`AdGuardMiddleware`: the one piece a site owner adds.
+
+Pure ASGI, so it costs almost nothing: non-HTTP scopes, non-GET requests and every non-HTML response pass
+straight through, and the cookie is read only when an HTML page is about to be sent. Requests under the
+middleware's own neutral path prefix are answered here without calling the app.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from collections.abc import Sequence
+from functools import partial
+
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ._faults import report_fault
+from .assets import Assets
+from .clients import describe_client
+from .csp import csp_nonce
+from .endpoints import Endpoints
+from .events import EventLog, reader_fields
+from .injector import Headers, HtmlRewriter, Rewrite
+from .message import Message, MessageRenderer
+from .names import Names
+from .policy import NOTHING, Decision, Mode, Policy, decide, is_crawler
+from .state import StateCookie, VisitorState
+
+MIN_KEY_LENGTH = 24
+SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance further in never acts again
+_KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+_PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
+_CACHE_HEADERS = frozenset({b"cache-control", b"expires"})
+
+
+class AdGuardMiddleware:
+    """Detects ad blockers with an injected script and asks blocking readers for support, per the policy.
+
+    `secret_key` is one key or a list, oldest to newest: cookies are signed with the newest and accepted from
+    any, so keys rotate without resetting readers. The neutral names of our URLs, cookie and markup derive from
+    `name_seed` (by default the oldest key), so they stay stable while keys are added.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret_key: str | Sequence[str],
+        policy: Policy | Mode | str = Mode.OBSERVE,
+        message: Message | None = None,
+        site_name: str = "this site",
+        events: str | os.PathLike[str] | EventLog | None = None,
+        path_prefix: str | None = None,
+        cookie_name: str | None = None,
+        cookie_max_age: int = 30 * 24 * 3600,
+        https_only: bool | None = None,
+        name_seed: str | None = None,
+    ) -> None:
+        keys = _secret_keys(secret_key)
+        if path_prefix is not None and not _is_prefix(path_prefix):
+            raise ValueError(f"adguard_mw: path_prefix {path_prefix!r} must look like '/_support' (no trailing '/')")
+        if not isinstance(cookie_max_age, int) or cookie_max_age <= 0:
+            raise ValueError(f"adguard_mw: cookie_max_age must be a positive number of seconds, got {cookie_max_age!r}")
+        self.app = app
+        self.policy = policy if isinstance(policy, Policy) else Policy(mode=Mode(_mode(policy)))
+        self.names = Names.derive(name_seed or keys[0], prefix=path_prefix, cookie=cookie_name)
+        self.cookie = StateCookie(keys, name=self.names.cookie, max_age=cookie_max_age, secure=https_only)
+        self.events = events if isinstance(events, EventLog) else EventLog(events)
+        self.assets = Assets.build(self.names)
+        self.renderer = MessageRenderer(message or Message(), site_name=site_name)
+        self.endpoints = Endpoints(self.names, self.assets, self.cookie, self.events, self.policy)
+        self._own_paths = self.names.prefix + "/"
+        self._plain_tag = self.detector_tag("", None).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or SCOPE_FLAG in scope:
+            await self.app(scope, receive, send)
+            return
+        scope[SCOPE_FLAG] = True
+        path = _local_path(scope)
+        if path.startswith(self._own_paths):
+            await self.endpoints(scope, receive, send, path[len(self.names.prefix) :])
+        elif scope["method"] == "GET":
+            await self.app(scope, receive, HtmlRewriter(send, partial(self._rewrite_page, scope, path)))
+        else:
+            await self.app(scope, receive, send)
+
+    def detector_tag(self, root_path: str, nonce: str | None) -> str:
+        nonce_attr = f' nonce="{nonce}"' if nonce else ""
+        src = f"{self._url(root_path, self.names.script)}?v={self.assets.detector.version}"
+        return f'<script src="{src}" defer{nonce_attr}></script>'
+
+    async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite:
+        """Called once an HTML page's headers are known: what to insert, or which page to serve instead."""
+        state = self._read_state(scope)
+        decision = decide(self.policy, state, path, int(time.time()))
+        if decision.show is not None and not await self._may_ask(scope):
+            decision = NOTHING
+        root_path = scope.get("root_path", "")
+        nonce = csp_nonce(headers)
+        tag = self._plain_tag if not root_path and nonce is None else self.detector_tag(root_path, nonce).encode()
+        if decision.show is None and decision.state is None:
+            return Rewrite(insert=tag)  # the same for every reader: the page stays cacheable as the app says
+        added = list(_PRIVATE)
+        if decision.state is not None:
+            added.append(self.cookie.set_cookie_header(decision.state, https=scope["scheme"] == "https"))
+        if decision.show is None:
+            return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
+        return self._message(scope, path, decision, state, tag, headers, added)
+
+    def _message(
+        self,
+        scope: Scope,
+        path: str,
+        decision: Decision,
+        state: VisitorState | None,
+        tag: bytes,
+        headers: Headers,
+        added: list[tuple[bytes, bytes]],
+    ) -> Rewrite:
+        mode = decision.show
+        assert mode is not None
+        root_path = scope.get("root_path", "")
+        user_agent = _header(scope, b"user-agent")
+        context = {
+            "mode": mode.value,
+            "css": self.names.css_class,
+            "next": path,
+            "check_url": self._url(root_path, self.names.recheck),
+            "stylesheet_url": f"{self._url(root_path, self.names.stylesheet)}?v={self.assets.stylesheet.version}",
+            "message_url": f"{self._url(root_path, self.names.message_script)}?v={self.assets.message_script.version}",
+            "client": describe_client(user_agent),
+        }
+        visitor = state.visitor_id if state is not None else None
+        self.events.emit("message_shown", mode=mode.value, **reader_fields(user_agent, visitor, path))
+        if mode is Mode.HARD:
+            page = self.renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
+            return Rewrite(replace_body=page.encode(), add_headers=added)
+        nonces = {"nonce": csp_nonce(headers), "style_nonce": csp_nonce(headers, "style-src")}
+        overlay = self.renderer.render("overlay.html", **nonces, **context)
+        return Rewrite(insert=tag + overlay.encode(), add_headers=added, remove_headers=_CACHE_HEADERS)
+
+    def _read_state(self, scope: Scope) -> VisitorState | None:
+        cookie = _header_bytes(scope, b"cookie")
+        if not cookie or not self.cookie.carried_by(cookie):
+            return None  # no verification work at all for readers without our cookie
+        return self.cookie.load(cookie)
+
+    async def _may_ask(self, scope: Scope) -> bool:
+        """Crawlers and exempted readers (subscribers, say) are never asked; a failing hook counts as exempt."""
+        if is_crawler(_header(scope, b"user-agent")):
+            return False
+        if self.policy.exempt is None:
+            return True
+        try:
+            exempt = self.policy.exempt(Request(scope))
+            if inspect.isawaitable(exempt):
+                exempt = await exempt
+        except Exception as exc:
+            report_fault("the policy's exempt hook", exc)
+            return False
+        return not exempt
+
+    def _url(self, root_path: str, name: str) -> str:
+        return f"{root_path}{self.names.prefix}/{name}"
+
+
+def _header_bytes(scope: Scope, name: bytes) -> bytes:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return b""
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    return _header_bytes(scope, name).decode("latin-1")
+
+
+def _local_path(scope: Scope) -> str:
+    """The path below the app's mount point: servers may or may not include `root_path` in `path`."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        return path[len(root_path) :] or "/"
+    return path
+
+
+def _mode(value: object) -> str:
+    allowed = ", ".join(mode.value for mode in Mode)
+    if not isinstance(value, str) or value not in {mode.value for mode in Mode}:
+        raise ValueError(f"adguard_mw: policy must be a Policy or one of: {allowed}; got {value!r}")
+    return value
+
+
+def _is_prefix(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) > 1
+        and value.startswith("/")
+        and not value.endswith("/")
+        and all(c.isalnum() or c in "/-_." for c in value)
+    )
+
+
+def _secret_keys(secret_key: object) -> list[str]:
+    keys = [secret_key] if isinstance(secret_key, str | bytes) else list(secret_key or [])  # type: ignore[call-overload]
+    if not keys:
+        raise ValueError(f"adguard_mw: secret_key is missing; {_KEY_HINT}")
+    checked = []
+    for index, key in enumerate(keys):
+        if isinstance(key, bytes):
+            key = key.decode("latin-1")
+        if not isinstance(key, str):
+            raise TypeError(f"adguard_mw: secret_key must be a string or a list of strings; item {index} is {key!r}")
+        if len(key) < MIN_KEY_LENGTH:
+            raise ValueError(
+                f"adguard_mw: secret_key{f' item {index}' if len(keys) > 1 else ''} is {len(key)} characters long; "
+                f"use at least {MIN_KEY_LENGTH} random characters; {_KEY_HINT}"
+            )
+        checked.append(key)
+    return checked

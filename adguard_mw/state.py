@@ -1,0 +1,127 @@
+"""The visitor's state, kept in a signed cookie.
+
+The server stores nothing per visitor: what the middleware remembers (the last verdict, the meter, a dismissal)
+travels in one small cookie signed with itsdangerous. Signing uses a salt of our own, so the cookie can never be
+confused with the app's session cookie even when both share a secret, and accepts a list of keys (oldest to
+newest) so keys can rotate without logging everybody out. A cookie that is tampered with, expired, truncated or
+from an unknown key is treated as absent: the visitor is simply new again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from http.cookies import SimpleCookie
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+SALT = "adguard_mw.visitor-state"
+# Browsers silently drop cookies over ~4096 bytes; ours is about 120, and anything far larger is not ours.
+MAX_COOKIE_LENGTH = 1024
+
+
+class Verdict(StrEnum):
+    BLOCKED = "blocked"
+    NOT_BLOCKED = "not_blocked"
+    UNKNOWN = "unknown"
+
+
+_VERDICT_CODES = {Verdict.BLOCKED: "b", Verdict.NOT_BLOCKED: "n", Verdict.UNKNOWN: "u"}
+_CODE_VERDICTS = {code: verdict for verdict, code in _VERDICT_CODES.items()}
+
+
+def new_visitor_id() -> str:
+    """A random pseudonymous id: it identifies a browser's cookie, never a person, and links to nothing else."""
+    return secrets.token_urlsafe(9)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorState:
+    visitor_id: str
+    verdict: Verdict | None = None
+    checked_at: int | None = None  # unix seconds of the last verdict
+    views: int = 0  # page views seen while blocked, for the free-views meter
+    dismissed_at: int | None = None  # unix seconds of the last "continue" on a dismissible message
+
+    def replace(self, **changes: Any) -> VisitorState:
+        return dataclasses.replace(self, **changes)
+
+
+class StateCookie:
+    """Reads and writes `VisitorState` as a signed, timestamped, expiring cookie."""
+
+    def __init__(self, secret_keys: Sequence[str], *, name: str, max_age: int, secure: bool | None = None) -> None:
+        self.name = name
+        self.max_age = max_age
+        self.secure = secure  # None: decided per request from the scheme
+        self._serializer = URLSafeTimedSerializer(list(secret_keys), salt=SALT)
+        self._needle = name.encode("latin-1") + b"="
+
+    def carried_by(self, cookie_header: bytes) -> bool:
+        """A cheap test that avoids parsing and verifying anything for visitors without our cookie."""
+        return self._needle in cookie_header
+
+    def load(self, cookie_header: bytes) -> VisitorState | None:
+        value = _cookie_value(cookie_header.decode("latin-1"), self.name)
+        if value is None or len(value) > MAX_COOKIE_LENGTH:
+            return None
+        try:
+            payload = self._serializer.loads(value, max_age=self.max_age)
+        except (BadSignature, ValueError, UnicodeError):
+            return None
+        return _from_payload(payload)
+
+    def dump(self, state: VisitorState) -> str:
+        return self._serializer.dumps(_to_payload(state))
+
+    def set_cookie_header(self, state: VisitorState, *, https: bool) -> tuple[bytes, bytes]:
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[self.name] = self.dump(state)
+        morsel = cookie[self.name]
+        morsel["path"] = "/"
+        morsel["max-age"] = self.max_age
+        morsel["httponly"] = True
+        morsel["samesite"] = "Lax"
+        if self.secure if self.secure is not None else https:
+            morsel["secure"] = True
+        return (b"set-cookie", morsel.OutputString().encode("latin-1"))
+
+
+def _to_payload(state: VisitorState) -> list[Any]:
+    code = _VERDICT_CODES[state.verdict] if state.verdict is not None else None
+    return [state.visitor_id, code, state.checked_at, state.views, state.dismissed_at]
+
+
+def _from_payload(payload: Any) -> VisitorState | None:
+    """Validate field by field: a well-signed cookie from an older version must not crash anything either."""
+    if not isinstance(payload, list) or len(payload) != 5:
+        return None
+    visitor_id, code, checked_at, views, dismissed_at = payload
+    if not isinstance(visitor_id, str) or not 0 < len(visitor_id) <= 32:
+        return None
+    if code is not None and code not in _CODE_VERDICTS:
+        return None
+    if not all(_is_optional_int(value) for value in (checked_at, dismissed_at)) or not _is_int(views) or views < 0:
+        return None
+    verdict = _CODE_VERDICTS[code] if code is not None else None
+    return VisitorState(visitor_id, verdict, checked_at, views, dismissed_at)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_optional_int(value: Any) -> bool:
+    return value is None or (_is_int(value) and value >= 0)
+
+
+def _cookie_value(cookie_header: str, name: str) -> str | None:
+    for chunk in cookie_header.split(";"):
+        key, sep, value = chunk.partition("=")
+        if sep and key.strip() == name:
+            return value.strip().strip('"')
+    return None
