@@ -25,13 +25,20 @@ BAIT_IMAGE = "adserver.png"  # EasyList: /adserver. (images too)
 BAIT_CLASSES = ("ad_banner", "ad-unit", "banner-ad", "top-ad", "ad-wrapper", "adunit", "ad-text")
 
 
+# Letter runs that ad-related filter rules key on (e.g. "-ad.", "/pub/", "banner"); a name containing one is redrawn.
+_AVOID = ("ad", "ban", "pop", "pub", "tag", "spon", "pro", "mark")
+
+
 def _word(seed: bytes, purpose: str, syllables: int = 3) -> str:
-    digest = hmac.new(seed, purpose.encode(), hashlib.sha256).digest()
-    letters = []
-    for i in range(syllables):
-        letters.append(_CONSONANTS[digest[2 * i] % len(_CONSONANTS)])
-        letters.append(_VOWELS[digest[2 * i + 1] % len(_VOWELS)])
-    return "".join(letters)
+    for attempt in range(100):
+        digest = hmac.new(seed, f"{purpose}:{attempt}".encode(), hashlib.sha256).digest()
+        word = "".join(
+            _CONSONANTS[digest[2 * i] % len(_CONSONANTS)] + _VOWELS[digest[2 * i + 1] % len(_VOWELS)]
+            for i in range(syllables)
+        )
+        if not any(avoided in word for avoided in _AVOID):
+            return word
+    raise AssertionError("unreachable: a clean word turns up within a few attempts")  # pragma: no cover
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,79 @@
+"""The `adguard-mw` command line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from .__about__ import __version__
+from .middleware import AdGuardMiddleware
+from .policy import Mode, Policy
+
+# The demo's key is public on purpose: it only signs cookies for a site on your own machine.
+DEMO_SECRET_KEY = "adguard-mw-demo-key-do-not-use-in-production"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="adguard-mw", description="Ad-block detection and reader-support middleware.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser("demo", help="serve an example news site wrapped by the middleware")
+    demo.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    demo.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
+    demo.add_argument(
+        "--events", type=Path, default=Path("events.jsonl"), help="JSON lines event log (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--policy",
+        choices=[mode.value for mode in Mode],
+        default=Mode.SOFT.value,
+        help="policy mode (default: %(default)s)",
+    )
+    demo.add_argument("--free-views", type=int, default=0, help="page views after detection before the message")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return run_demo(args.host, args.port, args.events, Mode(args.policy), args.free_views)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def demo_app(events: Path | None, policy: Policy) -> AdGuardMiddleware:
+    """The example news site wrapped by the middleware, as the demo serves it (also used by the browser tests)."""
+    site = _news_site()
+    return AdGuardMiddleware(
+        site.create_app(), secret_key=DEMO_SECRET_KEY, policy=policy, site_name="The Daily Lantern", events=events
+    )
+
+
+def run_demo(host: str, port: int, events: Path, mode: Mode, free_views: int) -> int:
+    try:
+        import uvicorn
+    except ImportError:
+        print("adguard-mw demo needs uvicorn: pip install 'adguard-mw[demo]'", file=sys.stderr)
+        return 1
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = demo_app(events, Policy(mode=mode, free_page_views=free_views))
+    print(f"The Daily Lantern, wrapped by adguard_mw (policy: {mode.value}), at http://{host}:{port}/")
+    print(f"Events are appended to {events.resolve()}")
+    print("Open it in a browser with an ad blocker: the message appears from the second page view. Ctrl+C stops.")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
+
+
+def _news_site() -> ModuleType:
+    """The demo site ships inside the wheel as adguard_mw.examples; in a source checkout it is ./examples."""
+    try:
+        return importlib.import_module("adguard_mw.examples.news_site")
+    except ModuleNotFoundError:
+        root = str(Path(__file__).resolve().parent.parent)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        return importlib.import_module("examples.news_site")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

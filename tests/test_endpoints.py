@@ -1,0 +1,203 @@
+"""The middleware's own endpoints: strict about input, clear about errors, and changing nothing on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adguard_mw.names import BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT
+
+from .site import SAME_ORIGIN, client, own_url, report, wrapped
+
+
+class TestAssets:
+    async def test_detector_script_is_served_with_its_names_filled_in(self) -> None:
+        app = wrapped()
+        async with client(app) as c:
+            response = await c.get(own_url(app, app.names.script))
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/javascript")
+        assert "__CONFIG__" not in response.text and app.names.beacon in response.text
+        assert "immutable" in response.headers["cache-control"]
+
+    async def test_stylesheet_and_message_script(self) -> None:
+        app = wrapped()
+        async with client(app) as c:
+            css = await c.get(own_url(app, app.names.stylesheet))
+            js = await c.get(own_url(app, app.names.message_script))
+        assert css.status_code == js.status_code == 200
+        assert "__C__" not in css.text and f".{app.names.css_class}-box" in css.text
+
+    @pytest.mark.parametrize("kind", ["control", BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT])
+    async def test_bait_and_control_scripts_echo_the_one_time_value(self, kind: str) -> None:
+        app = wrapped()
+        name = app.names.control if kind == "control" else f"{app.names.bait_dir}/{kind}"
+        async with client(app) as c:
+            response = await c.get(own_url(app, name), params={"n": "0123456789abcdef"})
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store"
+        assert response.text == (
+            f'document.dispatchEvent(new CustomEvent("{app.names.event}",{{detail:"0123456789abcdef"}}));'
+        )
+
+    @pytest.mark.parametrize("query", ["", "n=", "n=short", "n=</script><script>alert(1)", "n=ABCDEF0123456789"])
+    async def test_an_echo_only_repeats_a_hex_token(self, query: str) -> None:
+        app = wrapped()
+        async with client(app) as c:
+            response = await c.get(own_url(app, app.names.control) + "?" + query)
+        assert response.status_code == 400
+        assert "hex" in response.text
+
+    async def test_unknown_paths_under_the_prefix(self) -> None:
+        app = wrapped()
+        async with client(app) as c:
+            assert (await c.get(own_url(app, "nothing-here"))).status_code == 404
+            assert (await c.post(own_url(app, app.names.script))).status_code == 405
+
+    async def test_names_carry_no_ad_block_words(self) -> None:
+        app = wrapped()
+        names = [app.names.prefix, app.names.script, app.names.beacon, app.names.cookie, app.names.css_class]
+        names += [app.names.event, app.names.control, app.names.message_script, app.names.stylesheet]
+        for name in names:
+            assert not any(word in name.lower() for word in ("ad", "block", "detect", "bait", "guard"))
+
+
+class TestBeacon:
+    async def test_a_verdict_sets_a_signed_cookie(self, tmp_path: Path) -> None:
+        app = wrapped(events=tmp_path / "events.jsonl")
+        async with client(app) as c:
+            response = await report(c, app, "blocked")
+        assert response.status_code == 200
+        assert response.json() == {"verdict": "blocked"}
+        assert response.headers["cache-control"] == "no-store"
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith(app.names.cookie + "=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        event = json.loads((tmp_path / "events.jsonl").read_text())
+        assert event["event"] == "verdict" and event["verdict"] == "blocked"
+        assert event["signals"] == {"cosmetic": "blocked", "network": "blocked"}
+        assert event["browser"] == "Chrome" and event["device"] == "desktop" and event["path"] == "/news/1"
+
+    async def test_the_cookie_is_re_sent_only_when_the_state_changes(self) -> None:
+        app = wrapped()
+        async with client(app) as c:
+            first = await report(c, app, "blocked")
+            again = await report(c, app, "blocked")
+            changed = await report(c, app, "not_blocked")
+        assert "set-cookie" in first.headers
+        assert "set-cookie" not in again.headers
+        assert "set-cookie" in changed.headers
+
+    async def test_recovery_is_logged(self, tmp_path: Path) -> None:
+        app = wrapped(events=tmp_path / "events.jsonl")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            await report(c, app, "not_blocked")
+        events = [json.loads(line)["event"] for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+        assert events == ["verdict", "verdict", "recovered"]
+
+    @pytest.mark.parametrize(
+        ("content", "headers", "status", "reason"),
+        [
+            (b"{not json", {}, 400, "not valid JSON"),
+            (b"[]", {}, 400, "JSON object"),
+            (b'{"verdict": "maybe", "path": "/"}', {}, 400, "verdict must be one of"),
+            (b'{"verdict": ["blocked"], "path": "/"}', {}, 400, "verdict must be one of"),
+            (b'{"verdict": "blocked", "path": "https://evil.example/"}', {}, 400, "path must be"),
+            (b'{"verdict": "blocked", "path": "/a?email=x@y"}', {}, 400, "path must be"),
+            (b'{"verdict": "blocked", "path": "/", "ip": "1.2.3.4"}', {}, 400, "unknown field 'ip'"),
+            (b'{"verdict": "blocked", "path": "/", "signals": {"x": "blocked"}}', {}, 400, "signals must map"),
+            (b'{"verdict": "blocked", "path": "/", "signals": {"network": {}}}', {}, 400, "signals must map"),
+            (b'{"verdict": "blocked", "path": "/", "recheck": "yes"}', {}, 400, "recheck must be"),
+            (b'{"verdict": "blocked", "path": "/"}', {"Content-Type": "text/plain"}, 415, "application/json"),
+            (b'{"verdict": "blocked", "path": "/"}', {"Origin": "https://evil.example"}, 403, "cross-origin"),
+            (b'{"verdict": "blocked", "path": "/"}', {"Sec-Fetch-Site": "cross-site"}, 403, "cross-site"),
+            (b'{"verdict": "blocked", "path": "/' + b"x" * 2100 + b'"}', {}, 413, "larger than 2048 bytes"),
+        ],
+    )
+    async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
+        self, tmp_path: Path, content: bytes, headers: dict[str, str], status: int, reason: str
+    ) -> None:
+        app = wrapped(events=tmp_path / "events.jsonl")
+        async with client(app) as c:
+            response = await c.post(
+                own_url(app, app.names.beacon),
+                content=content,
+                headers={"Content-Type": "application/json", **SAME_ORIGIN, **headers},
+            )
+        assert response.status_code == status
+        assert reason in response.text
+        assert "set-cookie" not in response.headers
+        assert not (tmp_path / "events.jsonl").exists()
+
+    async def test_an_oversized_body_is_refused_while_reading(self) -> None:
+        app = wrapped()
+        sent_chunks = 0
+
+        async def endless():  # type: ignore[no-untyped-def]
+            nonlocal sent_chunks
+            for _ in range(1000):
+                sent_chunks += 1
+                yield b"x" * 512
+
+        async with client(app) as c:
+            response = await c.post(
+                own_url(app, app.names.beacon),
+                content=endless(),
+                headers={"Content-Type": "application/json", **SAME_ORIGIN},
+            )
+        assert response.status_code == 413
+        assert sent_chunks < 10
+
+    async def test_only_post(self) -> None:
+        app = wrapped()
+        async with client(app) as c:
+            response = await c.get(own_url(app, app.names.beacon))
+        assert response.status_code == 405 and response.headers["allow"] == "POST"
+
+
+class TestDismissAndCheckAgain:
+    async def test_dismissing_needs_a_message_to_dismiss(self) -> None:
+        app = wrapped(policy="soft")
+        async with client(app) as c:
+            response = await c.post(own_url(app, app.names.dismiss), json={"path": "/"}, headers=SAME_ORIGIN)
+        assert response.status_code == 409
+
+    async def test_dismissal_is_remembered(self) -> None:
+        app = wrapped(policy="soft")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            assert 'role="dialog"' in (await c.get("/news/1")).text
+            response = await c.post(own_url(app, app.names.dismiss), json={"path": "/news/1"}, headers=SAME_ORIGIN)
+            assert response.status_code == 204 and "set-cookie" in response.headers
+            assert 'role="dialog"' not in (await c.get("/news/2")).text
+
+    async def test_check_again_forgets_the_verdict_and_goes_back(self) -> None:
+        app = wrapped(policy="hard")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            assert "<article>" not in (await c.get("/news/1")).text
+            response = await c.post(own_url(app, app.names.recheck), data={"next": "/news/1"}, headers=SAME_ORIGIN)
+            assert response.status_code == 303 and response.headers["location"] == "/news/1"
+            assert "<article>" in (await c.get("/news/1")).text
+
+    @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x"])
+    async def test_check_again_never_redirects_off_site(self, target: str) -> None:
+        app = wrapped(policy="hard")
+        async with client(app) as c:
+            response = await c.post(own_url(app, app.names.recheck), data={"next": target}, headers=SAME_ORIGIN)
+        assert response.status_code == 400 and "path on this site" in response.text
+
+    async def test_check_again_refuses_other_sites_forms(self) -> None:
+        app = wrapped(policy="hard")
+        async with client(app) as c:
+            response = await c.post(
+                own_url(app, app.names.recheck), data={"next": "/"}, headers={"Origin": "https://evil.example"}
+            )
+        assert response.status_code == 403
+
+
+def test_httpx_is_the_client() -> None:
+    assert httpx.ASGITransport  # the tests above drive the app in-process, through the real ASGI interface

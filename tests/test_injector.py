@@ -1,0 +1,232 @@
+"""The injector edits HTML responses as they stream, and leaves every other response exactly as it was."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from starlette.types import Message
+
+from adguard_mw.injector import LOOKAHEAD, HtmlRewriter, Rewrite, find_insertion_point
+
+from .asgi import Sent, body, start
+
+TAG = b"<script src=/x.js defer></script>"
+HTML = (b"content-type", b"text/html; charset=utf-8")
+
+
+async def always_insert(headers: list[tuple[bytes, bytes]]) -> Rewrite:
+    return Rewrite(insert=TAG)
+
+
+async def rewrite(*messages: Message, decide=always_insert) -> Sent:  # type: ignore[no-untyped-def]
+    sent = Sent()
+    send = HtmlRewriter(sent, decide)
+    for message in messages:
+        await send(dict(message))
+    return sent
+
+
+def content_length_matches(sent: Sent) -> bool:
+    declared = sent.header("content-length")
+    return declared is None or int(declared) == len(sent.body)
+
+
+class TestWhereTheTagGoes:
+    async def test_after_meta_charset(self) -> None:
+        page = b"<!doctype html><html><head><meta charset=utf-8><title>T</title></head><body>x</body></html>"
+        sent = await rewrite(start(headers=[HTML]), body(page))
+        assert sent.body == page.replace(b"<meta charset=utf-8>", b"<meta charset=utf-8>" + TAG)
+
+    async def test_right_after_head_without_meta_charset(self) -> None:
+        sent = await rewrite(start(headers=[HTML]), body(b"<html><head><title>T</title></head><body></body></html>"))
+        assert sent.body == b"<html><head>" + TAG + b"<title>T</title></head><body></body></html>"
+
+    async def test_head_with_attributes_and_upper_case_tags(self) -> None:
+        page = b'<HTML><HEAD lang="en"><META HTTP-EQUIV="Content-Type" CONTENT="text/html; CHARSET=utf-8"></HEAD>'
+        sent = await rewrite(start(headers=[HTML]), body(page))
+        assert sent.body == page.replace(b'utf-8">', b'utf-8">' + TAG)
+
+    async def test_header_element_is_not_head(self) -> None:
+        page = b"<html><body><header>Site</header><p>x</p></body></html>"
+        sent = await rewrite(start(headers=[HTML]), body(page))
+        assert sent.body == b"<html><body><header>Site</header><p>x</p>" + TAG + b"</body></html>"
+
+    async def test_before_the_last_body_close_when_there_is_no_head(self) -> None:
+        page = b"<body><script>var s='</body>';</script><p>x</p></body>"
+        sent = await rewrite(start(headers=[HTML]), body(page))
+        assert sent.body == b"<body><script>var s='</body>';</script><p>x</p>" + TAG + b"</body>"
+
+    async def test_page_unchanged_when_there_is_neither_head_nor_body(self) -> None:
+        sent = await rewrite(start(headers=[HTML]), body(b"<p>just a fragment"))
+        assert sent.body == b"<p>just a fragment"
+        assert content_length_matches(sent)
+
+    async def test_only_once(self) -> None:
+        page = b"<html><head></head><body><head></head></body></html>"
+        sent = await rewrite(start(headers=[HTML]), body(page))
+        assert sent.body.count(TAG) == 1
+
+    @pytest.mark.parametrize(
+        ("seen", "final", "expected"),
+        [
+            (b"<html><he", False, None),  # the tag may be split: wait
+            (b"<html><head>", False, None),  # a <meta charset> may still come
+            (b"<html><head><title>", True, 12),
+            (b"<html><head>" + b" " * 1024, False, 12),  # past the charset window: insert after <head>
+            (b"<p>" * (LOOKAHEAD // 3 + 1), False, -1),  # nothing found within the look-ahead: give up
+        ],
+    )
+    def test_insertion_point_decisions(self, seen: bytes, final: bool, expected: int | None) -> None:
+        assert find_insertion_point(seen, final) == expected
+
+
+class TestStreaming:
+    async def test_head_split_across_chunks(self) -> None:
+        chunks = [
+            b"<!doctype html><html><he",
+            b"ad><meta cha",
+            b"rset=utf-8><title>T</title></he",
+            b"ad><body>",
+            b"x</body>",
+        ]
+        sent = await rewrite(start(headers=[HTML]), *[body(c, more=True) for c in chunks], body(b""))
+        assert sent.body == b"".join(chunks).replace(b"utf-8>", b"utf-8>" + TAG)
+
+    async def test_streamed_response_loses_its_content_length(self) -> None:
+        headers = [HTML, (b"content-length", b"60")]
+        sent = await rewrite(
+            start(headers=headers), body(b"<html><head></head>", more=True), body(b"<body></body></html>")
+        )
+        assert sent.header("content-length") is None  # the server chunks it
+        assert TAG in sent.body
+
+    async def test_single_message_gets_the_exact_new_content_length(self) -> None:
+        page = b"<html><head></head><body></body></html>"
+        sent = await rewrite(start(headers=[HTML, (b"content-length", str(len(page)).encode())]), body(page))
+        assert sent.header_values("content-length") == [str(len(page) + len(TAG))]
+        assert content_length_matches(sent)
+
+    async def test_only_a_bounded_prefix_is_held_back(self) -> None:
+        chunk = b"<p>" + b"x" * 16_000 + b"</p>"
+        sent = Sent()
+        send = HtmlRewriter(sent, always_insert)
+        await send(start(headers=[HTML]))
+        for _ in range(20):
+            await send(body(chunk, more=True))
+        held = 20 * len(chunk) - len(sent.body)
+        assert 0 <= held < LOOKAHEAD + len(chunk)  # a 320 KB page without a head is not buffered whole
+        await send(body(b""))
+        assert sent.body == chunk * 20
+
+    async def test_later_chunks_pass_straight_through(self) -> None:
+        sent = await rewrite(
+            start(headers=[HTML]), body(b"<html><head></head>", more=True), body(b"<body>", more=True), body(b"</body>")
+        )
+        assert [m.get("body") for m in sent.messages[1:]] == [b"<html><head>" + TAG + b"</head>", b"<body>", b"</body>"]
+
+
+class TestHeaders:
+    async def test_validators_the_edit_made_wrong_are_dropped(self) -> None:
+        headers = [HTML, (b"etag", b'"abc"'), (b"last-modified", b"Mon, 01 Jan 2024 00:00:00 GMT")]
+        sent = await rewrite(start(headers=headers), body(b"<head></head>"))
+        assert sent.header("etag") is None and sent.header("last-modified") is None
+
+    async def test_repeated_set_cookie_headers_survive(self) -> None:
+        async def add_cookie(headers: list[tuple[bytes, bytes]]) -> Rewrite:
+            return Rewrite(insert=TAG, add_headers=[(b"set-cookie", b"ours=1")])
+
+        headers = [HTML, (b"Set-Cookie", b"a=1"), (b"Set-Cookie", b"b=2")]
+        sent = await rewrite(start(headers=headers), body(b"<head></head>"), decide=add_cookie)
+        assert sent.header_values("set-cookie") == ["a=1", "b=2", "ours=1"]
+
+    async def test_capitalised_header_names_are_understood(self) -> None:
+        headers = [(b"Content-Type", b"Text/HTML; charset=utf-8"), (b"Content-Length", b"13")]
+        sent = await rewrite(start(headers=headers), body(b"<head></head>"))
+        assert TAG in sent.body and content_length_matches(sent)
+
+    async def test_headers_given_as_a_generator_are_read_once(self) -> None:
+        message = {"type": "http.response.start", "status": 200, "headers": (h for h in [HTML])}
+        sent = await rewrite(message, body(b"<head></head>"))
+        assert sent.header("content-type") == "text/html; charset=utf-8"
+
+
+class TestUntouched:
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            [(b"content-type", b"application/json")],
+            [(b"content-type", b"text/plain")],
+            [],
+            [HTML, (b"content-encoding", b"gzip")],
+            [HTML, (b"content-encoding", b"identity")],
+            [HTML, (b"content-disposition", b"attachment; filename=page.html")],
+            [HTML, (b"content-range", b"bytes 0-10/100")],
+        ],
+        ids=["json", "text", "no-type", "gzip", "identity-encoding", "attachment", "range"],
+    )
+    async def test_responses_that_are_not_plain_html_pages(self, headers: list[tuple[bytes, bytes]]) -> None:
+        messages = [start(headers=headers), body(b"<html><head></head>", more=True), body(b"</html>")]
+        sent = await rewrite(*messages)
+        assert sent.messages == messages
+
+    @pytest.mark.parametrize("status", [201, 204, 206, 301, 304, 404, 500])
+    async def test_statuses_other_than_200(self, status: int) -> None:
+        messages = [start(status, headers=[HTML]), body(b"<html><head></head></html>")]
+        assert (await rewrite(*messages)).messages == messages
+
+    async def test_gzip_encoded_html_is_never_decoded(self) -> None:
+        page = gzip.compress(b"<html><head></head></html>")
+        messages = [start(headers=[HTML, (b"content-encoding", b"gzip")]), body(page)]
+        assert (await rewrite(*messages)).body == page
+
+    async def test_non_html_response_is_not_held_back(self) -> None:
+        sent = Sent()
+        send = HtmlRewriter(sent, always_insert)
+        await send(start(headers=[(b"content-type", b"application/octet-stream")]))
+        assert len(sent.messages) == 1  # sent at once, nothing buffered
+        await send(body(b"\x00" * 65536, more=True))
+        assert len(sent.messages) == 2
+
+    async def test_pathsend_goes_out_after_the_held_start(self) -> None:
+        pathsend = {"type": "http.response.pathsend", "path": "/srv/page.html"}
+        sent = await rewrite(start(headers=[HTML]), pathsend)
+        assert [m["type"] for m in sent.messages] == ["http.response.start", "http.response.pathsend"]
+
+    async def test_no_rewrite_wanted(self) -> None:
+        async def nothing(headers: list[tuple[bytes, bytes]]) -> None:
+            return None
+
+        messages = [start(headers=[HTML, (b"etag", b'"x"')]), body(b"<head></head>")]
+        assert (await rewrite(*messages, decide=nothing)).messages == messages
+
+
+class TestReplacement:
+    async def test_the_app_page_is_replaced_and_its_body_discarded(self) -> None:
+        async def wall(headers: list[tuple[bytes, bytes]]) -> Rewrite:
+            return Rewrite(replace_body=b"<p>wall</p>", add_headers=[(b"vary", b"Cookie")])
+
+        headers = [HTML, (b"set-cookie", b"session=1"), (b"etag", b'"1"'), (b"content-length", b"99")]
+        sent = await rewrite(start(headers=headers), body(b"secret " * 5, more=True), body(b"article"), decide=wall)
+        assert sent.body == b"<p>wall</p>"
+        assert b"secret" not in sent.body
+        assert sent.header_values("set-cookie") == ["session=1"]  # the app's session survives
+        assert sent.header("etag") is None and sent.header("vary") == "Cookie"
+        assert content_length_matches(sent)
+
+
+class TestFailOpen:
+    async def test_a_failing_decision_serves_the_original_page_and_logs_once(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def broken(headers: list[tuple[bytes, bytes]]) -> Rewrite:
+            raise RuntimeError("template exploded")
+
+        page = b"<html><head></head><body>x</body></html>"
+        for _ in range(3):
+            sent = await rewrite(start(headers=[HTML, (b"content-length", b"40")]), body(page), decide=broken)
+            assert sent.body == page and sent.header("content-length") == "40"
+        assert [r.getMessage() for r in caplog.records].count(
+            "adguard_mw: deciding what to show on a page failed; the original response was served unchanged "
+            "(logged once per process, later occurrences are counted)"
+        ) == 1

@@ -1,0 +1,292 @@
+"""AdGuardMiddleware end to end in-process: what each kind of reader and response gets."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from adguard_mw import AdGuardMiddleware, Policy
+
+from .asgi import app_sending, body, call, http_scope, start
+from .site import CHROME, KEY, PAGE, bare_site, client, report, wrapped
+
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def detector_tag(app: AdGuardMiddleware) -> str:
+    return f'<script src="{app.names.prefix}/{app.names.script}?v={app.assets.detector.version}" defer></script>'
+
+
+class TestConfiguration:
+    def test_works_through_add_middleware(self) -> None:
+        site = Starlette(middleware=[Middleware(AdGuardMiddleware, secret_key=KEY, policy="soft")])
+        site.build_middleware_stack()
+
+    @pytest.mark.parametrize(
+        ("options", "message"),
+        [
+            ({"secret_key": ""}, "secret_key is 0 characters long; use at least 24 random characters"),
+            ({"secret_key": []}, "secret_key is missing"),
+            ({"secret_key": "short"}, "secret_key is 5 characters long"),
+            ({"secret_key": [KEY, "old"]}, "secret_key item 1 is 3 characters long"),
+            ({"secret_key": KEY, "policy": "strict"}, "policy must be a Policy or one of: observe, notice, soft, hard"),
+            ({"secret_key": KEY, "path_prefix": "support/"}, "path_prefix 'support/' must look like '/_support'"),
+            ({"secret_key": KEY, "cookie_max_age": 0}, "cookie_max_age must be a positive number of seconds"),
+        ],
+    )
+    def test_a_wrong_configuration_fails_at_start_up_in_one_line(
+        self, options: dict[str, object], message: str
+    ) -> None:
+        with pytest.raises(ValueError) as error:
+            AdGuardMiddleware(bare_site(), **options)  # type: ignore[arg-type]
+        assert str(error.value).startswith("adguard_mw: ") and message in str(error.value)
+        assert "\n" not in str(error.value)
+
+    def test_a_missing_key_is_a_type_error_from_python_itself(self) -> None:
+        with pytest.raises(TypeError, match="secret_key"):
+            AdGuardMiddleware(bare_site())  # type: ignore[call-arg]
+
+
+class TestInjection:
+    async def test_html_pages_get_the_detector_after_meta_charset(self) -> None:
+        app = wrapped()
+        async with client(app) as c:
+            response = await c.get("/news/1")
+        assert response.text == PAGE.replace("<meta charset='utf-8'>", "<meta charset='utf-8'>" + detector_tag(app))
+        assert int(response.headers["content-length"]) == len(response.content)
+        assert "etag" not in response.headers
+
+    async def test_an_anonymous_page_keeps_its_own_caching(self) -> None:
+        app = wrapped(policy="soft")
+        async with client(app) as c:
+            response = await c.get("/news/1")
+        assert response.headers["cache-control"] == "public, max-age=600"
+        assert "vary" not in response.headers and "set-cookie" not in response.headers
+
+    async def test_streamed_html_is_injected_as_it_flows(self) -> None:
+        app = wrapped()
+        async with client(app) as c:
+            response = await c.get("/stream")
+        assert response.text == f"<html><head>{detector_tag(app)}<title>Live</title></head><body></body></html>"
+
+    async def test_json_passes_through_untouched(self) -> None:
+        async with client(wrapped()) as c:
+            response = await c.get("/api")
+        assert response.json() == {"ok": True} and response.headers["content-length"] == "11"
+
+    async def test_head_and_post_pass_through(self) -> None:
+        app = wrapped()
+        async with client(app) as c:
+            head = await c.head("/news/1")
+            post = await c.post("/login")
+        assert head.headers["content-length"] == str(len(PAGE)) and head.content == b""
+        assert post.headers.get_list("set-cookie") == [
+            "session=s1; Path=/; SameSite=lax",
+            "theme=dark; Path=/; SameSite=lax",
+        ]
+
+    async def test_two_instances_inject_once(self) -> None:
+        app = AdGuardMiddleware(wrapped(), secret_key=KEY)
+        async with client(app) as c:
+            response = await c.get("/news/1")
+        assert response.text.count("<script") == 1
+
+    async def test_mounted_under_a_root_path(self) -> None:
+        app = wrapped()
+        scope = http_scope("/blog/news/1", root_path="/blog")
+        sent = await call(app, scope)
+        assert f'src="/blog{app.names.prefix}/{app.names.script}' in sent.body.decode()
+
+    async def test_the_page_csp_nonce_is_copied_onto_the_tag(self) -> None:
+        csp = (b"content-security-policy", b"default-src 'self'; script-src 'nonce-r4nd0m' 'strict-dynamic'")
+        inner = app_sending(start(headers=[(b"content-type", b"text/html"), csp]), body(b"<head></head>"))
+        app = AdGuardMiddleware(inner, secret_key=KEY)
+        sent = await call(app, http_scope())
+        assert b'defer nonce="r4nd0m"></script>' in sent.body
+        assert sent.header("content-security-policy") == csp[1].decode()  # never weakened
+
+    async def test_django_style_capitalised_headers_and_chunking(self) -> None:
+        page = b"<html><head><title>T</title></head><body>" + b"x" * 70_000 + b"</body></html>"
+        inner = app_sending(
+            start(headers=[(b"Content-Type", b"text/html; charset=utf-8"), (b"Set-Cookie", b"csrftoken=1")]),
+            body(page[:65536], more=True),
+            body(page[65536:]),
+        )
+        sent = await call(AdGuardMiddleware(inner, secret_key=KEY), http_scope())
+        assert sent.body.count(b"<script") == 1 and len(sent.body) > len(page)
+        assert sent.header_values("set-cookie") == ["csrftoken=1"]
+
+    @pytest.mark.parametrize("kind", ["websocket", "lifespan"])
+    async def test_other_scope_types_pass_through(self, kind: str) -> None:
+        seen: list[str] = []
+
+        async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(scope["type"])
+
+        await AdGuardMiddleware(inner, secret_key=KEY)({"type": kind}, None, None)  # type: ignore[arg-type]
+        assert seen == [kind]
+
+
+class TestAsking:
+    async def test_observe_never_shows_anything(self) -> None:
+        app = wrapped(policy="observe")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            response = await c.get("/news/1")
+        assert response.text.count("<script") == 1 and "template" not in response.text
+        assert response.headers["cache-control"] == "public, max-age=600"
+
+    async def test_soft_message_is_a_dialog_over_the_page(self) -> None:
+        app = wrapped(policy="soft", site_name="The Lantern")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            response = await c.get("/news/1")
+        text = response.text
+        assert "<article>Text</article>" in text  # the content is still there, under the dialog
+        assert f'<template id="{app.names.css_class}-message">' in text
+        assert 'role="dialog" aria-modal="true"' in text and "Please support The Lantern" in text
+        assert response.headers["cache-control"] == "private, no-cache"
+        assert response.headers["vary"] == "Cookie"
+
+    async def test_notice_is_a_banner(self) -> None:
+        app = wrapped(policy="notice")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            text = (await c.get("/news/1")).text
+        assert 'data-mode="notice" role="region"' in text and "aria-modal" not in text
+
+    async def test_hard_message_replaces_the_content(self) -> None:
+        app = wrapped(policy="hard")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            response = await c.get("/news/1")
+            api = await c.get("/api")
+        assert response.status_code == 200
+        assert "<article>" not in response.text and "<h1" in response.text
+        assert 'name="robots" content="noindex, nofollow"' in response.text
+        assert detector_tag(app) in response.text  # the wall can check again in place
+        assert int(response.headers["content-length"]) == len(response.content)
+        assert response.headers["cache-control"] == "private, no-cache" and response.headers["vary"] == "Cookie"
+        assert api.json() == {"ok": True}  # only HTML pages are walled
+
+    async def test_free_page_views_then_the_message(self) -> None:
+        app = wrapped(policy=Policy(mode="soft", free_page_views=2))  # type: ignore[arg-type]
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            pages = [await c.get("/news/1") for _ in range(4)]
+        shown = ['role="dialog"' in page.text for page in pages]
+        assert shown == [False, False, True, True]
+        assert ["set-cookie" in page.headers for page in pages] == [True, True, False, False]
+
+    async def test_a_reader_who_stopped_blocking_reads_freely(self) -> None:
+        app = wrapped(policy="hard")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            await report(c, app, "not_blocked")
+            assert "<article>" in (await c.get("/news/1")).text
+
+    async def test_unknown_is_never_accused(self) -> None:
+        app = wrapped(policy="hard")
+        async with client(app) as c:
+            await report(c, app, "unknown")
+            assert "<article>" in (await c.get("/news/1")).text
+
+    async def test_exempted_readers_are_never_asked(self) -> None:
+        async def subscribers(request: Request) -> bool:
+            return request.cookies.get("plan") == "paid"
+
+        app = wrapped(policy=Policy(mode="hard", exempt=subscribers))  # type: ignore[arg-type]
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            c.cookies.set("plan", "paid")
+            assert "<article>" in (await c.get("/news/1")).text
+            c.cookies.set("plan", "free")
+            assert "<article>" not in (await c.get("/news/1")).text
+
+    async def test_a_crawler_is_never_walled_even_with_a_cookie(self) -> None:
+        app = wrapped(policy="hard")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            response = await c.get("/news/1", headers={"User-Agent": GOOGLEBOT})
+        assert "<article>" in response.text
+
+    async def test_excluded_paths_are_never_walled(self) -> None:
+        app = wrapped(policy=Policy(mode="hard", exclude=("/",)))  # type: ignore[arg-type]
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            assert "<article>" in (await c.get("/")).text
+            assert "<article>" not in (await c.get("/news/1")).text
+
+    async def test_message_shown_is_logged_without_personal_data(self, tmp_path: Path) -> None:
+        log = tmp_path / "events.jsonl"
+        app = wrapped(policy="soft", events=log)
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            await c.get("/news/1?utm_source=newsletter&email=reader@example.com")
+        events = [json.loads(line) for line in log.read_text().splitlines()]
+        shown = events[-1]
+        assert shown["event"] == "message_shown" and shown["mode"] == "soft" and shown["path"] == "/news/1"
+        assert set(shown) == {
+            "v",
+            "time",
+            "event",
+            "mode",
+            "path",
+            "visitor",
+            "browser",
+            "browser_major",
+            "os",
+            "device",
+        }
+        raw = log.read_text()
+        assert "127.0.0.1" not in raw and CHROME not in raw and "reader@example.com" not in raw
+
+
+class TestNeverBreakTheSite:
+    async def test_a_broken_template_serves_the_original_page_and_logs_once(
+        self, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        app = wrapped(policy="hard")
+
+        def explode(*args: object, **kwargs: object) -> str:
+            raise RuntimeError("template exploded")
+
+        monkeypatch.setattr(app.renderer, "render", explode)
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            responses = [await c.get("/news/1") for _ in range(3)]
+        assert all(r.status_code == 200 and r.text == PAGE for r in responses)
+        assert all(r.headers["etag"] == '"v1"' for r in responses)  # untouched, validators and all
+        errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1 and "original response was served unchanged" in errors[0].getMessage()
+
+    async def test_a_garbage_cookie_is_a_new_reader(self) -> None:
+        app = wrapped(policy="hard")
+        async with client(app) as c:
+            c.cookies.set(app.names.cookie, "eyJhIjoxfQ.garbage.sig")
+            response = await c.get("/news/1")
+        assert "<article>" in response.text and "set-cookie" not in response.headers
+
+    async def test_a_full_disk_does_not_fail_the_beacon(self, caplog: pytest.LogCaptureFixture) -> None:
+        app = wrapped(events="/dev/full")
+        async with client(app) as c:
+            responses = [await report(c, app, "blocked") for _ in range(3)]
+        assert all(r.status_code == 200 for r in responses)
+        assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
+
+    async def test_a_failing_exempt_hook_means_nobody_is_asked(self, caplog: pytest.LogCaptureFixture) -> None:
+        def broken(request: Request) -> bool:
+            raise KeyError("subscriber database down")
+
+        app = wrapped(policy=Policy(mode="hard", exempt=broken))  # type: ignore[arg-type]
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            assert "<article>" in (await c.get("/news/1")).text
+        assert any("exempt hook" in r.getMessage() for r in caplog.records)

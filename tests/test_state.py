@@ -1,0 +1,112 @@
+"""The visitor's state survives a round trip, rotates keys, and is treated as absent whenever it is not ours."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+
+from adguard_mw.state import MAX_COOKIE_LENGTH, SALT, StateCookie, Verdict, VisitorState
+
+OLD_KEY = "old-key-0123456789abcdefghij"
+NEW_KEY = "new-key-0123456789abcdefghij"
+STATE = VisitorState("visitor-1", Verdict.BLOCKED, checked_at=1_700_000_000, views=2, dismissed_at=None)
+
+
+def cookie_jar(keys: list[str], **options: object) -> StateCookie:
+    return StateCookie(keys, name="_st", max_age=3600, **options)  # type: ignore[arg-type]
+
+
+def header(value: str, name: str = "_st") -> bytes:
+    return f"theme=dark; {name}={value}; other=1".encode()
+
+
+def test_round_trip() -> None:
+    jar = cookie_jar([NEW_KEY])
+    assert jar.load(header(jar.dump(STATE))) == STATE
+
+
+def test_cookie_is_small() -> None:
+    assert len(cookie_jar([NEW_KEY]).dump(STATE)) < 200
+
+
+def test_signed_with_the_newest_key_and_accepted_from_older_ones() -> None:
+    before_rotation = cookie_jar([OLD_KEY]).dump(STATE)
+    rotated = cookie_jar([OLD_KEY, NEW_KEY])
+    assert rotated.load(header(before_rotation)) == STATE
+    assert cookie_jar([NEW_KEY]).load(header(rotated.dump(STATE))) == STATE
+
+
+def test_a_retired_key_is_no_longer_accepted() -> None:
+    assert cookie_jar([NEW_KEY]).load(header(cookie_jar([OLD_KEY]).dump(STATE))) is None
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda v: v[:-1],  # truncated
+        lambda v: v[:10],
+        lambda v: "x" + v[1:],  # tampered payload
+        lambda v: v.replace(".", "!", 1),
+        lambda v: "",
+        lambda v: "not-a-cookie",
+        lambda v: v + "A" * (MAX_COOKIE_LENGTH + 1),  # oversized
+    ],
+    ids=["truncated", "stub", "tampered", "bad-separator", "empty", "garbage", "oversized"],
+)
+def test_anything_not_ours_is_absent(mangle) -> None:  # type: ignore[no-untyped-def]
+    jar = cookie_jar([NEW_KEY])
+    assert jar.load(header(mangle(jar.dump(STATE)))) is None
+
+
+def test_expired_cookie_is_absent(monkeypatch: pytest.MonkeyPatch) -> None:
+    jar = cookie_jar([NEW_KEY])
+    value = jar.dump(STATE)
+    later = time.time() + 3601
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert jar.load(header(value)) is None
+
+
+def test_the_app_session_cookie_signed_with_the_same_key_is_not_ours() -> None:
+    """Starlette's SessionMiddleware signs with itsdangerous and no salt: our salt keeps the two apart."""
+    session_like = URLSafeTimedSerializer(NEW_KEY).dumps(["visitor-1", "b", 1, 0, None])
+    assert cookie_jar([NEW_KEY]).load(header(session_like)) is None
+    assert URLSafeTimedSerializer(NEW_KEY, salt=SALT).loads(cookie_jar([NEW_KEY]).dump(STATE))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"verdict": "blocked"},
+        ["v", "b", 1, 0],
+        ["v", "x", 1, 0, None],
+        ["", "b", 1, 0, None],
+        ["v", "b", "1", 0, None],
+        ["v", "b", 1, -1, None],
+        ["v", "b", 1, True, None],
+    ],
+)
+def test_well_signed_but_malformed_state_is_absent(payload: object) -> None:
+    signed = URLSafeTimedSerializer(NEW_KEY, salt=SALT).dumps(payload)
+    assert cookie_jar([NEW_KEY]).load(header(signed)) is None
+
+
+def test_only_our_cookie_name_is_read() -> None:
+    jar = cookie_jar([NEW_KEY])
+    assert jar.load(header(jar.dump(STATE), name="_other")) is None
+    assert jar.carried_by(b"a=1; _st=xyz") and not jar.carried_by(b"a=1")
+
+
+def test_set_cookie_attributes() -> None:
+    name, value = cookie_jar([NEW_KEY]).set_cookie_header(STATE, https=False)
+    attributes = value.decode().split("; ")
+    assert name == b"set-cookie"
+    assert {"HttpOnly", "Path=/", "SameSite=Lax", "Max-Age=3600"} <= set(attributes)
+    assert "Secure" not in attributes
+
+
+def test_secure_on_https_or_when_forced() -> None:
+    assert b"Secure" in cookie_jar([NEW_KEY]).set_cookie_header(STATE, https=True)[1]
+    assert b"Secure" in cookie_jar([NEW_KEY], secure=True).set_cookie_header(STATE, https=False)[1]
+    assert b"Secure" not in cookie_jar([NEW_KEY], secure=False).set_cookie_header(STATE, https=True)[1]
