@@ -1,0 +1,154 @@
+"""Fixtures for end-to-end tests in a real headless Chromium, with and without a real ad blocker.
+
+Fixtures (see ``test_blocker_harness.py`` for a complete example)::
+
+    chromium          module    one headless Chromium per test module (skips when Chromium is missing)
+    serve             module    serve(app) -> "http://news.test:<port>": runs an ASGI app with uvicorn in a thread
+    adblock_engine    session   Brave's engine with the real lists (skips when ../shared/filterlists is missing)
+    blocker           function  a fresh Blocker; assert on blocker.blocked / .redirected / .decisions
+    clean_context     function  a browser context without any blocker
+    blocking_context  function  a browser context with ``blocker`` attached
+
+Event loops: Playwright's objects belong to the event loop that started it, so the module-scoped ``chromium``
+and every test and fixture using it must run in one loop per module. pytest-asyncio 1.x calls that loop scope
+"module": the async fixtures here are declared with ``loop_scope="module"``, and the hook at the bottom of this
+file marks every async test under ``tests/browser`` with ``pytest.mark.asyncio(loop_scope="module")`` (and
+with ``pytest.mark.browser``), so test modules need no marks of their own. A test that explicitly asks for
+another loop scope gets it, and then cannot use these fixtures.
+
+Host names: Chromium resolves every ``*.test`` name to 127.0.0.1, and ``serve`` returns ``http://news.test:…``
+URLs. Browsing a non-local name matters: EasyList turns generic cosmetic filtering off on ``localhost`` and
+``127.0.0.1`` (``@@://127.0.0.1$generichide``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import adblock
+import pytest
+import pytest_asyncio
+import uvicorn
+from playwright.async_api import Browser, BrowserContext, async_playwright
+
+from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
+
+HOST = "news.test"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+    "--host-resolver-rules=MAP *.test 127.0.0.1",
+]
+
+Serve = Callable[..., str]
+
+
+def _chromium_executable() -> str | None:
+    for candidate in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def chromium() -> AsyncIterator[Browser]:
+    executable = _chromium_executable()
+    if executable is None:
+        pytest.skip("no Chromium executable on PATH (looked for chromium, chromium-browser, google-chrome)")
+    playwright = await async_playwright().start()
+    try:
+        browser = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+    finally:
+        await playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def adblock_engine() -> adblock.Engine:
+    directory = filterlists_dir()
+    if directory is None:
+        pytest.skip(SKIP_REASON)
+    return load_engine(directory)
+
+
+@pytest.fixture
+def blocker(adblock_engine: adblock.Engine) -> Blocker:
+    return Blocker(adblock_engine)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def clean_context(chromium: Browser) -> AsyncIterator[BrowserContext]:
+    context = await chromium.new_context(service_workers="block")
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def blocking_context(chromium: Browser, blocker: Blocker) -> AsyncIterator[BrowserContext]:
+    context = await chromium.new_context(service_workers="block")
+    try:
+        await blocker.attach(context)
+        yield context
+    finally:
+        await context.close()
+
+
+@pytest.fixture(scope="module")
+def serve() -> Iterator[Serve]:
+    """``serve(app)`` starts ``app`` on 127.0.0.1 and returns its base URL on ``news.test``; stops at module end."""
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(app: object, host_name: str = HOST) -> str:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="auto")
+        server = uvicorn.Server(config)
+        # Outside the main thread uvicorn leaves signal handlers alone.
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start on port {port}")
+            time.sleep(0.01)
+        servers.append((server, thread))
+        return f"http://{host_name}:{port}"
+
+    yield start
+    for server, _ in servers:
+        server.should_exit = True
+    for _, thread in servers:
+        thread.join(timeout=10)
+
+
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _HERE not in Path(item.path).resolve().parents:
+            continue
+        item.add_marker(pytest.mark.browser)
+        marker = item.get_closest_marker("asyncio")
+        if marker is not None and not (marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")):
+            # Prepend, so that this marker wins over the bare one asyncio_mode=auto added at collection.
+            item.add_marker(pytest.mark.asyncio(loop_scope="module"), append=False)

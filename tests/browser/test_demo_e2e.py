@@ -1,0 +1,203 @@
+"""The whole loop in a real Chromium, against the demo site served by uvicorn.
+
+A clean browser is never asked; a browser whose requests and element hiding go through a real ad-blocking
+engine fed with the real lists is detected and sees the message from its second article view; once it stops
+blocking and checks again, it reads freely. "Stops blocking" is modelled the way it happens: the same browser
+profile (the same cookies) without the blocker.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from adguard_mw import AdGuardMiddleware, Policy
+from adguard_mw.cli import demo_app
+
+from .conftest import Serve
+
+ARTICLES = ["/articles/alder-ford-library-reopens"]
+
+
+def events(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+async def article_links(page: Page, base: str) -> list[str]:
+    await page.goto(base + "/")
+    hrefs = await page.locator("a[href^='/articles/']").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    return list(dict.fromkeys(hrefs))
+
+
+async def read(page: Page, url: str, app: AdGuardMiddleware) -> str:
+    """Open a page and wait until its detector has reported; returns the verdict the server recorded."""
+    async with page.expect_response(lambda r: r.url.endswith("/" + app.names.beacon), timeout=15_000) as beacon:
+        await page.goto(url)
+    response = await beacon.value
+    answer = await response.json()
+    return str(answer["verdict"])
+
+
+def dialog(page: Page, app: AdGuardMiddleware) -> Any:
+    return page.locator(f".{app.names.css_class}[data-mode]")
+
+
+async def same_profile_without_blocker(chromium: Browser, blocking: BrowserContext) -> BrowserContext:
+    clean = await chromium.new_context(service_workers="block")
+    await clean.add_cookies(await blocking.cookies())  # type: ignore[arg-type]
+    return clean
+
+
+async def test_a_clean_browser_is_never_asked(serve: Serve, clean_context: BrowserContext, tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    app = demo_app(log, Policy(mode="hard"))
+    base = serve(app)
+    page = await clean_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    links = await article_links(page, base)
+    assert len(links) >= 3
+    for link in links[:3]:
+        assert await read(page, base + link, app) == "not_blocked"
+        await expect(page.locator("article")).to_be_visible()
+        await expect(dialog(page, app)).to_have_count(0)
+    verdicts = [e for e in events(log) if e["event"] == "verdict"]
+    assert [v["verdict"] for v in verdicts] == ["not_blocked"] * 3
+    assert verdicts[0]["signals"] == {"cosmetic": "not_blocked", "network": "not_blocked"}
+    assert not [e for e in events(log) if e["event"] == "message_shown"]
+    assert errors == []
+
+
+async def test_a_blocking_browser_is_asked_from_its_second_article_and_recovers(
+    serve: Serve, chromium: Browser, blocking_context: BrowserContext, tmp_path: Path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    app = demo_app(log, Policy(mode="soft"))
+    base = serve(app)
+    page = await blocking_context.new_page()
+    links = await article_links(page, base)
+
+    assert await read(page, base + links[0], app) == "blocked"
+    await expect(dialog(page, app)).to_have_count(0)  # the first view is free: that is where the check runs
+    verdict = events(log)[-1]
+    assert verdict["event"] == "verdict"
+    assert verdict["signals"] == {"cosmetic": "blocked", "network": "blocked"}  # both signals fire on their own
+    assert verdict["browser"] == "HeadlessChrome" or verdict["browser"].startswith("Chrom")
+
+    await read(page, base + links[1], app)
+    await expect(dialog(page, app)).to_be_visible()
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    await expect(page.locator("article")).to_be_attached()  # soft: the article is behind the dialog
+
+    clean = await same_profile_without_blocker(chromium, blocking_context)
+    try:
+        page = await clean.new_page()
+        await read(page, base + links[2], app)  # the cookie still says blocked until the reader checks again
+        await expect(dialog(page, app)).to_be_visible()
+        async with page.expect_response(lambda r: r.url.endswith("/" + app.names.beacon)):
+            await page.get_by_role("button", name="check again").click()
+        await expect(dialog(page, app)).to_have_count(0)
+        await read(page, base + links[0], app)
+        await expect(dialog(page, app)).to_have_count(0)
+        await expect(page.locator("article")).to_be_visible()
+    finally:
+        await clean.close()
+    names = [e["event"] for e in events(log)]
+    assert "message_shown" in names and "recovered" in names and "check_again" in names
+
+
+async def test_hard_wall_checks_again_in_place(
+    serve: Serve, chromium: Browser, blocking_context: BrowserContext, tmp_path: Path
+) -> None:
+    app = demo_app(tmp_path / "events.jsonl", Policy(mode="hard"))
+    base = serve(app)
+    page = await blocking_context.new_page()
+    links = await article_links(page, base)
+    await read(page, base + links[0], app)
+    await read(page, base + links[1], app)
+    await expect(page.locator("article")).to_have_count(0)  # the content is not in the page at all
+    await expect(page.get_by_role("heading", level=1)).to_be_focused()
+
+    async with page.expect_response(lambda r: r.url.endswith("/" + app.names.beacon)):
+        await page.get_by_role("button", name="check again").click()
+    await expect(page.get_by_role("status")).to_contain_text("still detect")  # still blocking: told so, politely
+
+    clean = await same_profile_without_blocker(chromium, blocking_context)
+    try:
+        page = await clean.new_page()
+        await read(page, base + links[1], app)
+        await expect(page.locator("article")).to_have_count(0)
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="check again").click()
+        await expect(page.locator("article")).to_be_visible()
+    finally:
+        await clean.close()
+
+
+async def test_soft_dialog_is_accessible(serve: Serve, blocking_context: BrowserContext, tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "events.jsonl", Policy(mode="soft"))
+    base = serve(app)
+    page = await blocking_context.new_page()
+    links = await article_links(page, base)
+    await read(page, base + links[0], app)
+    await read(page, base + links[1], app)
+    dialog_box = page.get_by_role("dialog")
+    await expect(dialog_box).to_be_visible()
+    await expect(page.locator(f"#{app.names.css_class}-title")).to_be_focused()
+    assert await page.locator("main").evaluate("el => el.closest('[inert]') !== null")  # background inert
+    for _ in range(8):  # Tab stays inside
+        await page.keyboard.press("Tab")
+        assert await dialog_box.evaluate("d => d.contains(document.activeElement)")
+    async with page.expect_response(lambda r: r.url.endswith("/" + app.names.dismiss)) as dismissal:
+        await page.keyboard.press("Escape")
+    assert (await dismissal.value).status == 204
+    await expect(dialog_box).to_have_count(0)
+    assert not await page.locator("main").evaluate("el => el.closest('[inert]') !== null")
+    await read(page, base + links[2], app)
+    await expect(dialog_box).to_have_count(0)  # the dismissal is remembered
+
+
+async def test_notice_leaves_the_page_usable(serve: Serve, blocking_context: BrowserContext, tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "events.jsonl", Policy(mode="notice"))
+    base = serve(app)
+    page = await blocking_context.new_page()
+    links = await article_links(page, base)
+    await read(page, base + links[0], app)
+    await read(page, base + links[1], app)
+    await expect(page.get_by_role("region")).to_be_visible()
+    await expect(page.get_by_role("dialog")).to_have_count(0)
+    assert not await page.evaluate("document.activeElement && document.activeElement.closest('[data-mode]')")
+    await page.get_by_role("link", name="About").first.click()  # the page behind stays usable
+    await expect(page).to_have_url(base + "/about")
+
+
+async def test_no_javascript_means_never_asked(serve: Serve, chromium: Browser, tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "events.jsonl", Policy(mode="hard"))
+    base = serve(app)
+    context = await chromium.new_context(java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        links = await article_links(page, base)
+        for link in links[:3]:
+            await page.goto(base + link)
+            await expect(page.locator("article")).to_be_visible()
+        assert await context.cookies() == []
+    finally:
+        await context.close()
+
+
+async def test_the_detector_causes_no_layout_shift(serve: Serve, blocking_context: BrowserContext, tmp_path: Path) -> None:
+    app = demo_app(tmp_path / "events.jsonl", Policy(mode="observe"))
+    base = serve(app)
+    page = await blocking_context.new_page()
+    await page.add_init_script(
+        "window.__shift = 0; new PerformanceObserver(l => l.getEntries().forEach(e => { window.__shift += e.value; }))"
+        ".observe({type: 'layout-shift', buffered: true});"
+    )
+    links = await article_links(page, base)
+    await read(page, base + links[0], app)
+    await page.wait_for_timeout(300)
+    assert await page.evaluate("window.__shift") == 0
