@@ -100,7 +100,8 @@ ARTICLES: tuple[Article, ...] = (
         slug="crumb-and-crust-apprentices",
         title="Corner bakery's apprenticeship scheme turns out its first three bakers",
         dek=(
-            "Crumb & Crust on Station Road trained three school-leavers in two years. All three are staying in the valley."
+            "Crumb & Crust on Station Road trained three school-leavers in two years. "
+            "All three are staying in the valley."
         ),
         author="Maren Oakley",
         date=dt.date(2025, 4, 29),
@@ -167,7 +168,8 @@ ARTICLES: tuple[Article, ...] = (
         slug="wrenfield-robotics-regional-final",
         title="Wrenfield High robotics team heads to the regional final with a robot called Gerald",
         dek=(
-            "Built from a kit, a broken vacuum cleaner and a lot of cable ties, Gerald has not lost a match since March."
+            "Built from a kit, a broken vacuum cleaner and a lot of cable ties, "
+            "Gerald has not lost a match since March."
         ),
         author="Sunniva Brack",
         date=dt.date(2025, 4, 14),

@@ -19,8 +19,6 @@ from adguard_mw.cli import demo_app
 
 from .conftest import Serve
 
-ARTICLES = ["/articles/alder-ford-library-reopens"]
-
 
 def events(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -189,7 +187,9 @@ async def test_no_javascript_means_never_asked(serve: Serve, chromium: Browser, 
         await context.close()
 
 
-async def test_the_detector_causes_no_layout_shift(serve: Serve, blocking_context: BrowserContext, tmp_path: Path) -> None:
+async def test_the_detector_causes_no_layout_shift(
+    serve: Serve, blocking_context: BrowserContext, tmp_path: Path
+) -> None:
     app = demo_app(tmp_path / "events.jsonl", Policy(mode="observe"))
     base = serve(app)
     page = await blocking_context.new_page()
