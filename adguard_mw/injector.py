@@ -121,7 +121,12 @@ class HtmlRewriter:
     async def _on_start(self, message: Message) -> None:
         headers = list(message.get("headers", ()))  # a generator must be read once only
         message["headers"] = headers
-        if not is_rewritable_html(message["status"], headers):
+        try:
+            rewritable = is_rewritable_html(message["status"], headers)
+        except Exception as exc:  # malformed headers from the app: not ours to judge
+            report_fault("reading a response's headers", exc)
+            rewritable = False
+        if not rewritable:
             self._mode = "passing"
             await self._send(message)
             return
@@ -131,8 +136,18 @@ class HtmlRewriter:
     async def _on_first_body(self, message: Message) -> None:
         start = self._start
         assert start is not None
+        final = not message.get("more_body", False)
         try:
             rewrite = await self._decide(start["headers"])
+            if rewrite is not None and rewrite.replace_body is None:
+                edited_headers = _edit_headers(start["headers"], rewrite)
+                if final:
+                    # The whole page is here: insert and send it with an exact Content-Length.
+                    body = message.get("body", b"")
+                    self._insert = rewrite.insert
+                    body = self._edit(body, find_insertion_point(body, final=True))
+                    edited_headers.append((b"content-length", str(len(body)).encode()))
+                    message = {"type": "http.response.body", "body": body}
         except Exception as exc:
             report_fault("deciding what to show on a page", exc)
             rewrite = None
@@ -140,35 +155,28 @@ class HtmlRewriter:
             self._mode = "passing"
             await self._send(start)
             await self._send(message)
-            return
-        if rewrite.replace_body is not None:
+        elif rewrite.replace_body is not None:
             await self._replace(start, rewrite)
-            if message.get("more_body", False):
-                self._mode = "discarding"
-            else:
-                self._mode = "passing"
-            return
-        self._insert = rewrite.insert
-        final = not message.get("more_body", False)
-        start["headers"] = _edit_headers(start["headers"], rewrite)
-        if final:
-            # The whole page is here: insert and send it with an exact Content-Length.
-            body = message.get("body", b"")
-            body = self._edit(body, find_insertion_point(body, final=True))
-            start["headers"].append((b"content-length", str(len(body)).encode()))
+            self._mode = "passing" if final else "discarding"
+        elif final:
             self._mode = "passing"
-            await self._send(start)
-            await self._send({"type": "http.response.body", "body": body})
-            return
-        # A stream: the server will chunk it, and we edit as it flows.
-        await self._send(start)
-        self._mode = "scanning"
-        await self._scan(message)
+            await self._send({**start, "headers": edited_headers})
+            await self._send(message)
+        else:
+            # A stream: the server will chunk it, and we edit as it flows.
+            self._insert = rewrite.insert
+            self._mode = "scanning"
+            await self._send({**start, "headers": edited_headers})
+            await self._scan(message)
 
     async def _scan(self, message: Message) -> None:
         final = not message.get("more_body", False)
         self._buffer += message.get("body", b"")
-        offset = find_insertion_point(self._buffer, final)
+        try:
+            offset = find_insertion_point(self._buffer, final)
+        except Exception as exc:  # a crashing parser sends the page on unchanged
+            report_fault("finding where to insert in a page", exc)
+            offset = -1
         if offset is None:
             return
         body = self._edit(self._buffer, offset)

@@ -230,3 +230,23 @@ class TestFailOpen:
             "adguard_mw: deciding what to show on a page failed; the original response was served unchanged "
             "(logged once per process, later occurrences are counted)"
         ) == 1
+
+    @pytest.mark.parametrize("streamed", [False, True])
+    async def test_a_crashing_parser_sends_the_page_on_unchanged(
+        self, streamed: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        def crash(buffer: bytes, final: bool) -> int:
+            raise ValueError("parser bug")
+
+        monkeypatch.setattr("adguard_mw.injector.find_insertion_point", crash)
+        chunks = [b"<html><head>", b"</head><body>x</body></html>"] if streamed else [b"<html><head></head></html>"]
+        messages = [body(chunk, more=True) for chunk in chunks[:-1]] + [body(chunks[-1])]
+        for _ in range(2):
+            sent = await rewrite(start(headers=[HTML]), *messages)
+            assert sent.body == b"".join(chunks)
+        assert len([r for r in caplog.records if "failed" in r.getMessage()]) == 1
+
+    async def test_malformed_headers_pass_through(self) -> None:
+        messages = [start(headers=[(b"content-type", None)]), body(b"<head></head>")]  # type: ignore[list-item]
+        sent = await rewrite(*messages)
+        assert sent.body == b"<head></head>"
