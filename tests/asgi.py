@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -78,11 +79,20 @@ class Sent:
         return b"".join(m.get("body", b"") for m in self.messages if m["type"] == "http.response.body")
 
 
-async def no_request_body() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
+def no_request_body() -> Receive:
+    """An empty request, then silence: a receive that kept answering would make disconnect listeners spin."""
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> Message:
+        if messages:
+            return messages.pop()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    return receive
 
 
-async def call(app: ASGIApp, scope: Scope, receive: Receive = no_request_body) -> Sent:
+async def call(app: ASGIApp, scope: Scope, receive: Receive | None = None) -> Sent:
     sent = Sent()
-    await app(scope, receive, sent)
+    await app(scope, receive or no_request_body(), sent)
     return sent
