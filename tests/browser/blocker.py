@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import functools
 import mimetypes
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -86,8 +87,9 @@ _REQUEST_TYPES = {
 
 
 def filterlists_dir() -> Path | None:
-    """The real filter lists next to the repository (``<repo>/../shared/filterlists``), or None."""
-    directory = (REPO_ROOT / ".." / "shared" / "filterlists").resolve()
+    """The real filter lists: ``$ADGUARD_MW_FILTERLISTS`` if set, else ``<repo>/../shared/filterlists``; or None."""
+    configured = os.environ.get("ADGUARD_MW_FILTERLISTS")
+    directory = Path(configured) if configured else (REPO_ROOT / ".." / "shared" / "filterlists").resolve()
     return directory if any(directory.glob("*.txt")) else None
 
 
