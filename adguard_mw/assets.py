@@ -11,16 +11,24 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .names import BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
+from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
 
 # Detector timings in milliseconds: a probe gives up after `timeout`; the cosmetic check waits `settle` after load.
-PROBE_TIMEOUT_MS = 3000
+PROBE_TIMEOUT_MS = 1500
 SETTLE_MS = 400
 CHECK_FALLBACK_MS = 8000
 TOKEN = re.compile(r"[0-9a-f]{8,64}")
+# A verdict that has not changed is reported again only once it is this old (seconds): one beacon per verdict.
+REFRESH_AFTER = 3600
+# The bait image is 2x1 pixels: a blocker's stand-in image (uBlock's 1x1.gif) is told apart by its size.
+BAIT_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000002000000010806000000f4227f8a0000000b49444154789c636080020000090001fb52"
+    "b8a90000000049454e44ae426082"
+)
 
 
 def static_dir() -> Path:
@@ -48,7 +56,7 @@ class Assets:
     stylesheet: Asset
 
     @classmethod
-    def build(cls, names: Names) -> Assets:
+    def build(cls, names: Names, *, third_party_bait: str | None = None, pending_cookie: str | None = None) -> Assets:
         folder = static_dir()
         detector_config = {
             "event": names.event,
@@ -57,6 +65,11 @@ class Assets:
             "baits": [f"{names.bait_dir}/{BAIT_SCRIPT}", f"{names.bait_dir}/{BAIT_SURROGATE_SCRIPT}"],
             "classes": list(names.bait_classes),
             "neutral": f"{names.css_class}-n",
+            "image": f"{names.bait_dir}/{BAIT_IMAGE}",
+            "thirdParty": f"{third_party_bait}{names.prefix}/{names.control}" if third_party_bait else None,
+            "companion": names.cookie + "_v",
+            "pending": pending_cookie,
+            "refresh": REFRESH_AFTER,
             "timeout": PROBE_TIMEOUT_MS,
             "settle": SETTLE_MS,
         }
@@ -73,7 +86,7 @@ class Assets:
         )
 
 
-def _fill(path: Path, config: dict[str, object]) -> str:
+def _fill(path: Path, config: Mapping[str, object]) -> str:
     source = path.read_text()
     if "__CONFIG__" not in source:
         raise RuntimeError(f"adguard_mw: {path.name} has no __CONFIG__ placeholder; the package is damaged")

@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     demo.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
     demo.add_argument(
-        "--events", type=Path, default=Path("events.jsonl"), help="JSON lines event log (default: %(default)s)"
+        "--events", type=Path, default=Path("events"), help="event log directory (default: %(default)s)"
     )
     demo.add_argument(
         "--policy",
@@ -58,7 +58,7 @@ def run_demo(host: str, port: int, events: Path, mode: Mode, free_views: int) ->
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = demo_app(events, Policy(mode=mode, free_page_views=free_views))
     print(f"The Daily Lantern, wrapped by adguard_mw (policy: {mode.value}), at http://{host}:{port}/")
-    print(f"Events are appended to {events.resolve()}")
+    print(f"Events are written to {events.resolve()}/dt=YYYY-MM-DD/*.jsonl (and to the adguard_mw.events logger)")
     print("Open it in a browser with an ad blocker: the message appears from the second page view. Ctrl+C stops.")
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0

@@ -17,18 +17,15 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from .assets import TOKEN, Asset, Assets, echo_script
+from .assets import BAIT_PNG, REFRESH_AFTER, TOKEN, Asset, Assets, echo_script
 from .events import EventLog, reader_fields
-from .names import BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
+from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
 from .policy import Policy
+from .signals import SIGNALS, VALUES, combine
 from .state import StateCookie, Verdict, VisitorState, new_visitor_id
 
 MAX_BODY = 2048
 MAX_PATH = 512
-SIGNALS = frozenset({"cosmetic", "network"})
-VERDICTS = tuple(verdict.value for verdict in Verdict)
-# A verdict that has not changed is written back only once it is this old, so the cookie is re-sent rarely.
-REFRESH_AFTER = 3600
 
 Handler = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
 
@@ -56,6 +53,8 @@ class Endpoints:
             f"/{names.bait_dir}/{BAIT_SCRIPT}",
             f"/{names.bait_dir}/{BAIT_SURROGATE_SCRIPT}",
         }
+        self._image = f"/{names.bait_dir}/{BAIT_IMAGE}"
+        self._fallback = "/" + names.fallback
         self._posts: dict[str, Handler] = {
             "/" + names.beacon: self.beacon,
             "/" + names.dismiss: self.dismiss,
@@ -79,6 +78,13 @@ class Endpoints:
             response = _error(405, "use GET", headers={"Allow": "GET, HEAD"})
         elif subpath in self._assets:
             response = _asset_response(self._assets[subpath])
+        elif subpath == self._image:
+            response = Response(BAIT_PNG, media_type="image/png", headers={"Cache-Control": "no-store"})
+        elif subpath == self._fallback:
+            # Loaded from <noscript>: this browser runs no JavaScript, so its silent detector proves nothing.
+            response = Response(b"", media_type="text/css", headers={"Cache-Control": "no-store"})
+            pending = self.cookie.name + "_p"
+            response.raw_headers.append((b"set-cookie", f"{pending}=; Max-Age=0; Path=/; SameSite=Lax".encode()))
         elif subpath in self._echoes:
             token = scope.get("query_string", b"").decode("latin-1").removeprefix("n=")
             if not TOKEN.fullmatch(token):
@@ -96,26 +102,26 @@ class Endpoints:
     async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         report = _parse_report(await _read_json(scope, headers, receive))
-        verdict: Verdict = report["verdict"]
-        path: str = report["path"]
+        verdict, kind = combine(report["signals"])
         now = int(time.time())
         old = self._state(headers)
         state = old if old is not None else VisitorState(new_visitor_id())
-        changed = state.verdict is not verdict
-        if changed:
-            state = state.replace(verdict=verdict, checked_at=now, views=0)
+        if state.verdict is not verdict or state.kind != kind:
+            state = state.replace(verdict=verdict, kind=kind, checked_at=now, views=0)
         elif state.checked_at is None or now - state.checked_at >= REFRESH_AFTER:
             state = state.replace(checked_at=now)
-        fields = reader_fields(headers.get("user-agent", ""), state.visitor_id, path)
-        fields["mode"] = self.policy.mode.value
-        self.events.emit("verdict", verdict=verdict.value, signals=report["signals"], **fields)
+        fields = self._fields(headers, state.visitor_id, report["path"])
+        previous = old.verdict.value if old is not None and old.verdict is not None else None
+        self.events.emit(
+            "verdict", verdict=verdict.value, kind=kind, signals=report["signals"], previous=previous, **fields
+        )
         if report["recheck"]:
             self.events.emit("check_again", verdict=verdict.value, **fields)
-        if old is not None and old.verdict is Verdict.BLOCKED and verdict is Verdict.NOT_BLOCKED:
+        if previous == Verdict.BLOCKED and verdict is Verdict.NOT_BLOCKED:
             self.events.emit("recovered", **fields)
-        response = JSONResponse({"verdict": verdict.value}, headers={"Cache-Control": "no-store"})
+        response = JSONResponse({"verdict": verdict.value, "kind": kind}, headers={"Cache-Control": "no-store"})
         if state != old:
-            response.raw_headers.append(self.cookie.set_cookie_header(state, https=scope["scheme"] == "https"))
+            self._set_state(response, scope, state)
         await response(scope, receive, send)
 
     async def dismiss(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -128,10 +134,9 @@ class Endpoints:
         if state is None or state.verdict is not Verdict.BLOCKED:
             raise BadRequest(409, "there is no message to dismiss")
         state = state.replace(dismissed_at=int(time.time()))
-        fields = reader_fields(headers.get("user-agent", ""), state.visitor_id, path)
-        self.events.emit("message_dismissed", mode=self.policy.mode.value, **fields)
+        self.events.emit("message_dismissed", **self._fields(headers, state.visitor_id, path))
         response = Response(status_code=204, headers={"Cache-Control": "no-store"})
-        response.raw_headers.append(self.cookie.set_cookie_header(state, https=scope["scheme"] == "https"))
+        self._set_state(response, scope, state)
         await response(scope, receive, send)
 
     async def recheck(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -148,11 +153,20 @@ class Endpoints:
         response.headers["Cache-Control"] = "no-store"
         state = self._state(headers)
         if state is not None and state.verdict is not None:
-            fields = reader_fields(headers.get("user-agent", ""), state.visitor_id, target)
-            self.events.emit("check_again", verdict=None, **fields)
-            state = state.replace(verdict=None, checked_at=None, views=0)
-            response.raw_headers.append(self.cookie.set_cookie_header(state, https=scope["scheme"] == "https"))
+            self.events.emit("check_again", verdict=None, **self._fields(headers, state.visitor_id, target))
+            self._set_state(response, scope, state.replace(verdict=None, kind=None, checked_at=None, views=0))
         await response(scope, receive, send)
+
+    def _set_state(self, response: Response, scope: Scope, state: VisitorState) -> None:
+        https = scope["scheme"] == "https"
+        response.raw_headers.append(self.cookie.set_cookie_header(state, https=https))
+        response.raw_headers.append(self.cookie.set_companion_header(state, https=https))
+
+    def _fields(self, headers: Headers, visitor_id: str | None, path: str) -> dict[str, Any]:
+        fields = reader_fields(headers.get("user-agent", ""), headers.get("accept-language", ""), visitor_id, path)
+        fields["mode"] = self.policy.mode.value
+        fields["variant"] = None
+        return fields
 
     def _state(self, headers: Headers) -> VisitorState | None:
         raw = headers.get("cookie")
@@ -213,26 +227,25 @@ async def _read_json(scope: Scope, headers: Headers, receive: Receive) -> dict[s
 
 
 def _parse_report(body: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(body) - {"verdict", "signals", "path", "recheck"}
+    unknown = set(body) - {"signals", "path", "recheck"}
     if unknown:
         raise BadRequest(400, f"unknown field {sorted(unknown)[0]!r}")
-    if body.get("verdict") not in VERDICTS:
-        raise BadRequest(400, "verdict must be one of: blocked, not_blocked, unknown")
-    verdict = Verdict(body["verdict"])
-    signals = body.get("signals", {})
+    signals = body.get("signals")
     if (
         not isinstance(signals, dict)
+        or not signals
         or not set(signals) <= SIGNALS
-        or not all(value in VERDICTS for value in signals.values())
+        or not all(value in VALUES for value in signals.values())
     ):
-        raise BadRequest(400, "signals must map cosmetic/network to blocked, not_blocked or unknown")
+        names = ", ".join(sorted(SIGNALS))
+        raise BadRequest(400, f"signals must map some of {names} to blocked, not_blocked or unknown")
     path = body.get("path")
     if not _is_path(path):
         raise BadRequest(400, "path must be this page's path, such as /news/ (no query string)")
     recheck = body.get("recheck", False)
     if not isinstance(recheck, bool):
         raise BadRequest(400, "recheck must be true or false")
-    return {"verdict": verdict, "signals": signals, "path": path, "recheck": recheck}
+    return {"signals": signals, "path": path, "recheck": recheck}
 
 
 def _is_path(value: Any) -> bool:

@@ -1,78 +1,236 @@
-"""The event log: one JSON object per line, to a file the site owner names and to Python logging.
+"""The event log: structured, pseudonymous events for analysts, written off the request path.
 
-Events carry coarse, pseudonymous facts only (see `docs/events.md`): never an IP address, a raw user-agent, a
-query string or a full referrer. A failing disk must not fail a request, so a write error is reported once and
-the event dropped. Each line goes out in a single `write` on a file opened for appending, so concurrent writers
-(several workers) never interleave within a line.
+Events carry coarse facts only (schema in `docs/events.md`): never an IP address, a raw user-agent, a query string
+or a referrer. `emit` only puts a small dict on a bounded queue; a background thread serialises and writes it to
+every sink, at least once a second. When the queue is full the event is dropped and counted, so a slow disk can
+cost analysts some events but never costs readers any time. A failing sink is reported once and skipped.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import logging
 import os
+import queue
+import secrets
+import socket
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ._faults import report_fault
 from .clients import describe_client
 
 SCHEMA_VERSION = 1
-EVENT_NAMES = frozenset({"verdict", "message_shown", "message_dismissed", "check_again", "recovered"})
+EVENT_NAMES = frozenset(
+    {
+        "page_view",
+        "verdict",
+        "message_shown",
+        "message_dismissed",
+        "cta_clicked",
+        "check_again",
+        "recovered",
+        "exempted",
+    }
+)
+FLUSH_INTERVAL = 1.0  # seconds: at most this much is lost if the process dies
+QUEUE_SIZE = 10_000
 
+Record = dict[str, Any]
 logger = logging.getLogger("adguard_mw.events")
 
 
-class EventLog:
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else None
+class Sink(Protocol):
+    def write(self, records: list[Record]) -> None: ...
+
+
+class JsonLinesSink:
+    """`<directory>/dt=YYYY-MM-DD/<instance>.jsonl`: one file per instance and UTC day, so servers never share one.
+
+    Each batch goes out in one `write` to a file opened for appending, so a crash loses whole lines, never half.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], instance: str) -> None:
+        self.directory = Path(directory)
+        self.instance = instance
+        self._day = ""
         self._fd: int | None = None
+
+    def write(self, records: list[Record]) -> None:
+        by_day: dict[str, list[str]] = {}
+        for record in records:
+            by_day.setdefault(record["time"][:10], []).append(_dumps(record))
+        for day, lines in by_day.items():
+            os.write(self._file_for(day), ("\n".join(lines) + "\n").encode())
+
+    def _file_for(self, day: str) -> int:
+        if day != self._day or self._fd is None:
+            self.close()
+            folder = self.directory / f"dt={day}"
+            folder.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(folder / f"{self.instance}.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+            self._day = day
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class LoggingSink:
+    """Each event as one JSON line on the `adguard_mw.events` logger, so any log shipper can take them."""
+
+    def __init__(self, target: logging.Logger = logger) -> None:
+        self.logger = target
+
+    def write(self, records: list[Record]) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            for record in records:
+                self.logger.info("%s", _dumps(record))
+
+
+class CallableSink:
+    """Hands each event (a plain dict) to the site's own function, on the background thread."""
+
+    def __init__(self, function: Callable[[Record], object]) -> None:
+        self.function = function
+
+    def write(self, records: list[Record]) -> None:
+        for record in records:
+            self.function(dict(record))
+
+
+class EventLog:
+    def __init__(
+        self,
+        sinks: Iterable[Sink] = (),
+        *,
+        site: str = "",
+        instance: str | None = None,
+        queue_size: int = QUEUE_SIZE,
+    ) -> None:
+        self.sinks = list(sinks)
+        self.site = site
+        self.instance = instance or default_instance_id()
+        self.dropped = 0
+        self._queue: queue.Queue[Record] = queue.Queue(maxsize=queue_size)
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def to(cls, target: str | os.PathLike[str] | Callable[[Record], object] | None, *, site: str) -> EventLog:
+        """The usual set-up: a directory of JSON lines (or a function), plus Python logging."""
+        instance = default_instance_id()
+        sinks: list[Sink] = [LoggingSink()]
+        if callable(target):
+            sinks.append(CallableSink(target))
+        elif target is not None:
+            sinks.append(JsonLinesSink(target, instance))
+        return cls(sinks, site=site, instance=instance)
 
     def emit(self, event: str, **fields: Any) -> None:
         if event not in EVENT_NAMES:
             raise ValueError(f"adguard_mw: unknown event {event!r}; known events: {', '.join(sorted(EVENT_NAMES))}")
-        record = {
-            "v": SCHEMA_VERSION,
-            "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "event": event,
-            **fields,
-        }
-        line = json.dumps(record, separators=(",", ":"), ensure_ascii=True)
-        # ensure_ascii plus json escaping means no raw newline from a field can forge a second record.
-        if logger.isEnabledFor(logging.INFO):
-            logger.info(line)
-        if self.path is not None:
-            self._write(line.encode() + b"\n")
-
-    def _write(self, data: bytes) -> None:
+        if not self.sinks:
+            return
+        now = dt.datetime.now(dt.UTC)
+        record = {"v": SCHEMA_VERSION, "time": now.isoformat(timespec="milliseconds")[:23] + "Z", "event": event}
+        record["site"] = self.site
+        record["instance"] = self.instance
+        record.update(fields)
+        self._ensure_writer()
         try:
-            with self._lock:
-                if self._fd is None:
-                    assert self.path is not None
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-                os.write(self._fd, data)
-        except OSError as exc:
-            report_fault(f"writing events to {self.path}", exc)
+            self._queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1:
+                logger.warning("adguard_mw: event queue full; dropping events (counted in EventLog.dropped)")
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until everything emitted so far is written (tests, shutdown)."""
+        if self._thread is not None:
+            done = threading.Event()
+            try:
+                self._queue.put({"_flushed": done}, timeout=timeout)
+            except queue.Full:
+                return
+            done.wait(timeout)
 
     def close(self) -> None:
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+        self.flush()
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()
+
+    def _ensure_writer(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._drain, name="adguard_mw-events", daemon=True)
+                    self._thread.start()
+                    atexit.register(self.flush, 2.0)
+
+    def _drain(self) -> None:
+        while True:
+            batch: list[Record] = []
+            flushed: list[threading.Event] = []
+            try:
+                item = self._queue.get(timeout=FLUSH_INTERVAL)
+                while True:
+                    if "_flushed" in item:
+                        flushed.append(item["_flushed"])
+                    else:
+                        batch.append(item)
+                    if len(batch) >= 1000:
+                        break
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            if batch:
+                self._write(batch)
+            for done in flushed:
+                done.set()
+
+    def _write(self, batch: list[Record]) -> None:
+        for sink in self.sinks:
+            try:
+                sink.write(batch)
+            except Exception as exc:
+                report_fault(f"writing events to {type(sink).__name__}", exc)
 
 
-def reader_fields(user_agent: str, visitor_id: str | None, path: str) -> dict[str, Any]:
+def default_instance_id() -> str:
+    """Host name, process id and a random part: unique per running process, readable in file names."""
+    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())[:32] or "host"
+    return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def _dumps(record: Record) -> str:
+    # ensure_ascii plus JSON escaping means no newline from any field can forge a second record.
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=True)
+
+
+def reader_fields(user_agent: str, accept_language: str, visitor_id: str | None, path: str) -> Record:
     """The coarse, pseudonymous facts every event carries about its reader."""
     client = describe_client(user_agent)
     return {
         "path": path,
-        "visitor": visitor_id,
+        "locale": primary_language(accept_language),
         "browser": client.browser,
         "browser_major": client.browser_major,
         "os": client.os,
         "device": client.device,
+        "visitor": visitor_id,
     }
+
+
+def primary_language(accept_language: str) -> str | None:
+    """The reader's first language, e.g. "de" from "de-CH,de;q=0.9,en;q=0.8"; None when absent or odd."""
+    first = accept_language.split(",", 1)[0].split(";", 1)[0].strip().split("-", 1)[0].lower()
+    return first if 2 <= len(first) <= 3 and first.isascii() and first.isalpha() else None

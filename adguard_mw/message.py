@@ -25,6 +25,12 @@ class Message:
     check_label: str = "I've allowed ads, check again"
     continue_label: str = "Continue reading"
     still_blocked: str = "We still detect an ad blocker. It can take a reload for a change to apply."
+    # For readers whose ads are filtered outside the browser (a DNS filter, a workplace network).
+    network_body: str = (
+        "{site} is free to read because advertising pays for the reporting. Our ads seem to be filtered by your "
+        "network (for example a DNS filter such as Pi-hole or NextDNS, or a workplace or school network), so your "
+        "browser cannot allow them. If the filter is yours, please consider adding this site to its allow-list."
+    )
 
     def __post_init__(self) -> None:
         for key, value in vars(self).items():
@@ -68,7 +74,16 @@ _FAMILIES = {"Chrome": "Chrome", "Chrome Mobile": "Chrome", "Chromium": "Chrome"
              "Firefox Mobile": "Firefox", "Safari": "Safari", "Mobile Safari": "Safari"}  # fmt: skip
 
 
-def allow_list_steps(client: ClientFacts) -> tuple[str, ...]:
+_NETWORK_STEPS = (
+    "Open your filter's settings: the Pi-hole or NextDNS dashboard, your router, or ask whoever runs your network.",
+    "Add this site's address to the allow-list (or whitelist).",
+    "Come back here and choose “check again”.",
+)
+
+
+def allow_list_steps(client: ClientFacts, kind: str | None = None) -> tuple[str, ...]:
+    if kind == "network":
+        return _NETWORK_STEPS
     return _INSTRUCTIONS.get(_FAMILIES.get(client.browser, ""), _EXTENSION_STEPS)
 
 
@@ -84,10 +99,13 @@ class MessageRenderer:
             lstrip_blocks=True,
         )
 
-    def texts(self) -> dict[str, str]:
-        return {key: value.replace("{site}", self.site_name) for key, value in vars(self.message).items()}
+    def texts(self, kind: str | None = None) -> dict[str, str]:
+        texts = {key: value.replace("{site}", self.site_name) for key, value in vars(self.message).items()}
+        if kind == "network":
+            texts["body"] = texts["network_body"]
+        return texts
 
-    def render(self, template: str, **context: Any) -> str:
+    def render(self, template: str, *, client: ClientFacts, kind: str | None, **context: Any) -> str:
         return self._env.get_template(template).render(
-            site_name=self.site_name, text=self.texts(), steps=allow_list_steps(context.pop("client")), **context
+            site_name=self.site_name, text=self.texts(kind), steps=allow_list_steps(client, kind), **context
         )

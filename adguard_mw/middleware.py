@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import inspect
 import os
+import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any, Literal
 
 from markupsafe import Markup
 from starlette.requests import Request
@@ -22,15 +24,17 @@ from .assets import Assets
 from .clients import describe_client
 from .csp import csp_nonce
 from .endpoints import Endpoints
-from .events import EventLog, reader_fields
+from .events import EventLog, Record, reader_fields
 from .injector import Headers, HtmlRewriter, Rewrite
 from .message import Message, MessageRenderer
 from .names import Names
-from .policy import NOTHING, Decision, Mode, Policy, decide, is_crawler
-from .state import StateCookie, VisitorState
+from .policy import NOTHING, Mode, Policy, decide, is_crawler
+from .signals import Kind
+from .state import StateCookie, Verdict, VisitorState, new_visitor_id
 
 MIN_KEY_LENGTH = 24
 SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance further in never acts again
+SILENCE_GRACE = 10  # seconds a page's detector has to report before its silence counts
 _KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
 _CACHE_HEADERS = frozenset({b"cache-control", b"expires"})
@@ -52,7 +56,10 @@ class AdGuardMiddleware:
         policy: Policy | Mode | str = Mode.OBSERVE,
         message: Message | None = None,
         site_name: str = "this site",
-        events: str | os.PathLike[str] | EventLog | None = None,
+        events: str | os.PathLike[str] | Callable[[Record], object] | EventLog | None = None,
+        page_view_sample_rate: float = 1.0,
+        third_party_bait: str | None = None,
+        silent_detector: Literal["unknown", "blocked"] = "unknown",
         path_prefix: str | None = None,
         cookie_name: str | None = None,
         cookie_max_age: int = 30 * 24 * 3600,
@@ -64,12 +71,25 @@ class AdGuardMiddleware:
             raise ValueError(f"adguard_mw: path_prefix {path_prefix!r} must look like '/_support' (no trailing '/')")
         if not isinstance(cookie_max_age, int) or cookie_max_age <= 0:
             raise ValueError(f"adguard_mw: cookie_max_age must be a positive number of seconds, got {cookie_max_age!r}")
+        if not isinstance(page_view_sample_rate, int | float) or not 0 <= page_view_sample_rate <= 1:
+            raise ValueError(
+                f"adguard_mw: page_view_sample_rate must be between 0 and 1, got {page_view_sample_rate!r}"
+            )
+        if third_party_bait is not None and not _is_origin(third_party_bait):
+            raise ValueError(
+                "adguard_mw: third_party_bait must be an origin such as 'https://ads.example.com', "
+                f"got {third_party_bait!r}"
+            )
+        if silent_detector not in ("unknown", "blocked"):
+            raise ValueError(f"adguard_mw: silent_detector must be 'unknown' or 'blocked', got {silent_detector!r}")
         self.app = app
         self.policy = policy if isinstance(policy, Policy) else Policy(mode=Mode(_mode(policy)))
         self.names = Names.derive(name_seed or keys[0], prefix=path_prefix, cookie=cookie_name)
         self.cookie = StateCookie(keys, name=self.names.cookie, max_age=cookie_max_age, secure=https_only)
-        self.events = events if isinstance(events, EventLog) else EventLog(events)
-        self.assets = Assets.build(self.names)
+        self.events = events if isinstance(events, EventLog) else EventLog.to(events, site=site_name)
+        self.sample_rate = float(page_view_sample_rate)
+        self.pending_cookie = self.names.cookie + "_p" if silent_detector == "blocked" else None
+        self.assets = Assets.build(self.names, third_party_bait=third_party_bait, pending_cookie=self.pending_cookie)
         self.renderer = MessageRenderer(message or Message(), site_name=site_name)
         self.endpoints = Endpoints(self.names, self.assets, self.cookie, self.events, self.policy)
         self._own_paths = self.names.prefix + "/"
@@ -91,57 +111,110 @@ class AdGuardMiddleware:
     def detector_tag(self, root_path: str, nonce: str | None) -> str:
         nonce_attr = f' nonce="{nonce}"' if nonce else ""
         src = f"{self._url(root_path, self.names.script)}?v={self.assets.detector.version}"
-        return f'<script src="{src}" defer{nonce_attr}></script>'
+        tag = f'<script src="{src}" defer{nonce_attr}></script>'
+        if self.pending_cookie is not None:
+            # Only a browser without JavaScript loads this: it tells us a silent detector is not a blocked one.
+            tag += f'<noscript><link rel="stylesheet" href="{self._url(root_path, self.names.fallback)}"></noscript>'
+        return tag
 
     async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite:
         """Called once an HTML page's headers are known: what to insert, or which page to serve instead."""
-        state = self._read_state(scope)
-        decision = decide(self.policy, state, path, int(time.time()))
-        if decision.show is not None and not await self._may_ask(scope):
+        now = int(time.time())
+        sampled = self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
+        needs_state = sampled or self.policy.mode is not Mode.OBSERVE or self.pending_cookie is not None
+        state = self._read_state(scope) if needs_state else None
+        added: list[tuple[bytes, bytes]] = []
+        changed = False
+        if self.pending_cookie is not None and _is_navigation(scope):
+            silenced = self._account_for_silence(scope, path, state, now, added)
+            state, changed = silenced, silenced is not state
+        decision = decide(self.policy, state, path, now)
+        if decision.show is not None and not await self._may_ask(scope, path, state):
             decision = NOTHING
+        if sampled:
+            verdict = state.verdict.value if state is not None and state.verdict is not None else None
+            kind = state.kind if state is not None else None
+            fields = self._fields(scope, state, path)
+            self.events.emit("page_view", verdict=verdict, kind=kind, sample_rate=self.sample_rate, **fields)
+        if decision.state is not None:
+            state, changed = decision.state, True
+        if changed and state is not None:
+            https = scope["scheme"] == "https"
+            added.append(self.cookie.set_cookie_header(state, https=https))
+            added.append(self.cookie.set_companion_header(state, https=https))
         root_path = scope.get("root_path", "")
         nonce = csp_nonce(headers)
         tag = self._plain_tag if not root_path and nonce is None else self.detector_tag(root_path, nonce).encode()
-        if decision.show is None and decision.state is None:
+        if decision.show is None and not added:
             return Rewrite(insert=tag)  # the same for every reader: the page stays cacheable as the app says
-        added = list(_PRIVATE)
-        if decision.state is not None:
-            added.append(self.cookie.set_cookie_header(decision.state, https=scope["scheme"] == "https"))
+        added.extend(_PRIVATE)
         if decision.show is None:
             return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
-        return self._message(scope, path, decision, state, tag, headers, added)
+        return self._message(scope, path, decision.show, state, tag, headers, added)
 
     def _message(
         self,
         scope: Scope,
         path: str,
-        decision: Decision,
+        mode: Mode,
         state: VisitorState | None,
         tag: bytes,
         headers: Headers,
         added: list[tuple[bytes, bytes]],
     ) -> Rewrite:
-        mode = decision.show
-        assert mode is not None
         root_path = scope.get("root_path", "")
-        user_agent = _header(scope, b"user-agent")
-        context = {
+        kind = state.kind if state is not None else None
+        context: dict[str, Any] = {
             "mode": mode.value,
             "css": self.names.css_class,
             "next": path,
             "check_url": self._url(root_path, self.names.recheck),
             "stylesheet_url": f"{self._url(root_path, self.names.stylesheet)}?v={self.assets.stylesheet.version}",
             "message_url": f"{self._url(root_path, self.names.message_script)}?v={self.assets.message_script.version}",
-            "client": describe_client(user_agent),
+            "client": describe_client(_header(scope, b"user-agent")),
+            "kind": kind,
         }
-        visitor = state.visitor_id if state is not None else None
-        self.events.emit("message_shown", mode=mode.value, **reader_fields(user_agent, visitor, path))
+        self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=kind, **self._fields(scope, state, path))
         if mode is Mode.HARD:
             page = self.renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
             return Rewrite(replace_body=page.encode(), add_headers=added)
-        nonces = {"nonce": csp_nonce(headers), "style_nonce": csp_nonce(headers, "style-src")}
-        overlay = self.renderer.render("overlay.html", **nonces, **context)
+        context["nonce"] = csp_nonce(headers)
+        context["style_nonce"] = csp_nonce(headers, "style-src")
+        overlay = self.renderer.render("overlay.html", **context)
         return Rewrite(insert=tag + overlay.encode(), add_headers=added, remove_headers=_CACHE_HEADERS)
+
+    def _account_for_silence(
+        self, scope: Scope, path: str, state: VisitorState | None, now: int, added: list[tuple[bytes, bytes]]
+    ) -> VisitorState | None:
+        """With `silent_detector="blocked"`: a page view whose detector never reported counts as blocked.
+
+        Each page view leaves a marker cookie that the detector removes once its report is through (and the
+        <noscript> stylesheet removes for browsers without JavaScript). A marker older than the grace period
+        means the detector was blocked or never got its report through.
+        """
+        assert self.pending_cookie is not None
+        pending = _cookie_int(_header(scope, b"cookie"), self.pending_cookie)
+        if pending is None:
+            added.append(_plain_cookie(self.pending_cookie, str(now), scope, max_age=3600))
+            return state
+        if now - pending < SILENCE_GRACE or (state is not None and state.verdict is Verdict.BLOCKED):
+            return state
+        silenced = (state or VisitorState(new_visitor_id())).replace(
+            verdict=Verdict.BLOCKED, kind=Kind.EXTENSION.value, checked_at=now, views=0
+        )
+        previous = state.verdict.value if state is not None and state.verdict is not None else None
+        fields = self._fields(scope, silenced, path)
+        signals = {"detector": Verdict.BLOCKED.value}
+        self.events.emit("verdict", verdict="blocked", kind="extension", signals=signals, previous=previous, **fields)
+        added.append(_plain_cookie(self.pending_cookie, str(now), scope, max_age=3600))
+        return silenced
+
+    def _fields(self, scope: Scope, state: VisitorState | None, path: str) -> dict[str, Any]:
+        visitor = state.visitor_id if state is not None else None
+        fields = reader_fields(_header(scope, b"user-agent"), _header(scope, b"accept-language"), visitor, path)
+        fields["mode"] = self.policy.mode.value
+        fields["variant"] = None
+        return fields
 
     def _read_state(self, scope: Scope) -> VisitorState | None:
         cookie = _header_bytes(scope, b"cookie")
@@ -149,23 +222,52 @@ class AdGuardMiddleware:
             return None  # no verification work at all for readers without our cookie
         return self.cookie.load(cookie)
 
-    async def _may_ask(self, scope: Scope) -> bool:
+    async def _may_ask(self, scope: Scope, path: str, state: VisitorState | None) -> bool:
         """Crawlers and exempted readers (subscribers, say) are never asked; a failing hook counts as exempt."""
+        reason = None
         if is_crawler(_header(scope, b"user-agent")):
-            return False
-        if self.policy.exempt is None:
-            return True
-        try:
-            exempt = self.policy.exempt(Request(scope))
-            if inspect.isawaitable(exempt):
-                exempt = await exempt
-        except Exception as exc:
-            report_fault("the policy's exempt hook", exc)
-            return False
-        return not exempt
+            reason = "crawler"
+        elif self.policy.exempt is not None:
+            try:
+                exempt = self.policy.exempt(Request(scope))
+                if inspect.isawaitable(exempt):
+                    exempt = await exempt
+            except Exception as exc:
+                report_fault("the policy's exempt hook", exc)
+                exempt = True
+            reason = "hook" if exempt else None
+        if reason is not None:
+            self.events.emit("exempted", reason=reason, **self._fields(scope, state, path))
+        return reason is None
 
     def _url(self, root_path: str, name: str) -> str:
         return f"{root_path}{self.names.prefix}/{name}"
+
+
+def _is_navigation(scope: Scope) -> bool:
+    """A page the reader opened, not HTML fetched by a script or an icon request.
+
+    Browsers say so in `Sec-Fetch-Dest`, but only to secure origins; elsewhere a navigation is the request that
+    asks for HTML first.
+    """
+    destination = _header(scope, b"sec-fetch-dest")
+    if destination:
+        return destination == "document"
+    return _header(scope, b"accept").startswith("text/html")
+
+
+def _plain_cookie(name: str, value: str, scope: Scope, *, max_age: int) -> tuple[bytes, bytes]:
+    secure = "; Secure" if scope["scheme"] == "https" else ""
+    return (b"set-cookie", f"{name}={value}; Max-Age={max_age}; Path=/; SameSite=Lax{secure}".encode("latin-1"))
+
+
+def _cookie_int(cookie_header: str, name: str) -> int | None:
+    for chunk in cookie_header.split(";"):
+        key, sep, value = chunk.partition("=")
+        if sep and key.strip() == name:
+            value = value.strip()
+            return int(value) if value.isdigit() and len(value) <= 12 else None
+    return None
 
 
 def _header_bytes(scope: Scope, name: bytes) -> bytes:
@@ -203,6 +305,13 @@ def _is_prefix(value: object) -> bool:
         and not value.endswith("/")
         and all(c.isalnum() or c in "/-_." for c in value)
     )
+
+
+def _is_origin(value: object) -> bool:
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        return False
+    rest = value.split("://", 1)[1]
+    return bool(rest) and "/" not in rest and all(c.isalnum() or c in ".-:" for c in rest)
 
 
 def _secret_keys(secret_key: object) -> list[str]:

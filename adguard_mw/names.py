@@ -49,6 +49,7 @@ class Names:
     script: str  # detector script file name
     message_script: str
     stylesheet: str
+    fallback: str  # stylesheet that only browsers without JavaScript load (from <noscript>)
     control: str  # neutral request that must succeed for a "blocked" verdict to count
     bait_dir: str  # folder of the bait resources, so their full paths differ per site
     beacon: str
@@ -69,6 +70,7 @@ class Names:
             script=_word(seed_bytes, "script") + ".js",
             message_script=_word(seed_bytes, "message-script") + ".js",
             stylesheet=_word(seed_bytes, "stylesheet") + ".css",
+            fallback=_word(seed_bytes, "fallback") + ".css",
             control=_word(seed_bytes, "control") + ".js",
             bait_dir=_word(seed_bytes, "bait-dir", 2),
             beacon=_word(seed_bytes, "beacon"),

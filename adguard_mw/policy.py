@@ -35,6 +35,9 @@ class Policy:
     """What the site owner decides. Every value is checked here, so a mistake fails at start-up in one line."""
 
     mode: Mode = Mode.OBSERVE
+    # Readers behind a network filter (Pi-hole, a workplace proxy) cannot allow-list the site from their browser:
+    # by default they get a notice, never a wall. Never stronger than `mode`.
+    network_mode: Mode = Mode.NOTICE
     free_page_views: int = 0  # page views a blocking reader gets after detection before the message
     dismiss_cooldown: int = 24 * 3600  # seconds a "continue" on a notice or soft message is remembered
     verdict_ttl: int = 7 * 24 * 3600  # seconds after which a verdict is too old to act on
@@ -45,11 +48,12 @@ class Policy:
     _exclude_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "mode", Mode(self.mode))
-        except ValueError:
-            allowed = ", ".join(mode.value for mode in Mode)
-            raise ValueError(f"adguard_mw: policy mode {self.mode!r} is not one of: {allowed}") from None
+        for key in ("mode", "network_mode"):
+            try:
+                object.__setattr__(self, key, Mode(getattr(self, key)))
+            except ValueError:
+                allowed = ", ".join(mode.value for mode in Mode)
+                raise ValueError(f"adguard_mw: policy {key} {getattr(self, key)!r} is not one of: {allowed}") from None
         for key in ("free_page_views", "dismiss_cooldown", "verdict_ttl"):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -90,13 +94,21 @@ def decide(policy: Policy, state: VisitorState | None, path: str, now: int) -> D
         return NOTHING
     if state.views < policy.free_page_views:
         return Decision(state=state.replace(views=state.views + 1))
-    if (
-        policy.mode in DISMISSIBLE
-        and state.dismissed_at is not None
-        and now - state.dismissed_at < policy.dismiss_cooldown
-    ):
+    mode = mode_for(policy, state)
+    if mode is Mode.OBSERVE:
         return NOTHING
-    return Decision(show=policy.mode)
+    if mode in DISMISSIBLE and state.dismissed_at is not None and now - state.dismissed_at < policy.dismiss_cooldown:
+        return NOTHING
+    return Decision(show=mode)
+
+
+_STRENGTH = {Mode.OBSERVE: 0, Mode.NOTICE: 1, Mode.SOFT: 2, Mode.HARD: 3}
+
+
+def mode_for(policy: Policy, state: VisitorState) -> Mode:
+    if state.kind == "network" and _STRENGTH[policy.network_mode] < _STRENGTH[policy.mode]:
+        return policy.network_mode
+    return policy.mode
 
 
 def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:

@@ -46,6 +46,7 @@ class VisitorState:
     checked_at: int | None = None  # unix seconds of the last verdict
     views: int = 0  # page views seen while blocked, for the free-views meter
     dismissed_at: int | None = None  # unix seconds of the last "continue" on a dismissible message
+    kind: str | None = None  # "extension" or "network" for a blocked verdict (see signals.Kind)
 
     def replace(self, **changes: Any) -> VisitorState:
         return dataclasses.replace(self, **changes)
@@ -60,6 +61,7 @@ class StateCookie:
         self.secure = secure  # None: decided per request from the scheme
         self._serializer = URLSafeTimedSerializer(list(secret_keys), salt=SALT)
         self._needle = name.encode("latin-1") + b"="
+        self.companion_name = name + "_v"
 
     def carried_by(self, cookie_header: bytes) -> bool:
         """A cheap test that avoids parsing and verifying anything for visitors without our cookie."""
@@ -79,36 +81,62 @@ class StateCookie:
         return self._serializer.dumps(_to_payload(state))
 
     def set_cookie_header(self, state: VisitorState, *, https: bool) -> tuple[bytes, bytes]:
+        return self._header(self.name, self.dump(state), https=https, http_only=True)
+
+    def set_companion_header(self, state: VisitorState, *, https: bool) -> tuple[bytes, bytes]:
+        value = companion_value(state)
+        return self._header(
+            self.companion_name, value, https=https, http_only=False, max_age=self.max_age if value else 0
+        )
+
+    def _header(
+        self, name: str, value: str, *, https: bool, http_only: bool, max_age: int | None = None
+    ) -> tuple[bytes, bytes]:
         cookie: SimpleCookie = SimpleCookie()
-        cookie[self.name] = self.dump(state)
-        morsel = cookie[self.name]
+        cookie[name] = value
+        morsel = cookie[name]
         morsel["path"] = "/"
-        morsel["max-age"] = self.max_age
-        morsel["httponly"] = True
+        morsel["max-age"] = self.max_age if max_age is None else max_age
+        morsel["httponly"] = http_only
         morsel["samesite"] = "Lax"
         if self.secure if self.secure is not None else https:
             morsel["secure"] = True
         return (b"set-cookie", morsel.OutputString().encode("latin-1"))
 
 
+_KIND_CODES = {"extension": "e", "network": "n"}
+_CODE_KINDS = {code: kind for kind, code in _KIND_CODES.items()}
+
+
+def companion_value(state: VisitorState) -> str:
+    """What the detector may read of the state (verdict and when), so it reports only when something changed.
+
+    Unsigned and readable by scripts on purpose: it decides nothing on the server, it only saves beacons.
+    """
+    if state.verdict is None or state.checked_at is None:
+        return ""
+    return f"{_VERDICT_CODES[state.verdict]}.{state.checked_at}"
+
+
 def _to_payload(state: VisitorState) -> list[Any]:
     code = _VERDICT_CODES[state.verdict] if state.verdict is not None else None
-    return [state.visitor_id, code, state.checked_at, state.views, state.dismissed_at]
+    kind = _KIND_CODES.get(state.kind) if state.kind is not None else None
+    return [state.visitor_id, code, state.checked_at, state.views, state.dismissed_at, kind]
 
 
 def _from_payload(payload: Any) -> VisitorState | None:
     """Validate field by field: a well-signed cookie from an older version must not crash anything either."""
-    if not isinstance(payload, list) or len(payload) != 5:
+    if not isinstance(payload, list) or len(payload) != 6:
         return None
-    visitor_id, code, checked_at, views, dismissed_at = payload
+    visitor_id, code, checked_at, views, dismissed_at, kind = payload
     if not isinstance(visitor_id, str) or not 0 < len(visitor_id) <= 32:
         return None
-    if code is not None and code not in _CODE_VERDICTS:
+    if (code is not None and code not in _CODE_VERDICTS) or (kind is not None and kind not in _CODE_KINDS):
         return None
     if not all(_is_optional_int(value) for value in (checked_at, dismissed_at)) or not _is_int(views) or views < 0:
         return None
     verdict = _CODE_VERDICTS[code] if code is not None else None
-    return VisitorState(visitor_id, verdict, checked_at, views, dismissed_at)
+    return VisitorState(visitor_id, verdict, checked_at, views, dismissed_at, _CODE_KINDS.get(kind))
 
 
 def _is_int(value: Any) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -72,5 +74,13 @@ def own_url(app: AdGuardMiddleware, name: str) -> str:
 
 
 async def report(c: httpx.AsyncClient, app: AdGuardMiddleware, verdict: str, **extra: Any) -> httpx.Response:
-    body = {"verdict": verdict, "signals": {"cosmetic": verdict, "network": verdict}, "path": "/news/1", **extra}
+    """Post what a detector would: every signal saying `verdict`."""
+    body = {"signals": {"cosmetic": verdict, "script": verdict, "image": verdict}, "path": "/news/1", **extra}
     return await c.post(own_url(app, app.names.beacon), json=body, headers=SAME_ORIGIN)
+
+
+def logged(app: AdGuardMiddleware, directory: Path) -> list[dict[str, Any]]:
+    """Every event the app has written to its JSON lines directory, oldest first."""
+    app.events.flush()
+    files = sorted(directory.glob("dt=*/*.jsonl"))
+    return [json.loads(line) for file in files for line in file.read_text().splitlines()]

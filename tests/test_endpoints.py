@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 
 import httpx
@@ -10,7 +10,7 @@ import pytest
 
 from adguard_mw.names import BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT
 
-from .site import SAME_ORIGIN, client, own_url, report, wrapped
+from .site import SAME_ORIGIN, client, logged, own_url, report, wrapped
 
 
 class TestAssets:
@@ -66,19 +66,42 @@ class TestAssets:
 
 
 class TestBeacon:
-    async def test_a_verdict_sets_a_signed_cookie(self, tmp_path: Path) -> None:
-        app = wrapped(events=tmp_path / "events.jsonl")
+    async def test_a_report_sets_a_signed_cookie_and_a_readable_summary(self, tmp_path: Path) -> None:
+        app = wrapped(events=tmp_path)
         async with client(app) as c:
             response = await report(c, app, "blocked")
         assert response.status_code == 200
-        assert response.json() == {"verdict": "blocked"}
+        assert response.json() == {"verdict": "blocked", "kind": "extension"}
         assert response.headers["cache-control"] == "no-store"
-        cookie = response.headers["set-cookie"]
-        assert cookie.startswith(app.names.cookie + "=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-        event = json.loads((tmp_path / "events.jsonl").read_text())
-        assert event["event"] == "verdict" and event["verdict"] == "blocked"
-        assert event["signals"] == {"cosmetic": "blocked", "network": "blocked"}
+        signed, summary = response.headers.get_list("set-cookie")
+        assert signed.startswith(app.names.cookie + "=") and "HttpOnly" in signed and "SameSite=Lax" in signed
+        # The detector may read the verdict and its age (to report once per verdict), nothing else.
+        assert re.fullmatch(rf"{app.names.cookie}_v=b\.\d+; Max-Age=2592000; Path=/; SameSite=Lax", summary)
+        [event] = logged(app, tmp_path)
+        assert event["event"] == "verdict" and event["verdict"] == "blocked" and event["kind"] == "extension"
+        assert event["signals"] == {"cosmetic": "blocked", "script": "blocked", "image": "blocked"}
         assert event["browser"] == "Chrome" and event["device"] == "desktop" and event["path"] == "/news/1"
+        assert event["previous"] is None and event["mode"] == "observe" and event["locale"] is None
+
+    @pytest.mark.parametrize(
+        ("signals", "verdict", "kind"),
+        [
+            ({"cosmetic": "blocked", "script": "not_blocked"}, "blocked", "extension"),
+            ({"cosmetic": "not_blocked", "script": "unknown"}, "unknown", None),
+            ({"cosmetic": "not_blocked", "script": "not_blocked", "third_party": "blocked"}, "blocked", "network"),
+            ({"script": "blocked", "third_party": "blocked"}, "blocked", "extension"),
+            ({"cosmetic": "not_blocked", "image": "not_blocked"}, "not_blocked", None),
+        ],
+    )
+    async def test_the_server_decides_the_verdict_from_the_signals(
+        self, signals: dict[str, str], verdict: str, kind: str | None
+    ) -> None:
+        app = wrapped()
+        async with client(app) as c:
+            response = await c.post(
+                own_url(app, app.names.beacon), json={"signals": signals, "path": "/"}, headers=SAME_ORIGIN
+            )
+        assert response.json() == {"verdict": verdict, "kind": kind}
 
     async def test_the_cookie_is_re_sent_only_when_the_state_changes(self) -> None:
         app = wrapped()
@@ -91,36 +114,48 @@ class TestBeacon:
         assert "set-cookie" in changed.headers
 
     async def test_recovery_is_logged(self, tmp_path: Path) -> None:
-        app = wrapped(events=tmp_path / "events.jsonl")
+        app = wrapped(events=tmp_path)
         async with client(app) as c:
             await report(c, app, "blocked")
             await report(c, app, "not_blocked")
-        events = [json.loads(line)["event"] for line in (tmp_path / "events.jsonl").read_text().splitlines()]
-        assert events == ["verdict", "verdict", "recovered"]
+        assert [e["event"] for e in logged(app, tmp_path)] == ["verdict", "verdict", "recovered"]
 
     @pytest.mark.parametrize(
         ("content", "headers", "status", "reason"),
         [
             (b"{not json", {}, 400, "not valid JSON"),
             (b"[]", {}, 400, "JSON object"),
-            (b'{"verdict": "maybe", "path": "/"}', {}, 400, "verdict must be one of"),
-            (b'{"verdict": ["blocked"], "path": "/"}', {}, 400, "verdict must be one of"),
-            (b'{"verdict": "blocked", "path": "https://evil.example/"}', {}, 400, "path must be"),
-            (b'{"verdict": "blocked", "path": "/a?email=x@y"}', {}, 400, "path must be"),
-            (b'{"verdict": "blocked", "path": "/", "ip": "1.2.3.4"}', {}, 400, "unknown field 'ip'"),
-            (b'{"verdict": "blocked", "path": "/", "signals": {"x": "blocked"}}', {}, 400, "signals must map"),
-            (b'{"verdict": "blocked", "path": "/", "signals": {"network": {}}}', {}, 400, "signals must map"),
-            (b'{"verdict": "blocked", "path": "/", "recheck": "yes"}', {}, 400, "recheck must be"),
-            (b'{"verdict": "blocked", "path": "/"}', {"Content-Type": "text/plain"}, 415, "application/json"),
-            (b'{"verdict": "blocked", "path": "/"}', {"Origin": "https://evil.example"}, 403, "cross-origin"),
-            (b'{"verdict": "blocked", "path": "/"}', {"Sec-Fetch-Site": "cross-site"}, 403, "cross-site"),
-            (b'{"verdict": "blocked", "path": "/' + b"x" * 2100 + b'"}', {}, 413, "larger than 2048 bytes"),
+            (b'{"path": "/"}', {}, 400, "signals must map"),
+            (b'{"signals": {}, "path": "/"}', {}, 400, "signals must map"),
+            (b'{"signals": {"x": "blocked"}, "path": "/"}', {}, 400, "signals must map"),
+            (b'{"signals": {"script": "maybe"}, "path": "/"}', {}, 400, "signals must map"),
+            (b'{"signals": {"script": {}}, "path": "/"}', {}, 400, "signals must map"),
+            (b'{"signals": ["blocked"], "path": "/"}', {}, 400, "signals must map"),
+            (b'{"signals": {"script": "blocked"}, "path": "https://evil.example/"}', {}, 400, "path must be"),
+            (b'{"signals": {"script": "blocked"}, "path": "/a?email=x@y"}', {}, 400, "path must be"),
+            (b'{"signals": {"script": "blocked"}, "path": "/", "ip": "1.2.3.4"}', {}, 400, "unknown field 'ip'"),
+            (b'{"signals": {"script": "blocked"}, "path": "/", "verdict": "not_blocked"}', {}, 400, "unknown field"),
+            (b'{"signals": {"script": "blocked"}, "path": "/", "recheck": "yes"}', {}, 400, "recheck must be"),
+            (
+                b'{"signals": {"script": "blocked"}, "path": "/"}',
+                {"Content-Type": "text/plain"},
+                415,
+                "application/json",
+            ),
+            (
+                b'{"signals": {"script": "blocked"}, "path": "/"}',
+                {"Origin": "https://evil.example"},
+                403,
+                "cross-origin",
+            ),
+            (b'{"signals": {"script": "blocked"}, "path": "/"}', {"Sec-Fetch-Site": "cross-site"}, 403, "cross-site"),
+            (b'{"signals": {"script": "blocked"}, "path": "/' + b"x" * 2100 + b'"}', {}, 413, "larger than 2048 bytes"),
         ],
     )
     async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
         self, tmp_path: Path, content: bytes, headers: dict[str, str], status: int, reason: str
     ) -> None:
-        app = wrapped(events=tmp_path / "events.jsonl")
+        app = wrapped(events=tmp_path)
         async with client(app) as c:
             response = await c.post(
                 own_url(app, app.names.beacon),
@@ -130,7 +165,7 @@ class TestBeacon:
         assert response.status_code == status
         assert reason in response.text
         assert "set-cookie" not in response.headers
-        assert not (tmp_path / "events.jsonl").exists()
+        assert logged(app, tmp_path) == []
 
     async def test_an_oversized_body_is_refused_while_reading(self) -> None:
         app = wrapped()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -12,10 +12,11 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from adguard_mw import AdGuardMiddleware, Policy
+from adguard_mw import AdGuardMiddleware, EventLog, Policy
+from adguard_mw.events import JsonLinesSink
 
 from .asgi import app_sending, body, call, http_scope, start
-from .site import CHROME, KEY, PAGE, bare_site, client, report, wrapped
+from .site import CHROME, KEY, PAGE, bare_site, client, logged, report, wrapped
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
@@ -39,6 +40,9 @@ class TestConfiguration:
             ({"secret_key": KEY, "policy": "strict"}, "policy must be a Policy or one of: observe, notice, soft, hard"),
             ({"secret_key": KEY, "path_prefix": "support/"}, "path_prefix 'support/' must look like '/_support'"),
             ({"secret_key": KEY, "cookie_max_age": 0}, "cookie_max_age must be a positive number of seconds"),
+            ({"secret_key": KEY, "page_view_sample_rate": 2}, "page_view_sample_rate must be between 0 and 1"),
+            ({"secret_key": KEY, "third_party_bait": "ads.example.com"}, "third_party_bait must be an origin"),
+            ({"secret_key": KEY, "silent_detector": "yes"}, "silent_detector must be 'unknown' or 'blocked'"),
         ],
     )
     def test_a_wrong_configuration_fails_at_start_up_in_one_line(
@@ -225,28 +229,34 @@ class TestAsking:
             assert "<article>" not in (await c.get("/news/1")).text
 
     async def test_message_shown_is_logged_without_personal_data(self, tmp_path: Path) -> None:
-        log = tmp_path / "events.jsonl"
-        app = wrapped(policy="soft", events=log)
+        app = wrapped(policy="soft", events=tmp_path)
         async with client(app) as c:
             await report(c, app, "blocked")
-            await c.get("/news/1?utm_source=newsletter&email=reader@example.com")
-        events = [json.loads(line) for line in log.read_text().splitlines()]
-        shown = events[-1]
+            await c.get("/news/1?utm_source=newsletter&email=reader@example.com", headers={"Accept-Language": "de-CH"})
+        page_view, shown = logged(app, tmp_path)[-2:]
+        assert page_view["event"] == "page_view" and page_view["verdict"] == "blocked" and page_view["sample_rate"] == 1
         assert shown["event"] == "message_shown" and shown["mode"] == "soft" and shown["path"] == "/news/1"
-        assert set(shown) == {
-            "v",
-            "time",
-            "event",
-            "mode",
-            "path",
-            "visitor",
-            "browser",
-            "browser_major",
-            "os",
-            "device",
-        }
-        raw = log.read_text()
-        assert "127.0.0.1" not in raw and CHROME not in raw and "reader@example.com" not in raw
+        assert shown["locale"] == "de" and shown["kind"] == "extension" and shown["site"] == "this site"
+        common = {"v", "time", "event", "site", "instance", "path", "locale", "variant", "mode", "visitor"}
+        assert set(shown) == common | {"browser", "browser_major", "os", "device", "verdict", "kind"}
+        raw = "".join(file.read_text() for file in tmp_path.rglob("*.jsonl"))
+        assert "127.0.0.1" not in raw and CHROME not in raw and "reader@example.com" not in raw and "utm" not in raw
+
+    async def test_page_views_are_sampled(self, tmp_path: Path) -> None:
+        app = wrapped(events=tmp_path, page_view_sample_rate=0.25)
+        async with client(app) as c:
+            for _ in range(400):
+                await c.get("/news/1")
+        views = [e for e in logged(app, tmp_path) if e["event"] == "page_view"]
+        assert 50 < len(views) < 150 and all(v["sample_rate"] == 0.25 and v["verdict"] is None for v in views)
+
+    async def test_exemptions_are_logged(self, tmp_path: Path) -> None:
+        app = wrapped(policy="hard", events=tmp_path)
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            await c.get("/news/1", headers={"User-Agent": GOOGLEBOT})
+        exempted = [e for e in logged(app, tmp_path) if e["event"] == "exempted"]
+        assert [e["reason"] for e in exempted] == ["crawler"]
 
 
 class TestNeverBreakTheSite:
@@ -274,12 +284,19 @@ class TestNeverBreakTheSite:
             response = await c.get("/news/1")
         assert "<article>" in response.text and "set-cookie" not in response.headers
 
-    async def test_a_full_disk_does_not_fail_the_beacon(self, caplog: pytest.LogCaptureFixture) -> None:
-        app = wrapped(events="/dev/full")
+    async def test_a_full_disk_does_not_fail_the_beacon(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        day = tmp_path / f"dt={dt.datetime.now(dt.UTC):%Y-%m-%d}"
+        day.mkdir()
+        (day / "web-1.jsonl").symlink_to("/dev/full")  # every write fails with "No space left on device"
+        app = wrapped(events=EventLog([JsonLinesSink(tmp_path, "web-1")], instance="web-1"))
         async with client(app) as c:
             responses = [await report(c, app, "blocked") for _ in range(3)]
+            app.events.flush()
+            responses.append(await report(c, app, "not_blocked"))
+            app.events.flush()
         assert all(r.status_code == 200 for r in responses)
-        assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
+        errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1 and "No space left on device" in str(errors[0].exc_info)
 
     async def test_a_failing_exempt_hook_means_nobody_is_asked(self, caplog: pytest.LogCaptureFixture) -> None:
         def broken(request: Request) -> bool:

@@ -106,3 +106,10 @@ def test_mistakes_fail_at_start_up_in_one_line(options: dict[str, object], messa
 )
 def test_crawler_recognition(user_agent: str, crawler: bool) -> None:
     assert is_crawler(user_agent) is crawler
+
+
+def test_readers_behind_a_network_filter_get_a_notice_by_default() -> None:
+    network = BLOCKED.replace(kind="network")
+    assert decide(Policy(mode=Mode.HARD), network, "/", NOW) == Decision(show=Mode.NOTICE)
+    assert decide(Policy(mode=Mode.HARD, network_mode=Mode.OBSERVE), network, "/", NOW) == Decision()
+    assert decide(Policy(mode=Mode.NOTICE, network_mode=Mode.HARD), network, "/", NOW) == Decision(show=Mode.NOTICE)

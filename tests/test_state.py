@@ -11,7 +11,7 @@ from adguard_mw.state import MAX_COOKIE_LENGTH, SALT, StateCookie, Verdict, Visi
 
 OLD_KEY = "old-key-0123456789abcdefghij"
 NEW_KEY = "new-key-0123456789abcdefghij"
-STATE = VisitorState("visitor-1", Verdict.BLOCKED, checked_at=1_700_000_000, views=2, dismissed_at=None)
+STATE = VisitorState("visitor-1", Verdict.BLOCKED, checked_at=1_700_000_000, views=2, dismissed_at=None, kind="network")
 
 
 def cookie_jar(keys: list[str], **options: object) -> StateCookie:
@@ -70,7 +70,7 @@ def test_expired_cookie_is_absent(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_app_session_cookie_signed_with_the_same_key_is_not_ours() -> None:
     """Starlette's SessionMiddleware signs with itsdangerous and no salt: our salt keeps the two apart."""
-    session_like = URLSafeTimedSerializer(NEW_KEY).dumps(["visitor-1", "b", 1, 0, None])
+    session_like = URLSafeTimedSerializer(NEW_KEY).dumps(["visitor-1", "b", 1, 0, None, "e"])
     assert cookie_jar([NEW_KEY]).load(header(session_like)) is None
     assert URLSafeTimedSerializer(NEW_KEY, salt=SALT).loads(cookie_jar([NEW_KEY]).dump(STATE))
 
@@ -79,12 +79,13 @@ def test_the_app_session_cookie_signed_with_the_same_key_is_not_ours() -> None:
     "payload",
     [
         {"verdict": "blocked"},
-        ["v", "b", 1, 0],
-        ["v", "x", 1, 0, None],
-        ["", "b", 1, 0, None],
-        ["v", "b", "1", 0, None],
-        ["v", "b", 1, -1, None],
-        ["v", "b", 1, True, None],
+        ["v", "b", 1, 0, None],
+        ["v", "x", 1, 0, None, None],
+        ["", "b", 1, 0, None, None],
+        ["v", "b", "1", 0, None, None],
+        ["v", "b", 1, -1, None, None],
+        ["v", "b", 1, True, None, None],
+        ["v", "b", 1, 0, None, "dns"],
     ],
 )
 def test_well_signed_but_malformed_state_is_absent(payload: object) -> None:
@@ -110,3 +111,10 @@ def test_secure_on_https_or_when_forced() -> None:
     assert b"Secure" in cookie_jar([NEW_KEY]).set_cookie_header(STATE, https=True)[1]
     assert b"Secure" in cookie_jar([NEW_KEY], secure=True).set_cookie_header(STATE, https=False)[1]
     assert b"Secure" not in cookie_jar([NEW_KEY], secure=False).set_cookie_header(STATE, https=True)[1]
+
+
+def test_the_readable_summary_carries_only_the_verdict_and_its_time() -> None:
+    value = cookie_jar([NEW_KEY]).set_companion_header(STATE, https=False)[1]
+    assert value.decode() == "_st_v=b.1700000000; Max-Age=3600; Path=/; SameSite=Lax"
+    cleared = cookie_jar([NEW_KEY]).set_companion_header(STATE.replace(verdict=None), https=False)[1]
+    assert cleared.decode() == "_st_v=\"\"; Max-Age=0; Path=/; SameSite=Lax"  # removed

@@ -20,8 +20,9 @@ from adguard_mw.cli import demo_app
 from .conftest import Serve
 
 
-def events(log: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+def events(app: AdGuardMiddleware, log: Path) -> list[dict[str, Any]]:
+    app.events.flush()
+    return [json.loads(line) for file in sorted(log.glob("*/*.jsonl")) for line in file.read_text().splitlines()]
 
 
 async def article_links(page: Page, base: str) -> list[str]:
@@ -31,12 +32,14 @@ async def article_links(page: Page, base: str) -> list[str]:
 
 
 async def read(page: Page, url: str, app: AdGuardMiddleware) -> str:
-    """Open a page and wait until its detector has reported; returns the verdict the server recorded."""
-    async with page.expect_response(lambda r: r.url.endswith("/" + app.names.beacon), timeout=15_000) as beacon:
-        await page.goto(url)
-    response = await beacon.value
-    answer = await response.json()
-    return str(answer["verdict"])
+    """Open a page and wait until its detector has finished (reported, or found nothing new to report)."""
+    await page.add_init_script(
+        f"document.addEventListener({app.names.event!r}, e => {{"
+        " if (e.detail && e.detail.verdict) window.__verdict = e.detail.verdict; });"
+    )
+    await page.goto(url)
+    verdict = await page.wait_for_function("window.__verdict", timeout=15_000)
+    return str(await verdict.json_value())
 
 
 def dialog(page: Page, app: AdGuardMiddleware) -> Any:
@@ -50,7 +53,7 @@ async def same_profile_without_blocker(chromium: Browser, blocking: BrowserConte
 
 
 async def test_a_clean_browser_is_never_asked(serve: Serve, clean_context: BrowserContext, tmp_path: Path) -> None:
-    log = tmp_path / "events.jsonl"
+    log = tmp_path / "events"
     app = demo_app(log, Policy(mode="hard"))
     base = serve(app)
     page = await clean_context.new_page()
@@ -62,17 +65,17 @@ async def test_a_clean_browser_is_never_asked(serve: Serve, clean_context: Brows
         assert await read(page, base + link, app) == "not_blocked"
         await expect(page.locator("article")).to_be_visible()
         await expect(dialog(page, app)).to_have_count(0)
-    verdicts = [e for e in events(log) if e["event"] == "verdict"]
-    assert [v["verdict"] for v in verdicts] == ["not_blocked"] * 3
-    assert verdicts[0]["signals"] == {"cosmetic": "not_blocked", "network": "not_blocked"}
-    assert not [e for e in events(log) if e["event"] == "message_shown"]
+    verdicts = [e for e in events(app, log) if e["event"] == "verdict"]
+    assert [v["verdict"] for v in verdicts] == ["not_blocked"]  # one report per verdict, not one per page
+    assert verdicts[0]["signals"] == {"cosmetic": "not_blocked", "script": "not_blocked", "image": "not_blocked"}
+    assert not [e for e in events(app, log) if e["event"] == "message_shown"]
     assert errors == []
 
 
 async def test_a_blocking_browser_is_asked_from_its_second_article_and_recovers(
     serve: Serve, chromium: Browser, blocking_context: BrowserContext, tmp_path: Path
 ) -> None:
-    log = tmp_path / "events.jsonl"
+    log = tmp_path / "events"
     app = demo_app(log, Policy(mode="soft"))
     base = serve(app)
     page = await blocking_context.new_page()
@@ -80,9 +83,10 @@ async def test_a_blocking_browser_is_asked_from_its_second_article_and_recovers(
 
     assert await read(page, base + links[0], app) == "blocked"
     await expect(dialog(page, app)).to_have_count(0)  # the first view is free: that is where the check runs
-    verdict = events(log)[-1]
+    verdict = events(app, log)[-1]
     assert verdict["event"] == "verdict"
-    assert verdict["signals"] == {"cosmetic": "blocked", "network": "blocked"}  # both signals fire on their own
+    assert verdict["signals"] == {"cosmetic": "blocked", "script": "blocked", "image": "blocked"}  # each on its own
+    assert verdict["kind"] == "extension"
     assert verdict["browser"] == "HeadlessChrome" or verdict["browser"].startswith("Chrom")
 
     await read(page, base + links[1], app)
@@ -103,14 +107,14 @@ async def test_a_blocking_browser_is_asked_from_its_second_article_and_recovers(
         await expect(page.locator("article")).to_be_visible()
     finally:
         await clean.close()
-    names = [e["event"] for e in events(log)]
+    names = [e["event"] for e in events(app, log)]
     assert "message_shown" in names and "recovered" in names and "check_again" in names
 
 
 async def test_hard_wall_checks_again_in_place(
     serve: Serve, chromium: Browser, blocking_context: BrowserContext, tmp_path: Path
 ) -> None:
-    app = demo_app(tmp_path / "events.jsonl", Policy(mode="hard"))
+    app = demo_app(tmp_path / "events", Policy(mode="hard"))
     base = serve(app)
     page = await blocking_context.new_page()
     links = await article_links(page, base)
@@ -136,7 +140,7 @@ async def test_hard_wall_checks_again_in_place(
 
 
 async def test_soft_dialog_is_accessible(serve: Serve, blocking_context: BrowserContext, tmp_path: Path) -> None:
-    app = demo_app(tmp_path / "events.jsonl", Policy(mode="soft"))
+    app = demo_app(tmp_path / "events", Policy(mode="soft"))
     base = serve(app)
     page = await blocking_context.new_page()
     links = await article_links(page, base)
@@ -159,7 +163,7 @@ async def test_soft_dialog_is_accessible(serve: Serve, blocking_context: Browser
 
 
 async def test_notice_leaves_the_page_usable(serve: Serve, blocking_context: BrowserContext, tmp_path: Path) -> None:
-    app = demo_app(tmp_path / "events.jsonl", Policy(mode="notice"))
+    app = demo_app(tmp_path / "events", Policy(mode="notice"))
     base = serve(app)
     page = await blocking_context.new_page()
     links = await article_links(page, base)
@@ -173,7 +177,7 @@ async def test_notice_leaves_the_page_usable(serve: Serve, blocking_context: Bro
 
 
 async def test_no_javascript_means_never_asked(serve: Serve, chromium: Browser, tmp_path: Path) -> None:
-    app = demo_app(tmp_path / "events.jsonl", Policy(mode="hard"))
+    app = demo_app(tmp_path / "events", Policy(mode="hard"))
     base = serve(app)
     context = await chromium.new_context(java_script_enabled=False)
     try:
@@ -190,7 +194,7 @@ async def test_no_javascript_means_never_asked(serve: Serve, chromium: Browser, 
 async def test_the_detector_causes_no_layout_shift(
     serve: Serve, blocking_context: BrowserContext, tmp_path: Path
 ) -> None:
-    app = demo_app(tmp_path / "events.jsonl", Policy(mode="observe"))
+    app = demo_app(tmp_path / "events", Policy(mode="observe"))
     base = serve(app)
     page = await blocking_context.new_page()
     await page.add_init_script(

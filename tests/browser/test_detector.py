@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route as Path
 
 from adguard_mw import AdGuardMiddleware
-from adguard_mw.names import BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT
+from adguard_mw.names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
 
 from .blocker import filterlists_dir
 from .conftest import Serve
@@ -53,14 +53,15 @@ def site(serve: Serve) -> str:
     return serve(APP)
 
 
-async def report(context: BrowserContext, url: str) -> dict[str, Any]:
-    """Load a page and return what its detector posted."""
+async def report(context: BrowserContext, url: str, names: Names = NAMES) -> dict[str, Any]:
+    """Load a page; return the signals its detector posted and the verdict and kind the server made of them."""
     page = await context.new_page()
-    async with page.expect_request(lambda r: r.url.endswith("/" + NAMES.beacon), timeout=15_000) as beacon:
+    async with page.expect_response(lambda r: r.url.endswith("/" + names.beacon), timeout=15_000) as beacon:
         await page.goto(url)
-    posted = (await beacon.value).post_data_json
+    response = await beacon.value
+    answer = await response.json()
     await page.close()
-    return dict(posted)
+    return {"signals": response.request.post_data_json["signals"], **answer}
 
 
 def own(name: str) -> str:
@@ -70,9 +71,9 @@ def own(name: str) -> str:
 async def test_a_clean_browser_reports_not_blocked(site: str, clean_context: BrowserContext) -> None:
     posted = await report(clean_context, site + "/")
     assert posted == {
+        "signals": {"cosmetic": "not_blocked", "script": "not_blocked", "image": "not_blocked"},
         "verdict": "not_blocked",
-        "signals": {"cosmetic": "not_blocked", "network": "not_blocked"},
-        "path": "/",
+        "kind": None,
     }
 
 
@@ -88,14 +89,14 @@ async def test_a_surrogate_script_counts_as_blocked(site: str, clean_context: Br
 
     await clean_context.route(own(f"{NAMES.bait_dir}/{BAIT_SURROGATE_SCRIPT}"), stand_in)
     posted = await report(clean_context, site + "/")
-    assert posted["signals"] == {"cosmetic": "not_blocked", "network": "blocked"}
-    assert posted["verdict"] == "blocked"
+    assert posted["signals"] == {"cosmetic": "not_blocked", "script": "blocked", "image": "not_blocked"}
+    assert posted["verdict"] == "blocked" and posted["kind"] == "extension"
 
 
 async def test_a_blocked_bait_request_counts_as_blocked(site: str, clean_context: BrowserContext) -> None:
     await clean_context.route(own(f"{NAMES.bait_dir}/{BAIT_SCRIPT}"), lambda route: route.abort("blockedbyclient"))
     posted = await report(clean_context, site + "/")
-    assert posted["signals"]["network"] == "blocked" and posted["verdict"] == "blocked"
+    assert posted["signals"]["script"] == "blocked" and posted["verdict"] == "blocked"
 
 
 async def test_a_failing_network_is_unknown_never_blocked(site: str, clean_context: BrowserContext) -> None:
@@ -103,7 +104,8 @@ async def test_a_failing_network_is_unknown_never_blocked(site: str, clean_conte
     for name in (NAMES.control, f"{NAMES.bait_dir}/{BAIT_SCRIPT}", f"{NAMES.bait_dir}/{BAIT_SURROGATE_SCRIPT}"):
         await clean_context.route(own(name), lambda route: route.abort("internetdisconnected"))
     posted = await report(clean_context, site + "/")
-    assert posted["signals"]["network"] == "unknown" and posted["verdict"] == "unknown"
+    assert posted["signals"]["script"] == posted["signals"]["image"] == "unknown"
+    assert posted["verdict"] == "unknown"
 
 
 async def test_a_server_error_on_every_request_is_unknown(site: str, clean_context: BrowserContext) -> None:
@@ -121,7 +123,7 @@ async def test_a_slow_bait_is_unknown_never_blocked(site: str, clean_context: Br
 
     await clean_context.route(own(f"{NAMES.bait_dir}/{BAIT_SCRIPT}"), slow)
     posted = await report(clean_context, site + "/")
-    assert posted["signals"]["network"] == "unknown" and posted["verdict"] == "unknown"
+    assert posted["signals"]["script"] == "unknown" and posted["verdict"] == "unknown"
 
 
 async def test_a_page_that_hides_itself_is_not_accused(site: str, clean_context: BrowserContext) -> None:
@@ -133,7 +135,7 @@ async def test_cosmetic_filtering_alone_is_detected(site: str, blocking_context:
     """A blocker that hides elements but lets our bait requests through (cosmetic-only) is still found."""
     await blocking_context.route(own("**"), lambda route: route.continue_())  # ours win over the blocker's route
     posted = await report(blocking_context, site + "/")
-    assert posted["signals"] == {"cosmetic": "blocked", "network": "not_blocked"}
+    assert posted["signals"] == {"cosmetic": "blocked", "script": "not_blocked", "image": "not_blocked"}
     assert posted["verdict"] == "blocked"
 
 
@@ -145,3 +147,13 @@ async def test_the_detector_never_throws_into_the_page(site: str, blocking_conte
         await page.goto(site + "/")
     await page.wait_for_timeout(200)
     assert errors == []
+
+
+async def test_a_stand_in_image_counts_as_blocked(site: str, clean_context: BrowserContext) -> None:
+    """uBlock answers blocked images with a 1x1 pixel; ours is 2x1."""
+    pixel = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+    await clean_context.route(
+        own(f"{NAMES.bait_dir}/{BAIT_IMAGE}"), lambda route: route.fulfill(body=pixel, content_type="image/gif")
+    )
+    posted = await report(clean_context, site + "/")
+    assert posted["signals"]["image"] == "blocked" and posted["verdict"] == "blocked"

@@ -1,0 +1,536 @@
+"""Reading event files with DuckDB and turning them into the report's metrics (defined in `docs/events.md`).
+
+The event files are read once: a single streaming DuckDB scan folds every line into a small `facts` table, one
+row per combination of the dimensions the report needs, with counts and sample-weighted page views. Lines that
+are not schema v1 are classified in the same scan, so they are counted, never silently lost. Every metric is then
+a cheap query over `facts`; the rows themselves never enter Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .stats import Interval, newcombe_difference
+
+if TYPE_CHECKING:
+    import duckdb
+
+SCHEMA_VERSION = 1
+EVENT_NAMES = (
+    "page_view",
+    "verdict",
+    "message_shown",
+    "message_dismissed",
+    "cta_clicked",
+    "check_again",
+    "recovered",
+    "exempted",
+)
+VERDICTS = ("blocked", "not_blocked", "unknown")
+NONE_LABEL = "(none)"
+DUCKDB_MISSING = "adguard-mw report needs DuckDB: pip install 'adguard-mw[report]'"
+
+# The v1 columns the report reads. Unknown extra fields in a line are ignored (forward compatible); a field of
+# the wrong type makes DuckDB null the whole line, which the scan then counts as malformed.
+READ_COLUMNS = {
+    "v": "BIGINT",
+    "time": "TIMESTAMP",
+    "event": "VARCHAR",
+    "path": "VARCHAR",
+    "locale": "VARCHAR",
+    "variant": "VARCHAR",
+    "mode": "VARCHAR",
+    "browser": "VARCHAR",
+    "os": "VARCHAR",
+    "device": "VARCHAR",
+    "visitor": "VARCHAR",
+    "verdict": "VARCHAR",
+    "kind": "VARCHAR",
+    "sample_rate": "DOUBLE",
+}
+ALWAYS_READ = ("v", "time", "event", "visitor", "verdict", "kind", "sample_rate", "variant")
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    """A `--by` grouping: its SQL over the event columns and the columns it needs."""
+
+    sql: str
+    columns: tuple[str, ...]
+    chronological: bool = False
+
+
+DIMENSIONS = {
+    "day": Dimension("CAST(time AS DATE)", ("time",), chronological=True),
+    "week": Dimension("CAST(date_trunc('week', time) AS DATE)", ("time",), chronological=True),
+    "browser": Dimension("browser", ("browser",)),
+    "os": Dimension("os", ("os",)),
+    "device": Dimension("device", ("device",)),
+    "path": Dimension("path", ("path",)),
+    "section": Dimension("nullif(regexp_extract(path, '^/[^/]*'), '')", ("path",)),
+    "locale": Dimension("locale", ("locale",)),
+    "variant": Dimension("variant", ("variant",)),
+    "mode": Dimension("mode", ("mode",)),
+}
+
+
+class ReportError(Exception):
+    """Nothing could be reported; the message says why in one line."""
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A rate that always carries what it was computed from; `value` is None for an empty denominator."""
+
+    numerator: float
+    denominator: float
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    events: int
+    page_views: float  # all page views, weighted by 1/sample_rate, with or without a verdict
+    eligible: float  # page views of readers whose detection ran (verdict not null), weighted
+    blocked: Rate
+    extension: Rate
+    network: Rate
+    unknown: Rate
+    messages_shown: int
+    dismissal: Rate  # message_dismissed / message_shown
+    recoveries: int
+    recovery: Rate  # distinct visitors with `recovered` / distinct visitors with `message_shown`
+    failed_verifications: int  # check_again still blocked
+    cta_clicks: int
+    exempted: int
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    key: str
+    metrics: Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A variant against the baseline: differences (variant minus baseline) with 95% intervals."""
+
+    variant: str
+    recovery: Interval | None
+    dismissal: Interval | None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    malformed: int = 0  # not JSON, truncated, no integer `v`, or a field of the wrong type
+    versions: dict[int, int] = field(default_factory=dict)  # lines per other schema version
+    invalid: int = 0  # schema v1 but an unknown event, no time, or a page_view without a valid sample_rate
+
+    @property
+    def total(self) -> int:
+        return self.malformed + self.invalid + sum(self.versions.values())
+
+    def describe(self) -> str:
+        """E.g. "3 malformed lines, 1 line with schema v2"; empty when nothing was skipped."""
+        parts = []
+        if self.malformed:
+            parts.append(_lines(self.malformed, "malformed"))
+        for version, count in sorted(self.versions.items()):
+            parts.append(f"{_lines(count)} with schema v{version}")
+        if self.invalid:
+            parts.append(_lines(self.invalid, "invalid v1"))
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    jsonl: tuple[Path, ...]
+    parquet: tuple[Path, ...]
+    missing: tuple[str, ...] = ()  # paths given that do not exist
+
+    @property
+    def files(self) -> int:
+        return len(self.jsonl) + len(self.parquet)
+
+
+@dataclass(frozen=True)
+class Report:
+    inputs: Inputs
+    since: dt.date | None
+    until: dt.date | None
+    by: str | None
+    skipped: Skipped
+    first: dt.datetime | None
+    last: dt.datetime | None
+    total: Metrics
+    groups: list[Group]  # by `by`, empty without it
+    variants: list[Group]  # named variants, alphabetically
+    baseline: str | None
+    comparisons: list[Comparison]  # every variant but the baseline
+    days: list[Group] = field(default_factory=list)  # for charts
+    browsers: list[Group] = field(default_factory=list)  # for charts
+
+    @property
+    def lines(self) -> int:
+        return self.total.events + self.skipped.total
+
+
+def find_inputs(paths: Iterable[str | Path], since: dt.date | None = None, until: dt.date | None = None) -> Inputs:
+    """Event files under the given files and directories, without day partitions outside [since, until]."""
+    jsonl: list[Path] = []
+    parquet: list[Path] = []
+    missing: list[str] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            candidates = sorted(p for pattern in ("*.jsonl", "*.parquet") for p in path.rglob(pattern) if p.is_file())
+        elif path.is_file():
+            candidates = [path]
+        else:
+            missing.append(str(given))
+            continue
+        for candidate in candidates:
+            if not _day_in_range(candidate, since, until):
+                continue
+            (parquet if candidate.suffix == ".parquet" else jsonl).append(candidate)
+    return Inputs(tuple(dict.fromkeys(jsonl)), tuple(dict.fromkeys(parquet)), tuple(missing))
+
+
+def partition_day(path: Path) -> dt.date | None:
+    """The UTC day of a file in a `dt=YYYY-MM-DD` directory, else None."""
+    name = path.parent.name
+    if name.startswith("dt="):
+        try:
+            return dt.date.fromisoformat(name[3:])
+        except ValueError:
+            return None
+    return None
+
+
+def _day_in_range(path: Path, since: dt.date | None, until: dt.date | None) -> bool:
+    # Partition pruning in Python: files of days outside the range are never opened. (DuckDB's hive
+    # partitioning would do the same, but it needs every file in the layout; single files are allowed too.)
+    day = partition_day(path)
+    if day is None:
+        return True
+    return (since is None or day >= since) and (until is None or day <= until)
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    try:
+        import duckdb
+    except ImportError:
+        raise ReportError(DUCKDB_MISSING) from None
+    return duckdb.connect(config={"enable_progress_bar": False})
+
+
+def build_report(
+    inputs: Inputs,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    by: str | None = None,
+    baseline: str | None = None,
+    charts: bool = False,
+    progress: Callable[[float], None] | None = None,
+) -> Report:
+    """Scan the files once and compute every metric; raises ReportError when nothing could be read."""
+    if by is not None and by not in DIMENSIONS:
+        raise ReportError(f"unknown grouping {by!r}; choose one of {', '.join(DIMENSIONS)}", usage=True)
+    if since and until and since > until:
+        raise ReportError(f"--since {since} is after --until {until}", usage=True)
+    if not inputs.files:
+        raise ReportError("no event files (*.jsonl, *.parquet) to read")
+    dimensions = {"variant"} | ({by} if by else set()) | ({"day", "browser"} if charts else set())
+    con = connect()
+    try:
+        import duckdb
+
+        try:
+            _run(con, _facts_sql(inputs, sorted(dimensions), since, until), progress)
+        except duckdb.Error as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ReportError(f"DuckDB could not read the event files: {first_line}") from error
+        skipped = _skipped(con)
+        span = con.execute("SELECT min(first), max(last) FROM facts WHERE problem IS NULL").fetchone()
+        first, last = span if span is not None else (None, None)
+        total = _metrics(con, None)
+        if total[0][1].events == 0:
+            detail = f": skipped {skipped.describe()}" if skipped.total else ""
+            period = _period(since, until)
+            raise ReportError(f"no events could be read from {_files(inputs.files)}{period}{detail}")
+        variants = [group for group in _groups(con, "variant") if group.key != NONE_LABEL]
+        names = [group.key for group in variants]
+        if baseline is not None and baseline not in names:
+            known = ", ".join(names) or "none"
+            raise ReportError(f"no variant {baseline!r} in these events (variants: {known})", usage=True)
+        chosen = baseline if baseline is not None else (names[0] if names else None)
+        return Report(
+            inputs=inputs,
+            since=since,
+            until=until,
+            by=by,
+            skipped=skipped,
+            first=first,
+            last=last,
+            total=total[0][1],
+            groups=_groups(con, by) if by else [],
+            variants=variants,
+            baseline=chosen,
+            comparisons=compare(variants, chosen),
+            days=_groups(con, "day") if charts else [],
+            browsers=_groups(con, "browser") if charts else [],
+        )
+    finally:
+        con.close()
+
+
+def compare(variants: Sequence[Group], baseline: str | None) -> list[Comparison]:
+    """Each variant against the baseline, for the two rates a message variant is meant to move."""
+    reference = next((group.metrics for group in variants if group.key == baseline), None)
+    if reference is None:
+        return []
+    comparisons = []
+    for group in variants:
+        if group.key == baseline:
+            continue
+        m = group.metrics
+        comparisons.append(
+            Comparison(
+                group.key,
+                recovery=newcombe_difference(
+                    m.recovery.numerator,
+                    m.recovery.denominator,
+                    reference.recovery.numerator,
+                    reference.recovery.denominator,
+                ),
+                dismissal=newcombe_difference(
+                    m.dismissal.numerator,
+                    m.dismissal.denominator,
+                    reference.dismissal.numerator,
+                    reference.dismissal.denominator,
+                ),
+            )
+        )
+    return comparisons
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, progress: Callable[[float], None] | None) -> None:
+    """Execute, reporting DuckDB's progress (0-100) from a watcher thread while the scan runs."""
+    if progress is None:
+        con.execute(sql)
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.25):
+            value = con.query_progress()
+            if value >= 0:
+                progress(value)
+
+    watcher = threading.Thread(target=watch, name="adguard_mw-report-progress", daemon=True)
+    watcher.start()
+    try:
+        con.execute(sql)
+    finally:
+        done.set()
+        watcher.join()
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_list(paths: Iterable[Path]) -> str:
+    return "[" + ", ".join(_sql_string(str(path)) for path in paths) + "]"
+
+
+def _source_sql(inputs: Inputs, columns: Sequence[str], all_columns: dict[str, str] = READ_COLUMNS) -> str:
+    """One relation over every input file, with exactly `columns`."""
+    selected = ", ".join(columns)
+    parts = []
+    if inputs.jsonl:
+        schema = "{" + ", ".join(f"{name}: {_sql_string(all_columns[name])}" for name in columns) + "}"
+        parts.append(
+            f"SELECT {selected} FROM read_json({_sql_list(inputs.jsonl)}, columns = {schema}, "
+            "format = 'newline_delimited', ignore_errors = true, hive_partitioning = false)"
+        )
+    if inputs.parquet:
+        casts = ", ".join(f"CAST({name} AS {all_columns[name]}) AS {name}" for name in columns)
+        parts.append(
+            f"SELECT {casts} FROM read_parquet({_sql_list(inputs.parquet)}, union_by_name = true, "
+            "hive_partitioning = false)"
+        )
+    return " UNION ALL ".join(parts)
+
+
+def _problem_sql() -> str:
+    events = ", ".join(_sql_string(name) for name in EVENT_NAMES)
+    verdicts = ", ".join(_sql_string(name) for name in VERDICTS)
+    return (
+        "CASE WHEN v IS NULL THEN 'malformed' "
+        f"WHEN v <> {SCHEMA_VERSION} THEN 'version' "
+        f"WHEN time IS NULL OR event IS NULL OR event NOT IN ({events}) THEN 'invalid' "
+        "WHEN event = 'page_view' AND NOT coalesce(sample_rate > 0 AND sample_rate <= 1, false) THEN 'invalid' "
+        f"WHEN event = 'page_view' AND verdict NOT IN ({verdicts}) THEN 'invalid' "
+        "END"
+    )
+
+
+def _facts_sql(inputs: Inputs, dimensions: Sequence[str], since: dt.date | None, until: dt.date | None) -> str:
+    needed = set(ALWAYS_READ)
+    for name in dimensions:
+        needed.update(DIMENSIONS[name].columns)
+    columns = [name for name in READ_COLUMNS if name in needed]
+    keys = "".join(f"{DIMENSIONS[name].sql} AS k_{name}, " for name in dimensions)
+    conditions = []
+    if since is not None:
+        conditions.append(f"time >= TIMESTAMP '{since.isoformat()}'")
+    if until is not None:
+        conditions.append(f"time < TIMESTAMP '{(until + dt.timedelta(days=1)).isoformat()}'")
+    where = f"WHERE time IS NULL OR ({' AND '.join(conditions)})" if conditions else ""
+    return f"""
+        CREATE TEMP TABLE facts AS
+        SELECT
+            {_problem_sql()} AS problem,
+            CASE WHEN v <> {SCHEMA_VERSION} THEN v END AS other_version,
+            {keys}
+            event, verdict, kind,
+            CASE WHEN event IN ('message_shown', 'recovered') THEN visitor END AS who,
+            count(*) AS n,
+            sum(CASE WHEN event = 'page_view' THEN 1.0 / sample_rate END) AS w,
+            min(time) AS first,
+            max(time) AS last
+        FROM ({_source_sql(inputs, columns)})
+        {where}
+        GROUP BY ALL
+    """
+
+
+METRICS_SQL = """
+    coalesce(sum(n), 0) AS events,
+    coalesce(sum(w) FILTER (WHERE event = 'page_view'), 0) AS page_views,
+    coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict IS NOT NULL), 0) AS eligible,
+    coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict = 'blocked'), 0) AS blocked,
+    coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict = 'blocked' AND kind = 'extension'), 0) AS extension,
+    coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict = 'blocked' AND kind = 'network'), 0) AS network,
+    coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict = 'unknown'), 0) AS unknown,
+    coalesce(sum(n) FILTER (WHERE event = 'message_shown'), 0) AS shown,
+    coalesce(sum(n) FILTER (WHERE event = 'message_dismissed'), 0) AS dismissed,
+    coalesce(sum(n) FILTER (WHERE event = 'recovered'), 0) AS recoveries,
+    count(DISTINCT who) FILTER (WHERE event = 'recovered') AS recovered_visitors,
+    count(DISTINCT who) FILTER (WHERE event = 'message_shown') AS shown_visitors,
+    coalesce(sum(n) FILTER (WHERE event = 'check_again' AND verdict = 'blocked'), 0) AS failed,
+    coalesce(sum(n) FILTER (WHERE event = 'cta_clicked'), 0) AS cta,
+    coalesce(sum(n) FILTER (WHERE event = 'exempted'), 0) AS exempted
+"""
+
+
+def _metrics(con: duckdb.DuckDBPyConnection, dimension: str | None) -> list[tuple[Any, Metrics]]:
+    if dimension is None:
+        sql = f"SELECT NULL AS key, {METRICS_SQL} FROM facts WHERE problem IS NULL"
+    else:
+        sql = f"SELECT k_{dimension} AS key, {METRICS_SQL} FROM facts WHERE problem IS NULL GROUP BY key"
+    return [(row[0], _to_metrics(row[1:])) for row in con.execute(sql).fetchall()]
+
+
+def _to_metrics(row: Sequence[Any]) -> Metrics:
+    (events, page_views, eligible, blocked, extension, network, unknown, shown, dismissed, recoveries) = row[:10]
+    recovered_visitors, shown_visitors, failed, cta, exempted = row[10:]
+    return Metrics(
+        events=int(events),
+        page_views=float(page_views),
+        eligible=float(eligible),
+        blocked=Rate(float(blocked), float(eligible)),
+        extension=Rate(float(extension), float(eligible)),
+        network=Rate(float(network), float(eligible)),
+        unknown=Rate(float(unknown), float(eligible)),
+        messages_shown=int(shown),
+        dismissal=Rate(int(dismissed), int(shown)),
+        recoveries=int(recoveries),
+        recovery=Rate(int(recovered_visitors), int(shown_visitors)),
+        failed_verifications=int(failed),
+        cta_clicks=int(cta),
+        exempted=int(exempted),
+    )
+
+
+def _groups(con: duckdb.DuckDBPyConnection, dimension: str) -> list[Group]:
+    rows = _metrics(con, dimension)
+    if DIMENSIONS[dimension].chronological or dimension == "variant":
+        rows.sort(key=lambda row: (row[0] is None, row[0] if row[0] is not None else ""))
+    else:
+        rows.sort(key=lambda row: (-row[1].eligible, -row[1].events, str(row[0])))
+    return [Group(_label(dimension, key), metrics) for key, metrics in rows]
+
+
+def _label(dimension: str, key: Any) -> str:
+    if key is None or key == "":
+        return NONE_LABEL
+    if dimension == "week" and isinstance(key, dt.date):
+        year, week, _ = key.isocalendar()
+        return f"{year}-W{week:02d}"
+    if isinstance(key, dt.date):
+        return key.isoformat()
+    return str(key)
+
+
+def _skipped(con: duckdb.DuckDBPyConnection) -> Skipped:
+    malformed = invalid = 0
+    versions: dict[int, int] = {}
+    for problem, version, count in con.execute(
+        "SELECT problem, other_version, sum(n) FROM facts WHERE problem IS NOT NULL GROUP BY ALL"
+    ).fetchall():
+        if problem == "malformed":
+            malformed += int(count)
+        elif problem == "version":
+            versions[int(version)] = versions.get(int(version), 0) + int(count)
+        else:
+            invalid += int(count)
+    return Skipped(malformed, versions, invalid)
+
+
+def _lines(count: int, adjective: str = "") -> str:
+    noun = "line" if count == 1 else "lines"
+    return f"{count:,} {adjective} {noun}" if adjective else f"{count:,} {noun}"
+
+
+def _files(count: int) -> str:
+    return f"{count:,} file" if count == 1 else f"{count:,} files"
+
+
+def _period(since: dt.date | None, until: dt.date | None) -> str:
+    if since and until:
+        return f" between {since} and {until}"
+    if since:
+        return f" since {since}"
+    if until:
+        return f" until {until}"
+    return ""
+
+
+def stderr_progress(label: str = "reading events") -> Callable[[float], None] | None:
+    """A progress callback printing to stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(percent: float) -> None:
+        filled = math.floor(max(0.0, min(percent, 100.0)) / 5)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (20 - filled)}] {percent:3.0f}%")
+        sys.stderr.flush()
+
+    return show
