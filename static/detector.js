@@ -85,11 +85,20 @@
       el.async = true;
       if (nonceAttr) el.nonce = nonceAttr;
       el.onload = function () { settle("fake"); }; // fires after the script ran: a genuine one has echoed by now
-      el.onerror = function () { settle("error"); };
+      el.onerror = function () { serverTrouble(url).then(function (trouble) { settle(trouble ? "timeout" : "error"); }); };
       setTimeout(function () { settle("timeout"); }, config.timeout);
       el.src = url + "?n=" + token;
       (doc.head || doc.documentElement).appendChild(el);
     });
+  }
+
+  // A script that fails to load was blocked, unless the server itself is in trouble: ask it directly. Filter
+  // rules for scripts rarely cover fetch(), and a blocked fetch fails outright, while a server error answers.
+  function serverTrouble(url) {
+    return fetch(url + "?n=" + randomToken(), { cache: "no-store", credentials: "omit" }).then(
+      function (response) { return response.status >= 500 || response.status === 404; },
+      function () { return false; }
+    );
   }
 
   function probeImage(url) {
@@ -97,7 +106,7 @@
       var img = new Image();
       var settle = settleOnce(resolve, function () { img.onload = img.onerror = null; });
       img.onload = function () { settle(img.naturalWidth === 2 && img.naturalHeight === 1 ? "ok" : "fake"); };
-      img.onerror = function () { settle("error"); };
+      img.onerror = function () { serverTrouble(url).then(function (trouble) { settle(trouble ? "timeout" : "error"); }); };
       setTimeout(function () { settle("timeout"); }, config.timeout);
       img.src = url + "?n=" + randomToken();
     });
@@ -127,6 +136,7 @@
       return doubtful ? wait(300).then(requestSignals) : signals;
     }).then(function (signals) {
       if (signals) return signals;
+      clearPending(); // the detector ran, the network failed it: its silence must not accuse anyone
       var unknown = { script: "unknown", image: "unknown" };
       if (config.thirdParty) unknown.third_party = "unknown";
       return unknown;

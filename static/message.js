@@ -64,18 +64,32 @@
       doc.dispatchEvent(new CustomEvent(config.event, { detail: "run" }));
     }
 
+    // The reader check reports here, whether it ran on load (a reader who just turned the blocker off and
+    // reloaded) or because "check again" asked: once it says "not blocked", the message goes at once.
     doc.addEventListener(config.event, function (event) {
       var detail = event.detail;
-      if (!checking || !detail || typeof detail !== "object") return;
+      if (!detail || typeof detail !== "object") return;
+      var wasChecking = checking;
       checking = false;
       clearTimeout(fallback);
       if (detail.verdict === "not_blocked") {
-        if (mode === "hard") location.reload();
-        else close();
-      } else {
+        if (mode !== "hard") close();
+        else if (reloadAllowed()) location.reload();
+      } else if (wasChecking) {
         status.textContent = status.getAttribute("data-still");
       }
     });
+
+    function reloadAllowed() {
+      // Never loop: at most one automatic reload in ten seconds.
+      try {
+        var key = config.css + "-reloaded";
+        var last = Number(sessionStorage.getItem(key) || 0);
+        if (Date.now() - last < 10000) return false;
+        sessionStorage.setItem(key, String(Date.now()));
+      } catch (e) { /* storage may be off: reloading once is still right */ }
+      return true;
+    }
 
     root.addEventListener("click", function (event) {
       var target = event.target.closest ? event.target.closest("[data-action]") : null;

@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import adblock
 from playwright.async_api import BrowserContext, Request, Route
@@ -94,11 +94,16 @@ def filterlists_dir() -> Path | None:
 
 
 @functools.cache
-def load_engine(directory: Path) -> adblock.Engine:
-    """Brave's engine loaded with every list in ``directory`` and uBlock's redirect resources (cached)."""
+def load_engine(directory: Path, lists: tuple[str, ...] | None = None, extra_rules: str = "") -> adblock.Engine:
+    """Brave's engine loaded with the lists in ``directory`` (all ``*.txt`` unless ``lists`` names some), any
+    ``extra_rules`` (one filter per line, as a list maintainer would write them), and uBlock's redirect resources.
+    Cached per combination."""
     filter_set = adblock.FilterSet(debug=True)
-    for path in sorted(directory.glob("*.txt")):
+    paths = sorted(directory.glob("*.txt")) if lists is None else [directory / name for name in lists]
+    for path in paths:
         filter_set.add_filter_list(path.read_text(encoding="utf-8"))
+    if extra_rules:
+        filter_set.add_filter_list(extra_rules)
     engine = adblock.Engine(filter_set, optimize=True)
     resources = directory / "redirect-resources"
     if resources.is_dir():
@@ -211,12 +216,20 @@ class Blocker:
     redirected: list[str] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     generic_selectors: list[str] = field(default_factory=list)  # generic class/id rules the pages asked for
+    network: bool = True  # filter requests
+    cosmetic: bool = True  # hide elements
+    allowlisted: tuple[str, ...] = ()  # host names the reader has allow-listed (the extension's "off for this site")
     _cosmetics: dict[str, Any] = field(default_factory=dict, repr=False)  # url -> UrlSpecificResources
 
     async def attach(self, context: BrowserContext) -> None:
-        await context.route("**/*", self._on_route)
-        await context.expose_binding(self.binding, self._on_cosmetic_request)
-        await context.add_init_script(_COSMETIC_SCRIPT.replace("__BINDING__", self.binding))
+        if self.network:
+            await context.route("**/*", self._on_route)
+        if self.cosmetic:
+            await context.expose_binding(self.binding, self._on_cosmetic_request)
+            await context.add_init_script(_COSMETIC_SCRIPT.replace("__BINDING__", self.binding))
+
+    def _off_for(self, page_url: str) -> bool:
+        return urlsplit(page_url).hostname in self.allowlisted
 
     # -- network filtering ---------------------------------------------------------------------------------
     def check(self, url: str, source_url: str, request_type: str) -> Decision:
@@ -240,6 +253,9 @@ class Blocker:
                 await route.continue_()
                 return
             source_url, request_type = _source_and_type(request)
+            if self._off_for(source_url):
+                await route.continue_()
+                return
             decision = self.check(url, source_url, request_type)
             self.decisions.append(decision)
             if decision.action == "redirected":
@@ -280,6 +296,8 @@ class Blocker:
 
     def _on_cosmetic_request(self, source: dict[str, Any], payload: dict[str, Any]) -> list[str]:
         url = str(payload["url"])
+        if self._off_for(url):
+            return []
         if payload["kind"] == "page":
             return self.page_rules(url)
         return self.generic_rules(url, list(payload["classes"]), list(payload["ids"]))
