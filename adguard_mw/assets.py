@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import rjsmin
+
 from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
 
 # Detector timings in milliseconds: a probe gives up after `timeout`; the cosmetic check waits `settle` after load.
@@ -87,10 +89,12 @@ class Assets:
 
 
 def _fill(path: Path, config: Mapping[str, object]) -> str:
+    """The readable source in static/, minified (every reader downloads it) and with this site's settings."""
     source = path.read_text()
     if "__CONFIG__" not in source:
         raise RuntimeError(f"adguard_mw: {path.name} has no __CONFIG__ placeholder; the package is damaged")
-    return source.replace("__CONFIG__", json.dumps(config, separators=(",", ":")))
+    minified: str = rjsmin.jsmin(source)
+    return minified.replace("__CONFIG__", json.dumps(config, separators=(",", ":")))
 
 
 def echo_script(event: str, token: str) -> bytes:

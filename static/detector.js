@@ -15,213 +15,155 @@
  */
 (function (config) {
   "use strict";
-  var doc = document;
-  var self = doc.currentScript;
-  if (!self || !window.fetch || !window.Promise || !window.CustomEvent) return;
+  var doc = document, win = window, self = doc.currentScript;
+  if (!self || !win.fetch || !win.Promise || !win.CustomEvent) return;
   var base = self.src.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
-  var nonceAttr = self.nonce || self.getAttribute("nonce") || "";
-  var OFFSCREEN = "position:absolute;left:-10000px;top:-1000px;width:10px;height:10px;display:block;";
-  var CODES = { blocked: "b", not_blocked: "n", unknown: "u" };
-  var cosmetic = null;
+  var nonce = self.nonce || "";
+  var B = "blocked", N = "not_blocked", U = "unknown";
+  var baits, control, checking;
 
-  function randomToken() {
-    var bytes = new Uint8Array(12);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
+  function token() { return Date.now().toString(16) + Math.random().toString(16).slice(2); }
 
   function wait(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
-  // Bait elements go into the page now: blockers hide generic classes only after they have seen them in the DOM.
-  function placeBaits() {
-    var box = doc.createElement("div");
-    box.setAttribute("aria-hidden", "true");
-    box.style.cssText = "position:absolute;left:0;top:0;width:0;height:0;overflow:visible;";
-    function bait(name) {
-      var el = doc.createElement("div");
-      el.className = name;
-      el.style.cssText = OFFSCREEN;
-      el.innerHTML = "&nbsp;";
-      return box.appendChild(el);
-    }
-    var baits = config.classes.map(bait);
-    var control = bait(config.neutral);
-    (doc.body || doc.documentElement).appendChild(box);
-    return { baits: baits, control: control };
+  // Bait elements go into the page at once: blockers hide generic classes only after they see them in the DOM.
+  function bait(name) {
+    var el = doc.createElement("div");
+    el.className = name;
+    el.setAttribute("aria-hidden", "true");
+    el.style.cssText = "position:absolute;left:-9999px;top:-999px;width:9px;height:9px;display:block";
+    el.innerHTML = "&nbsp;";
+    return (doc.body || doc.documentElement).appendChild(el);
   }
 
-  function isHidden(el) {
-    if (!el.isConnected || el.offsetParent === null || el.offsetHeight === 0 || el.offsetWidth === 0) return true;
-    var style = window.getComputedStyle(el);
-    return style.display === "none" || style.visibility === "hidden";
+  function hidden(el) {
+    var style = win.getComputedStyle(el);
+    return !el.isConnected || !el.offsetParent || !el.offsetHeight || style.display == "none" ||
+      style.visibility == "hidden";
   }
 
-  function cosmeticSignal() {
-    if (isHidden(cosmetic.control)) return "unknown"; // the page itself hides things right now
-    return cosmetic.baits.some(isHidden) ? "blocked" : "not_blocked";
-  }
+  // If the neutral control is hidden too, the page itself hides things right now: no conclusion.
+  function cosmetic() { return hidden(control) ? U : baits.some(hidden) ? B : N; }
 
-  // Each probe resolves to "ok" (our own content arrived), "fake" (something else did), "error" or "timeout".
-  function settleOnce(resolve, cleanup) {
-    var settled = false;
-    return function (result) {
-      if (settled) return;
-      settled = true;
-      cleanup();
-      resolve(result);
-    };
-  }
-
-  function probeScript(url) {
+  // Loads one script (or image) of ours and resolves to "ok" (our own content arrived: the script echoed its
+  // one-time value, the image is 2x1), "fake" (something else arrived), "error" or "slow".
+  function probe(path, image) {
     return new Promise(function (resolve) {
-      var token = randomToken();
-      var el = doc.createElement("script");
-      var settle = settleOnce(resolve, function () {
-        doc.removeEventListener(config.event, onEcho);
+      var n = token(), url = (/^https?:/.test(path) ? path : base + path) + "?n=" + n;
+      var el = doc.createElement(image ? "img" : "script"), settled = false;
+      function done(result) {
+        if (settled) return;
+        settled = true;
+        doc.removeEventListener(config.event, echo);
         if (el.parentNode) el.parentNode.removeChild(el);
-      });
-      function onEcho(event) { if (event.detail === token) settle("ok"); }
-      doc.addEventListener(config.event, onEcho);
-      el.async = true;
-      if (nonceAttr) el.nonce = nonceAttr;
-      el.onload = function () { settle("fake"); }; // fires after the script ran: a genuine one has echoed by now
-      el.onerror = function () { serverTrouble(url).then(function (trouble) { settle(trouble ? "timeout" : "error"); }); };
-      setTimeout(function () { settle("timeout"); }, config.timeout);
-      el.src = url + "?n=" + token;
-      (doc.head || doc.documentElement).appendChild(el);
-    });
-  }
-
-  // A script that fails to load was blocked, unless the server itself is in trouble: ask it directly. Filter
-  // rules for scripts rarely cover fetch(), and a blocked fetch fails outright, while a server error answers.
-  function serverTrouble(url) {
-    return fetch(url + "?n=" + randomToken(), { cache: "no-store", credentials: "omit" }).then(
-      function (response) { return response.status >= 500 || response.status === 404; },
-      function () { return false; }
-    );
-  }
-
-  function probeImage(url) {
-    return new Promise(function (resolve) {
-      var img = new Image();
-      var settle = settleOnce(resolve, function () { img.onload = img.onerror = null; });
-      img.onload = function () { settle(img.naturalWidth === 2 && img.naturalHeight === 1 ? "ok" : "fake"); };
-      img.onerror = function () { serverTrouble(url).then(function (trouble) { settle(trouble ? "timeout" : "error"); }); };
-      setTimeout(function () { settle("timeout"); }, config.timeout);
-      img.src = url + "?n=" + randomToken();
+        resolve(result);
+      }
+      function echo(event) { if (event.detail === n) done("ok"); }
+      doc.addEventListener(config.event, echo);
+      // For a script, load fires after it ran: a genuine one has echoed by then.
+      el.onload = function () { done(image && el.naturalWidth == 2 && el.naturalHeight == 1 ? "ok" : "fake"); };
+      el.onerror = function () {
+        // Blocked, unless our server is in trouble: fetch() is rarely filtered, and a server error answers.
+        fetch(url, { cache: "no-store", mode: "no-cors" }).then(function (r) { done(r.ok ? "error" : "slow"); }, function () {
+          done("error");
+        });
+      };
+      setTimeout(function () { done("slow"); }, config.timeout);
+      if (nonce) el.nonce = nonce;
+      el.src = url;
+      if (!image) (doc.head || doc.documentElement).appendChild(el);
     });
   }
 
   function judge(results) {
-    if (results.some(function (r) { return r === "error" || r === "fake"; })) return "blocked";
-    return results.every(function (r) { return r === "ok"; }) ? "not_blocked" : "unknown";
+    return results.some(function (r) { return r == "error" || r == "fake"; }) ? B :
+      results.every(function (r) { return r == "ok"; }) ? N : U;
   }
 
-  function requestSignals() {
-    var probes = [probeScript(base + config.control), probeImage(base + config.image)]
-      .concat(config.baits.map(function (path) { return probeScript(base + path); }));
-    if (config.thirdParty) probes.push(probeScript(config.thirdParty));
-    return Promise.all(probes).then(function (r) {
-      if (r[0] !== "ok") return null; // our own host failed: cannot tell a blocker from a bad network
+  // The same rule the server applies: any blocked signal is blocked, all clear is not blocked.
+  function verdict(signals) {
+    var values = Object.keys(signals).map(function (key) { return signals[key]; });
+    return values.indexOf(B) >= 0 ? B : values.every(function (v) { return v == N; }) ? N : U;
+  }
+
+  function requests() {
+    var paths = [config.control, config.image].concat(config.baits, config.thirdParty || []);
+    return Promise.all(paths.map(function (path, i) { return probe(path, i == 1); })).then(function (r) {
+      if (r[0] != "ok") return null; // our own host failed: a bad network, not a blocker
       var signals = { script: judge(r.slice(2, 2 + config.baits.length)), image: judge([r[1]]) };
-      if (config.thirdParty) signals.third_party = judge([r[r.length - 1]]);
+      if (config.thirdParty) signals.third_party = judge(r.slice(-1));
       return signals;
     });
   }
 
-  function networkSignals() {
-    // One retry when the network looked bad, so a brief hiccup does not turn into "unknown".
-    return requestSignals().then(function (signals) {
-      var doubtful = !signals || Object.keys(signals).some(function (k) { return signals[k] === "unknown"; });
-      return doubtful ? wait(300).then(requestSignals) : signals;
+  function network() {
+    // One retry when the network looked bad, so that a hiccup does not end as "unknown".
+    return requests().then(function (signals) {
+      return !signals || verdict(signals) == U ? wait(300).then(requests) : signals;
     }).then(function (signals) {
       if (signals) return signals;
-      clearPending(); // the detector ran, the network failed it: its silence must not accuse anyone
-      var unknown = { script: "unknown", image: "unknown" };
-      if (config.thirdParty) unknown.third_party = "unknown";
-      return unknown;
+      clearPending(); // the detector ran and the network failed it: its silence must accuse nobody
+      return { script: U, image: U };
     });
-  }
-
-  function combine(signals) {
-    var values = Object.keys(signals).map(function (key) { return signals[key]; });
-    if (values.indexOf("blocked") >= 0) return "blocked";
-    return values.every(function (v) { return v === "not_blocked"; }) ? "not_blocked" : "unknown";
-  }
-
-  function readCookie(name) {
-    var match = doc.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
-    return match ? match[1] : "";
   }
 
   function clearPending() {
     if (config.pending) doc.cookie = config.pending + "=; Max-Age=0; Path=/; SameSite=Lax";
   }
 
-  function alreadyKnown(verdict) {
-    var stored = readCookie(config.companion).split(".");
-    var age = Date.now() / 1000 - Number(stored[1]);
-    return stored[0] === CODES[verdict] && age >= 0 && age < config.refresh;
+  // The server's summary cookie ("b.<time>"): an unchanged, recent verdict is not reported again.
+  function known(v) {
+    var m = doc.cookie.match(new RegExp("(?:^|; )" + config.companion + "=(\\w)\\.(\\d+)"));
+    return m && m[1] == v.charAt(0) && Date.now() / 1000 - m[2] < config.refresh;
   }
 
-  function report(body, attempt) {
+  function report(body, retry) {
     return fetch(base + config.beacon, {
       method: "POST",
       credentials: "same-origin",
       keepalive: true,
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body)
-    }).then(function (response) {
-      if (!response.ok) throw new Error("beacon " + response.status);
+    }).then(function (r) {
+      if (!r.ok) throw r;
       clearPending();
-      return response.json();
+      return r.json();
     }).catch(function () {
-      return attempt < 1 ? wait(1000).then(function () { return report(body, attempt + 1); }) : null;
+      return retry ? wait(1000).then(function () { return report(body); }) : {};
     });
   }
 
   function check(recheck) {
     // Procedural filters act a little after load: measure twice and trust a hide seen either time.
-    return Promise.all([networkSignals(), wait(config.settle)]).then(function (results) {
-      var first = cosmeticSignal();
-      var later = first === "blocked" ? Promise.resolve(first) : wait(config.settle).then(cosmeticSignal);
-      return later.then(function (second) {
-        var signals = results[0];
-        signals.cosmetic = first === "blocked" ? first : second;
-        var verdict = combine(signals);
-        if (!recheck && alreadyKnown(verdict)) {
+    return Promise.all([network(), wait(config.settle)]).then(function (r) {
+      var signals = r[0], first = cosmetic();
+      return (first == B ? Promise.resolve(B) : wait(config.settle).then(cosmetic)).then(function (seen) {
+        signals.cosmetic = seen;
+        var v = verdict(signals);
+        if (!recheck && known(v)) {
           clearPending();
-          return { verdict: verdict };
+          return { verdict: v };
         }
-        var body = { signals: signals, path: location.pathname };
-        if (recheck) body.recheck = true;
-        return report(body, 0).then(function (answer) { return answer || { verdict: verdict }; });
+        return report({ signals: signals, path: location.pathname, recheck: !!recheck }, true).then(function (a) {
+          return a.verdict ? a : { verdict: v };
+        });
       });
     }).then(function (answer) {
       doc.dispatchEvent(new CustomEvent(config.event, { detail: { verdict: answer.verdict } }));
     });
   }
 
-  function guarded(fn) {
-    return function () {
-      try {
-        var result = fn.apply(null, arguments);
-        if (result && result.catch) result.catch(function () {});
-      } catch (e) { /* never into the page */ }
-    };
-  }
-
-  var checking = false;
-  var run = guarded(function (recheck) {
+  function run(recheck) {
     if (checking) return;
     checking = true;
-    return check(recheck).then(function () { checking = false; }, function () { checking = false; });
-  });
+    check(recheck).catch(function () {}).then(function () { checking = false; });
+  }
 
-  guarded(function () {
-    cosmetic = placeBaits();
+  try {
+    baits = config.classes.map(bait);
+    control = bait(config.neutral);
     doc.addEventListener(config.event, function (event) { if (event.detail === "run") run(true); });
-    if (doc.readyState === "complete") run(false);
-    else window.addEventListener("load", function () { run(false); });
-  })();
+    if (doc.readyState == "complete") run();
+    else win.addEventListener("load", function () { run(); });
+  } catch (e) { /* never into the page */ }
 })(__CONFIG__);
