@@ -13,6 +13,7 @@ from types import ModuleType
 from .__about__ import __version__
 from .middleware import AdGuardMiddleware
 from .policy import Mode, Policy
+from .report import cli as report_cli
 
 # The demo's key is public on purpose: it only signs cookies for a site on your own machine.
 DEMO_SECRET_KEY = "adguard-mw-demo-key-do-not-use-in-production"
@@ -25,9 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="serve an example news site wrapped by the middleware")
     demo.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     demo.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
-    demo.add_argument(
-        "--events", type=Path, default=Path("events"), help="event log directory (default: %(default)s)"
-    )
+    demo.add_argument("--events", type=Path, default=Path("events"), help="event log directory (default: %(default)s)")
     demo.add_argument(
         "--policy",
         choices=[mode.value for mode in Mode],
@@ -35,9 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="policy mode (default: %(default)s)",
     )
     demo.add_argument("--free-views", type=int, default=0, help="page views after detection before the message")
+    report_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
         return run_demo(args.host, args.port, args.events, Mode(args.policy), args.free_views)
+    if args.command in report_cli.COMMANDS:
+        return report_cli.run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -35,10 +35,10 @@ EVENT_NAMES = (
 )
 VERDICTS = ("blocked", "not_blocked", "unknown")
 NONE_LABEL = "(none)"
-DUCKDB_MISSING = "adguard-mw report needs DuckDB: pip install 'adguard-mw[report]'"
+DUCKDB_MISSING = "adguard-mw {command} needs DuckDB: pip install 'adguard-mw[report]'"
 
 # The v1 columns the report reads. Unknown extra fields in a line are ignored (forward compatible); a field of
-# the wrong type makes DuckDB null the whole line, which the scan then counts as malformed.
+# the wrong type reads as null, and a line that is not a JSON object reads as all nulls (counted as malformed).
 READ_COLUMNS = {
     "v": "BIGINT",
     "time": "TIMESTAMP",
@@ -136,9 +136,9 @@ class Comparison:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    malformed: int = 0  # not JSON, truncated, no integer `v`, or a field of the wrong type
+    malformed: int = 0  # not a JSON object, truncated, or no integer `v`
     versions: dict[int, int] = field(default_factory=dict)  # lines per other schema version
-    invalid: int = 0  # schema v1 but an unknown event, no time, or a page_view without a valid sample_rate
+    invalid: int = 0  # schema v1 but an unknown event, no time, or a page_view without valid sample_rate/verdict
 
     @property
     def total(self) -> int:
@@ -230,12 +230,15 @@ def _day_in_range(path: Path, since: dt.date | None, until: dt.date | None) -> b
     return (since is None or day >= since) and (until is None or day <= until)
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+def connect(command: str = "report") -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB; DuckDB is an optional extra, imported only here."""
     try:
         import duckdb
     except ImportError:
-        raise ReportError(DUCKDB_MISSING) from None
-    return duckdb.connect(config={"enable_progress_bar": False})
+        raise ReportError(DUCKDB_MISSING.format(command=command)) from None
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # DuckDB's own bar writes to stdout, where the report goes
+    return con
 
 
 def build_report(
@@ -378,7 +381,8 @@ def _source_sql(inputs: Inputs, columns: Sequence[str], all_columns: dict[str, s
     return " UNION ALL ".join(parts)
 
 
-def _problem_sql() -> str:
+def problem_sql() -> str:
+    """SQL naming what is wrong with a line ('malformed', 'version', 'invalid'), NULL for a valid v1 event."""
     events = ", ".join(_sql_string(name) for name in EVENT_NAMES)
     verdicts = ", ".join(_sql_string(name) for name in VERDICTS)
     return (
@@ -406,7 +410,7 @@ def _facts_sql(inputs: Inputs, dimensions: Sequence[str], since: dt.date | None,
     return f"""
         CREATE TEMP TABLE facts AS
         SELECT
-            {_problem_sql()} AS problem,
+            {problem_sql()} AS problem,
             CASE WHEN v <> {SCHEMA_VERSION} THEN v END AS other_version,
             {keys}
             event, verdict, kind,

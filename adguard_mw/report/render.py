@@ -67,9 +67,8 @@ def _blocking_cells(m: Metrics) -> list[str]:
 
 
 def _message_cells(m: Metrics) -> list[str]:
-    return [count(m.messages_shown), rate(m.dismissal), count(m.recoveries), rate(m.recovery)] + [
-        count(m.failed_verifications)
-    ]
+    shown, recoveries, failed = count(m.messages_shown), count(m.recoveries), count(m.failed_verifications)
+    return [shown, rate(m.dismissal), recoveries, rate(m.recovery), failed]
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -77,7 +76,8 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
 
     def line(cells: Sequence[str]) -> str:
-        padded = [cells[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:])]
+        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
+        padded = [cells[0].ljust(widths[0]), *rest]
         return "  ".join(padded).rstrip()
 
     return "\n".join([line(headers), line(["-" * width for width in widths]), *map(line, rows)])
@@ -105,9 +105,13 @@ def render_table(report: Report) -> str:
     out.extend(f"{name.ljust(width)}  {value}" for name, value in summary)
     if report.by and report.groups:
         out += ["", f"Blocking by {report.by}"]
-        out.append(text_table((report.by, *BLOCKING_HEADERS), [[g.key, *_blocking_cells(g.metrics)] for g in report.groups]))
+        out.append(
+            text_table((report.by, *BLOCKING_HEADERS), [[g.key, *_blocking_cells(g.metrics)] for g in report.groups])
+        )
         out += ["", f"Messages by {report.by}"]
-        out.append(text_table((report.by, *MESSAGE_HEADERS), [[g.key, *_message_cells(g.metrics)] for g in report.groups]))
+        out.append(
+            text_table((report.by, *MESSAGE_HEADERS), [[g.key, *_message_cells(g.metrics)] for g in report.groups])
+        )
     if len(report.variants) > 1:
         out += ["", f"Variants against {report.baseline} (difference, 95% interval)"]
         out.append(text_table(*variant_table(report)))
@@ -248,7 +252,10 @@ def report_json(report: Report) -> dict[str, Any]:
         found = comparisons.get(group.key)
         versus = None
         if found is not None:
-            versus = {"dismissal_rate": _interval_json(found.dismissal), "recovery_rate": _interval_json(found.recovery)}
+            versus = {
+                "dismissal_rate": _interval_json(found.dismissal),
+                "recovery_rate": _interval_json(found.recovery),
+            }
         variants.append({**_group_json(group), "vs_baseline": versus})
     skipped = report.skipped
     return {
