@@ -60,6 +60,7 @@ class AdGuardMiddleware:
         page_view_sample_rate: float = 1.0,
         third_party_bait: str | None = None,
         silent_detector: Literal["unknown", "blocked"] = "unknown",
+        metrics_path: str | None = None,
         path_prefix: str | None = None,
         cookie_name: str | None = None,
         cookie_max_age: int = 30 * 24 * 3600,
@@ -88,6 +89,15 @@ class AdGuardMiddleware:
         self.cookie = StateCookie(keys, name=self.names.cookie, max_age=cookie_max_age, secure=https_only)
         self.events = events if isinstance(events, EventLog) else EventLog.to(events, site=site_name)
         self.sample_rate = float(page_view_sample_rate)
+        self.metrics_path = metrics_path
+        self._metrics: ASGIApp | None = None
+        if metrics_path is not None:
+            if not _is_prefix(metrics_path):
+                raise ValueError(f"adguard_mw: metrics_path {metrics_path!r} must look like '/metrics'")
+            from .metrics import MetricsEndpoint, process_sink
+
+            self.events.sinks.append(process_sink())
+            self._metrics = MetricsEndpoint()
         self.pending_cookie = self.names.cookie + "_p" if silent_detector == "blocked" else None
         self.assets = Assets.build(self.names, third_party_bait=third_party_bait, pending_cookie=self.pending_cookie)
         self.renderer = MessageRenderer(message or Message(), site_name=site_name)
@@ -101,7 +111,9 @@ class AdGuardMiddleware:
             return
         scope[SCOPE_FLAG] = True
         path = _local_path(scope)
-        if path.startswith(self._own_paths):
+        if path == self.metrics_path and self._metrics is not None:
+            await self._metrics(scope, receive, send)
+        elif path.startswith(self._own_paths):
             await self.endpoints(scope, receive, send, path[len(self.names.prefix) :])
         elif scope["method"] == "GET":
             await self.app(scope, receive, HtmlRewriter(send, partial(self._rewrite_page, scope, path)))
