@@ -38,8 +38,18 @@ class BadRequest(Exception):
 
 
 class Endpoints:
-    def __init__(self, names: Names, assets: Assets, cookie: StateCookie, events: EventLog, policy: Policy) -> None:
+    def __init__(
+        self,
+        names: Names,
+        assets: Assets,
+        cookie: StateCookie,
+        events: EventLog,
+        policy: Policy,
+        *,
+        honor_gpc: bool = True,
+    ) -> None:
         self.names = names
+        self.honor_gpc = honor_gpc
         self.cookie = cookie
         self.events = events
         self.policy = policy
@@ -102,6 +112,10 @@ class Endpoints:
     async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         report = _parse_report(await _read_json(scope, headers, receive))
+        if self.honor_gpc and headers.get("sec-gpc") == "1":
+            # A page cached from before the reader turned on Global Privacy Control: remember and log nothing.
+            await Response(status_code=204, headers={"Cache-Control": "no-store"})(scope, receive, send)
+            return
         verdict, kind = combine(report["signals"])
         now = int(time.time())
         old = self._state(headers)

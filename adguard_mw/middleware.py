@@ -61,6 +61,7 @@ class AdGuardMiddleware:
         third_party_bait: str | None = None,
         silent_detector: Literal["unknown", "blocked"] = "unknown",
         metrics_path: str | None = None,
+        honor_gpc: bool = True,
         path_prefix: str | None = None,
         cookie_name: str | None = None,
         cookie_max_age: int = 30 * 24 * 3600,
@@ -89,6 +90,7 @@ class AdGuardMiddleware:
         self.cookie = StateCookie(keys, name=self.names.cookie, max_age=cookie_max_age, secure=https_only)
         self.events = events if isinstance(events, EventLog) else EventLog.to(events, site=site_name)
         self.sample_rate = float(page_view_sample_rate)
+        self.honor_gpc = honor_gpc
         self.metrics_path = metrics_path
         self._metrics: ASGIApp | None = None
         if metrics_path is not None:
@@ -101,7 +103,9 @@ class AdGuardMiddleware:
         self.pending_cookie = self.names.cookie + "_p" if silent_detector == "blocked" else None
         self.assets = Assets.build(self.names, third_party_bait=third_party_bait, pending_cookie=self.pending_cookie)
         self.renderer = MessageRenderer(message or Message(), site_name=site_name)
-        self.endpoints = Endpoints(self.names, self.assets, self.cookie, self.events, self.policy)
+        self.endpoints = Endpoints(
+            self.names, self.assets, self.cookie, self.events, self.policy, honor_gpc=self.honor_gpc
+        )
         self._own_paths = self.names.prefix + "/"
         self._plain_tag = self.detector_tag("", None).encode()
 
@@ -129,8 +133,10 @@ class AdGuardMiddleware:
             tag += f'<noscript><link rel="stylesheet" href="{self._url(root_path, self.names.fallback)}"></noscript>'
         return tag
 
-    async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite:
+    async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite | None:
         """Called once an HTML page's headers are known: what to insert, or which page to serve instead."""
+        if self.honor_gpc and _header(scope, b"sec-gpc") == "1":
+            return None  # Global Privacy Control: no check, no cookie, no event, never asked
         now = int(time.time())
         sampled = self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
         needs_state = sampled or self.policy.mode is not Mode.OBSERVE or self.pending_cookie is not None

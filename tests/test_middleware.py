@@ -16,7 +16,7 @@ from adguard_mw import AdGuardMiddleware, EventLog, Policy
 from adguard_mw.events import JsonLinesSink
 
 from .asgi import app_sending, body, call, http_scope, start
-from .site import CHROME, KEY, PAGE, bare_site, client, logged, report, wrapped
+from .site import CHROME, KEY, PAGE, SAME_ORIGIN, bare_site, client, logged, report, wrapped
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
@@ -257,6 +257,34 @@ class TestAsking:
             await c.get("/news/1", headers={"User-Agent": GOOGLEBOT})
         exempted = [e for e in logged(app, tmp_path) if e["event"] == "exempted"]
         assert [e["reason"] for e in exempted] == ["crawler"]
+
+
+class TestPrivacy:
+    async def test_global_privacy_control_means_no_check_no_cookie_no_event(self, tmp_path: Path) -> None:
+        app = wrapped(policy="hard", events=tmp_path)
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            events_before = len(logged(app, tmp_path))
+            page = await c.get("/news/1", headers={"Sec-GPC": "1"})
+        assert page.text == PAGE and "set-cookie" not in page.headers  # the original page, untouched
+        assert len(logged(app, tmp_path)) == events_before
+
+    async def test_the_beacon_ignores_readers_with_global_privacy_control(self, tmp_path: Path) -> None:
+        app = wrapped(events=tmp_path)
+        async with client(app) as c:
+            response = await c.post(
+                f"{app.names.prefix}/{app.names.beacon}",
+                json={"signals": {"script": "blocked"}, "path": "/"},
+                headers={**SAME_ORIGIN, "Sec-GPC": "1"},
+            )
+        assert response.status_code == 204 and "set-cookie" not in response.headers
+        assert logged(app, tmp_path) == []
+
+    async def test_the_switch_can_be_turned_off(self) -> None:
+        app = wrapped(honor_gpc=False)
+        async with client(app) as c:
+            page = await c.get("/news/1", headers={"Sec-GPC": "1"})
+        assert app.names.script in page.text
 
 
 class TestNeverBreakTheSite:
