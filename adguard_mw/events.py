@@ -9,14 +9,14 @@ cost analysts some events but never costs readers any time. A failing sink is re
 from __future__ import annotations
 
 import atexit
-import datetime as dt
 import json
 import logging
 import os
-import queue
 import secrets
 import socket
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -106,6 +106,12 @@ class CallableSink:
 
 
 class EventLog:
+    """Events go onto a bounded in-memory queue; a background thread turns them into records and writes them.
+
+    `emit` does as little as possible on the request path: no formatting, no locks, no waking of the writer
+    (which would take the GIL from the request); the writer wakes on its own at least once a second.
+    """
+
     def __init__(
         self,
         sinks: Iterable[Sink] = (),
@@ -118,7 +124,10 @@ class EventLog:
         self.site = site
         self.instance = instance or default_instance_id()
         self.dropped = 0
-        self._queue: queue.Queue[Record] = queue.Queue(maxsize=queue_size)
+        self._capacity = queue_size
+        self._pending: deque[tuple[float, str, dict[str, Any]]] = deque()
+        self._flush_requests: deque[threading.Event] = deque()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -138,27 +147,21 @@ class EventLog:
             raise ValueError(f"adguard_mw: unknown event {event!r}; known events: {', '.join(sorted(EVENT_NAMES))}")
         if not self.sinks:
             return
-        now = dt.datetime.now(dt.UTC)
-        record = {"v": SCHEMA_VERSION, "time": now.isoformat(timespec="milliseconds")[:23] + "Z", "event": event}
-        record["site"] = self.site
-        record["instance"] = self.instance
-        record.update(fields)
-        self._ensure_writer()
-        try:
-            self._queue.put_nowait(record)
-        except queue.Full:
+        if len(self._pending) >= self._capacity:
             self.dropped += 1
             if self.dropped == 1:
                 logger.warning("adguard_mw: event queue full; dropping events (counted in EventLog.dropped)")
+            return
+        self._pending.append((time.time(), event, fields))  # deque.append is atomic: no lock needed
+        if self._thread is None:
+            self._start_writer()
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until everything emitted so far is written (tests, shutdown)."""
         if self._thread is not None:
             done = threading.Event()
-            try:
-                self._queue.put({"_flushed": done}, timeout=timeout)
-            except queue.Full:
-                return
+            self._flush_requests.append(done)
+            self._wake.set()
             done.wait(timeout)
 
     def close(self) -> None:
@@ -168,34 +171,35 @@ class EventLog:
             if close is not None:
                 close()
 
-    def _ensure_writer(self) -> None:
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._drain, name="adguard_mw-events", daemon=True)
-                    self._thread.start()
-                    atexit.register(self.flush, 2.0)
+    def _start_writer(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._drain, name="adguard_mw-events", daemon=True)
+                self._thread.start()
+                atexit.register(self.flush, 2.0)
 
     def _drain(self) -> None:
         while True:
+            self._wake.wait(FLUSH_INTERVAL)
+            self._wake.clear()
+            requests = [self._flush_requests.popleft() for _ in range(len(self._flush_requests))]
             batch: list[Record] = []
-            flushed: list[threading.Event] = []
-            try:
-                item = self._queue.get(timeout=FLUSH_INTERVAL)
-                while True:
-                    if "_flushed" in item:
-                        flushed.append(item["_flushed"])
-                    else:
-                        batch.append(item)
-                    if len(batch) >= 1000:
-                        break
-                    item = self._queue.get_nowait()
-            except queue.Empty:
-                pass
+            while self._pending:
+                batch.append(self._record(*self._pending.popleft()))
+                if len(batch) >= 1000:
+                    self._write(batch)
+                    batch = []
             if batch:
                 self._write(batch)
-            for done in flushed:
+            for done in requests:
                 done.set()
+
+    def _record(self, when: float, event: str, fields: dict[str, Any]) -> Record:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1000):03d}Z"
+        record: Record = {"v": SCHEMA_VERSION, "time": stamp, "event": event, "site": self.site}
+        record["instance"] = self.instance
+        record.update(fields)
+        return record
 
     def _write(self, batch: list[Record]) -> None:
         for sink in self.sinks:

@@ -97,6 +97,7 @@ class MessageRenderer:
             undefined=jinja2.StrictUndefined,  # a typo in a template fails loudly in tests, not silently for readers
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # the package's templates do not change while it runs: no stat() per render
         )
 
     def texts(self, kind: str | None = None) -> dict[str, str]:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as ASGIMessage
 
 from ._faults import report_fault
 from .assets import Assets
@@ -120,9 +121,24 @@ class AdGuardMiddleware:
         elif path.startswith(self._own_paths):
             await self.endpoints(scope, receive, send, path[len(self.names.prefix) :])
         elif scope["method"] == "GET":
-            await self.app(scope, receive, HtmlRewriter(send, partial(self._rewrite_page, scope, path)))
+            await self.app(scope, receive, self._watch_for_html(scope, path, send))
         else:
             await self.app(scope, receive, send)
+
+    def _watch_for_html(self, scope: Scope, path: str, send: Send) -> Send:
+        """A `send` that costs next to nothing unless the response turns out to be an HTML page."""
+        rewriter: HtmlRewriter | None = None
+
+        async def send_or_rewrite(message: ASGIMessage) -> None:
+            nonlocal rewriter
+            if rewriter is None:
+                if message["type"] != "http.response.start" or not _declares_html(message):
+                    await send(message)
+                    return
+                rewriter = HtmlRewriter(send, partial(self._rewrite_page, scope, path))
+            await rewriter(message)
+
+        return send_or_rewrite
 
     def detector_tag(self, root_path: str, nonce: str | None) -> str:
         nonce_attr = f' nonce="{nonce}"' if nonce else ""
@@ -260,6 +276,18 @@ class AdGuardMiddleware:
 
     def _url(self, root_path: str, name: str) -> str:
         return f"{root_path}{self.names.prefix}/{name}"
+
+
+def _declares_html(start: ASGIMessage) -> bool:
+    """A quick look at the Content-Type only; the rewriter checks everything else."""
+    headers = start.get("headers", ())
+    if not isinstance(headers, list):
+        headers = start["headers"] = list(headers)  # a generator can be read only once
+    for name, value in headers:
+        if name == b"content-type" or name.lower() == b"content-type":
+            kind: bytes = value[:21].lower()
+            return kind.startswith(b"text/html") or kind == b"application/xhtml+xml"
+    return False
 
 
 def _is_navigation(scope: Scope) -> bool:
