@@ -13,7 +13,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -110,7 +109,7 @@ class Endpoints:
         await response(scope, receive, send)
 
     async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers(scope=scope)
+        headers = request_headers(scope)
         report = _parse_report(await _read_json(scope, headers, receive))
         if self.honor_gpc and headers.get("sec-gpc") == "1":
             # A page cached from before the reader turned on Global Privacy Control: remember and log nothing.
@@ -139,7 +138,7 @@ class Endpoints:
         await response(scope, receive, send)
 
     async def dismiss(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers(scope=scope)
+        headers = request_headers(scope)
         body = await _read_json(scope, headers, receive)
         path = body.get("path", "/")
         if set(body) - {"path"} or not _is_path(path):
@@ -155,7 +154,7 @@ class Endpoints:
 
     async def recheck(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The no-JavaScript "check again": forget the verdict and go back, so the next page view checks afresh."""
-        headers = Headers(scope=scope)
+        headers = request_headers(scope)
         _require_same_origin(scope, headers)
         if headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
             raise BadRequest(415, "expected a form post (application/x-www-form-urlencoded)")
@@ -176,15 +175,23 @@ class Endpoints:
         response.raw_headers.append(self.cookie.set_cookie_header(state, https=https))
         response.raw_headers.append(self.cookie.set_companion_header(state, https=https))
 
-    def _fields(self, headers: Headers, visitor_id: str | None, path: str) -> dict[str, Any]:
+    def _fields(self, headers: RequestHeaders, visitor_id: str | None, path: str) -> dict[str, Any]:
         fields = reader_fields(headers.get("user-agent", ""), headers.get("accept-language", ""), visitor_id, path)
         fields["mode"] = self.policy.mode.value
         fields["variant"] = None
         return fields
 
-    def _state(self, headers: Headers) -> VisitorState | None:
+    def _state(self, headers: RequestHeaders) -> VisitorState | None:
         raw = headers.get("cookie")
         return self.cookie.load(raw.encode("latin-1")) if raw and self.cookie.name in raw else None
+
+
+RequestHeaders = dict[str, str]
+
+
+def request_headers(scope: Scope) -> RequestHeaders:
+    """The request's headers once, by lower-case name (the last of repeated ones): cheaper than `Headers` lookups."""
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
 
 
 def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
@@ -200,7 +207,7 @@ def _asset_response(asset: Asset) -> Response:
     )
 
 
-def _require_same_origin(scope: Scope, headers: Headers) -> None:
+def _require_same_origin(scope: Scope, headers: RequestHeaders) -> None:
     """Browsers say where a request comes from; anything not from this very site is refused."""
     site = headers.get("sec-fetch-site")
     if site is not None and site != "same-origin":
@@ -210,7 +217,7 @@ def _require_same_origin(scope: Scope, headers: Headers) -> None:
         raise BadRequest(403, "cross-origin request refused (Origin does not match Host)")
 
 
-async def _read_body(headers: Headers, receive: Receive) -> bytes:
+async def _read_body(headers: RequestHeaders, receive: Receive) -> bytes:
     """Read at most MAX_BODY bytes, refusing more while reading, not after."""
     declared = headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
@@ -227,7 +234,7 @@ async def _read_body(headers: Headers, receive: Receive) -> bytes:
             return body
 
 
-async def _read_json(scope: Scope, headers: Headers, receive: Receive) -> dict[str, Any]:
+async def _read_json(scope: Scope, headers: RequestHeaders, receive: Receive) -> dict[str, Any]:
     _require_same_origin(scope, headers)
     if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise BadRequest(415, "expected Content-Type: application/json")

@@ -94,13 +94,14 @@ def _last(pattern: re.Pattern[bytes], buffer: bytes) -> int | None:
 class HtmlRewriter:
     """A per-response `send` wrapper: all state lives here, never on the middleware."""
 
-    __slots__ = ("_buffer", "_decide", "_insert", "_mode", "_send", "_start")
+    __slots__ = ("_buffer", "_decide", "_insert", "_mode", "_send", "_start", "passing")
 
     def __init__(self, send: Send, decide: Decide) -> None:
         self._send = send
         self._decide = decide
         self._start: Message | None = None
         self._mode = "start"  # start -> held -> scanning -> passing | discarding
+        self.passing = False  # True once every further message goes out unchanged: callers may skip us
         self._buffer = b""
         self._insert = b""
 
@@ -128,6 +129,7 @@ class HtmlRewriter:
             rewritable = False
         if not rewritable:
             self._mode = "passing"
+            self.passing = True
             await self._send(message)
             return
         self._start = message
@@ -153,13 +155,16 @@ class HtmlRewriter:
             rewrite = None
         if rewrite is None:
             self._mode = "passing"
+            self.passing = True
             await self._send(start)
             await self._send(message)
         elif rewrite.replace_body is not None:
             await self._replace(start, rewrite)
             self._mode = "passing" if final else "discarding"
+            self.passing = final
         elif final:
             self._mode = "passing"
+            self.passing = True
             await self._send({**start, "headers": edited_headers})
             await self._send(message)
         else:
@@ -182,6 +187,7 @@ class HtmlRewriter:
         body = self._edit(self._buffer, offset)
         self._buffer = b""
         self._mode = "passing"
+        self.passing = True
         await self._send({"type": "http.response.body", "body": body, "more_body": not final})
 
     def _edit(self, body: bytes, offset: int | None) -> bytes:
@@ -207,6 +213,7 @@ class HtmlRewriter:
             await self._send({"type": "http.response.body", "body": self._buffer, "more_body": True})
             self._buffer = b""
         self._mode = "passing"
+        self.passing = True
         await self._send(message)
 
 

@@ -136,7 +136,10 @@ class AdGuardMiddleware:
                     await send(message)
                     return
                 rewriter = HtmlRewriter(send, partial(self._rewrite_page, scope, path))
-            await rewriter(message)
+            if rewriter.passing:
+                await send(message)
+            else:
+                await rewriter(message)
 
         return send_or_rewrite
 
