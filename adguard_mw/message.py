@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
+from markupsafe import escape
 
 from .clients import ClientFacts
 
@@ -87,6 +88,14 @@ def allow_list_steps(client: ClientFacts, kind: str | None = None) -> tuple[str,
     return _INSTRUCTIONS.get(_FAMILIES.get(client.browser, ""), _EXTENSION_STEPS)
 
 
+# Values that differ on every request; rendered as markers and filled in (escaped) after the cached render.
+_PER_REQUEST = ("next", "nonce", "style_nonce")
+
+
+def _marker(name: str) -> str:
+    return f"@@adguard-mw-{name}@@"
+
+
 class MessageRenderer:
     def __init__(self, message: Message, *, site_name: str) -> None:
         self.message = message
@@ -99,6 +108,7 @@ class MessageRenderer:
             lstrip_blocks=True,
             auto_reload=False,  # the package's templates do not change while it runs: no stat() per render
         )
+        self._rendered: dict[tuple[Any, ...], str] = {}
 
     def texts(self, kind: str | None = None) -> dict[str, str]:
         texts = {key: value.replace("{site}", self.site_name) for key, value in vars(self.message).items()}
@@ -107,6 +117,19 @@ class MessageRenderer:
         return texts
 
     def render(self, template: str, *, client: ClientFacts, kind: str | None, **context: Any) -> str:
-        return self._env.get_template(template).render(
-            site_name=self.site_name, text=self.texts(kind), steps=allow_list_steps(client, kind), **context
-        )
+        """Render once per kind of reader, then reuse: only the page's path and the CSP nonces vary per request."""
+        steps = allow_list_steps(client, kind)
+        varying = {key: str(escape(context.pop(key))) for key in _PER_REQUEST if context.get(key) is not None}
+        key = (template, kind, steps, tuple(sorted(varying)), tuple(sorted(context.items())))
+        page = self._rendered.get(key)
+        if page is None:
+            markers = {name: _marker(name) for name in varying}
+            page = self._env.get_template(template).render(
+                site_name=self.site_name, text=self.texts(kind), steps=steps, **context, **markers
+            )
+            if len(self._rendered) >= 256:
+                self._rendered.clear()  # a bound, not an LRU: the set of kinds of readers is small
+            self._rendered[key] = page
+        for name, value in varying.items():
+            page = page.replace(_marker(name), value)
+        return page

@@ -159,6 +159,16 @@ class TestAsking:
         assert response.headers["cache-control"] == "private, no-cache"
         assert response.headers["vary"] == "Cookie"
 
+    async def test_the_message_is_rendered_once_and_filled_in_safely_per_page(self) -> None:
+        app = wrapped(policy="soft")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            first = (await c.get("/news/1")).text
+            hostile = (await c.get("/news/%22%3E%3Cscript%3Ealert(1)")).text
+        assert '<input type="hidden" name="next" value="/news/1">' in first
+        assert 'value="/news/&#34;&gt;&lt;script&gt;alert(1)"' in hostile
+        assert "<script>alert(1)" not in hostile and "@@adguard-mw" not in hostile
+
     async def test_notice_is_a_banner(self) -> None:
         app = wrapped(policy="notice")
         async with client(app) as c:
