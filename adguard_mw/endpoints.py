@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .assets import BAIT_PNG, REFRESH_AFTER, TOKEN, Asset, Assets, echo_script
@@ -132,10 +132,19 @@ class Endpoints:
             self.events.emit("check_again", verdict=verdict.value, **fields)
         if previous == Verdict.BLOCKED and verdict is Verdict.NOT_BLOCKED:
             self.events.emit("recovered", **fields)
-        response = JSONResponse({"verdict": verdict.value, "kind": kind}, headers={"Cache-Control": "no-store"})
+        # Sent as raw ASGI messages: this endpoint answers once per verdict for every reader, so it is kept lean.
+        body = b'{"verdict":"%s","kind":%s}' % (verdict.value.encode(), f'"{kind}"'.encode() if kind else b"null")
+        answer_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
         if state != old:
-            self._set_state(response, scope, state)
-        await response(scope, receive, send)
+            https = scope["scheme"] == "https"
+            answer_headers.append(self.cookie.set_cookie_header(state, https=https))
+            answer_headers.append(self.cookie.set_companion_header(state, https=https))
+        await send({"type": "http.response.start", "status": 200, "headers": answer_headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def dismiss(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
