@@ -58,7 +58,14 @@ class Assets:
     stylesheet: Asset
 
     @classmethod
-    def build(cls, names: Names, *, third_party_bait: str | None = None, pending_cookie: str | None = None) -> Assets:
+    def build(
+        cls,
+        names: Names,
+        *,
+        third_party_bait: str | None = None,
+        pending_cookie: str | None = None,
+        honor_gpc: bool = True,
+    ) -> Assets:
         folder = static_dir()
         detector_config = {
             "event": names.event,
@@ -72,6 +79,7 @@ class Assets:
             "companion": names.cookie + "_v",
             "pending": pending_cookie,
             "refresh": REFRESH_AFTER,
+            "gpc": honor_gpc,
             "timeout": PROBE_TIMEOUT_MS,
             "settle": SETTLE_MS,
         }

@@ -102,7 +102,9 @@ class AdGuardMiddleware:
             self.events.sinks.append(process_sink())
             self._metrics = MetricsEndpoint()
         self.pending_cookie = self.names.cookie + "_p" if silent_detector == "blocked" else None
-        self.assets = Assets.build(self.names, third_party_bait=third_party_bait, pending_cookie=self.pending_cookie)
+        self.assets = Assets.build(
+            self.names, third_party_bait=third_party_bait, pending_cookie=self.pending_cookie, honor_gpc=honor_gpc
+        )
         self.renderer = MessageRenderer(message or Message(), site_name=site_name)
         self.endpoints = Endpoints(
             self.names, self.assets, self.cookie, self.events, self.policy, honor_gpc=self.honor_gpc
@@ -155,7 +157,9 @@ class AdGuardMiddleware:
     async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite | None:
         """Called once an HTML page's headers are known: what to insert, or which page to serve instead."""
         if self.honor_gpc and _header(scope, b"sec-gpc") == "1":
-            return None  # Global Privacy Control: no check, no cookie, no event, never asked
+            # Global Privacy Control: no cookie read or written, no event, never asked. The page gets the same
+            # tag as everyone (so a shared cache never keeps a tag-less copy); the detector itself stays idle.
+            return Rewrite(insert=self._tag_for(scope, headers))
         now = int(time.time())
         sampled = self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
         needs_state = sampled or self.policy.mode is not Mode.OBSERVE or self.pending_cookie is not None
@@ -179,15 +183,18 @@ class AdGuardMiddleware:
             https = scope["scheme"] == "https"
             added.append(self.cookie.set_cookie_header(state, https=https))
             added.append(self.cookie.set_companion_header(state, https=https))
-        root_path = scope.get("root_path", "")
-        nonce = csp_nonce(headers)
-        tag = self._plain_tag if not root_path and nonce is None else self.detector_tag(root_path, nonce).encode()
+        tag = self._tag_for(scope, headers)
         if decision.show is None and not added:
             return Rewrite(insert=tag)  # the same for every reader: the page stays cacheable as the app says
         added.extend(_PRIVATE)
         if decision.show is None:
             return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
         return self._message(scope, path, decision.show, state, tag, headers, added)
+
+    def _tag_for(self, scope: Scope, headers: Headers) -> bytes:
+        root_path = scope.get("root_path", "")
+        nonce = csp_nonce(headers)
+        return self._plain_tag if not root_path and nonce is None else self.detector_tag(root_path, nonce).encode()
 
     def _message(
         self,

@@ -17,6 +17,7 @@
   "use strict";
   var doc = document, win = window, self = doc.currentScript;
   if (!self || !win.fetch || !win.Promise || !win.CustomEvent) return;
+  if (config.gpc && navigator.globalPrivacyControl) return; // the reader asked not to be tracked: no check
   var base = self.src.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
   var nonce = self.nonce || "";
   var B = "blocked", N = "not_blocked", U = "unknown";

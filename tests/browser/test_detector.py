@@ -11,7 +11,7 @@ import contextlib
 from typing import Any
 
 import pytest
-from playwright.async_api import BrowserContext, Route
+from playwright.async_api import Browser, BrowserContext, Route
 from playwright.async_api import Error as PlaywrightError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -157,3 +157,20 @@ async def test_a_stand_in_image_counts_as_blocked(site: str, clean_context: Brow
     )
     posted = await report(clean_context, site + "/")
     assert posted["signals"]["image"] == "blocked" and posted["verdict"] == "blocked"
+
+
+async def test_a_reader_with_global_privacy_control_is_not_checked(site: str, chromium: Browser) -> None:
+    context = await chromium.new_context(extra_http_headers={"Sec-GPC": "1"})
+    try:
+        await context.add_init_script("Object.defineProperty(navigator, 'globalPrivacyControl', {value: true});")
+        page = await context.new_page()
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        await page.goto(site + "/")
+        await page.wait_for_timeout(2500)
+        ours = [url for url in requests if NAMES.prefix in url]
+        assert len(ours) == 1 and NAMES.script in ours[0]  # the script loads (pages stay cacheable) and stays idle
+        assert await page.locator("div[aria-hidden=true]").count() == 0  # no bait placed
+        assert await context.cookies() == []
+    finally:
+        await context.close()
