@@ -17,22 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..events import EVENT_NAMES, SCHEMA_VERSION
 from .stats import Interval, newcombe_difference
 
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 1
-EVENT_NAMES = (
-    "page_view",
-    "verdict",
-    "message_shown",
-    "message_dismissed",
-    "cta_clicked",
-    "check_again",
-    "recovered",
-    "exempted",
-)
 VERDICTS = ("blocked", "not_blocked", "unknown")
 NONE_LABEL = "(none)"
 DUCKDB_MISSING = "adguard-mw {command} needs DuckDB: pip install 'adguard-mw[report]'"

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .query import EVENT_NAMES, SCHEMA_VERSION, VERDICTS, ReportError, connect, problem_sql
+from ..events import EVENT_NAMES, SCHEMA_VERSION
+from .query import VERDICTS, ReportError, connect, problem_sql
 
 PARQUET_NAME = "events.parquet"
 UNREADABLE_NAME = "unreadable.jsonl"
