@@ -17,16 +17,16 @@ _lock = threading.Lock()
 _counts: Counter[str] = Counter()
 
 
-def report_fault(where: str, exc: BaseException) -> None:
-    """Log the first fault of each kind with its traceback; count the rest."""
+def report_fault(where: str, exc: BaseException, outcome: str = "the original response was served unchanged") -> None:
+    """Log the first fault of each kind with its traceback, saying what the reader got instead; count the rest."""
     with _lock:
         _counts[where] += 1
         first = _counts[where] == 1
     if first:
         logger.error(
-            "adguard_mw: %s failed; the original response was served unchanged "
-            "(logged once per process, later occurrences are counted)",
+            "adguard_mw: %s failed; %s (logged once per process, later occurrences are counted)",
             where,
+            outcome,
             exc_info=exc,
         )
 

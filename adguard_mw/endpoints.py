@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from ._faults import report_fault
 from .assets import BAIT_PNG, REFRESH_AFTER, TOKEN, Asset, Assets, echo_script
 from .events import EventLog, reader_fields
 from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
@@ -83,6 +84,9 @@ class Endpoints:
                     return
                 except BadRequest as exc:
                     response = _error(exc.status, exc.reason)
+                except Exception as exc:  # our own fault: answer, change nothing, and say so once
+                    report_fault(f"answering {subpath[1:]} requests", exc, "it was answered 500 and nothing changed")
+                    response = _error(500, "the server could not record this; nothing was changed")
         elif method not in ("GET", "HEAD"):
             response = _error(405, "use GET", headers={"Allow": "GET, HEAD"})
         elif subpath in self._assets:
@@ -167,7 +171,10 @@ class Endpoints:
         _require_same_origin(scope, headers)
         if headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
             raise BadRequest(415, "expected a form post (application/x-www-form-urlencoded)")
-        form = parse_qs((await _read_body(headers, receive)).decode("latin-1"), max_num_fields=4)
+        try:
+            form = parse_qs((await _read_body(headers, receive)).decode("latin-1"), max_num_fields=4)
+        except ValueError:
+            raise BadRequest(400, "expected one field, next") from None
         target = form.get("next", ["/"])[0]
         if not _is_path(target):
             raise BadRequest(400, "next must be a path on this site, such as /news/")
@@ -222,14 +229,19 @@ def _require_same_origin(scope: Scope, headers: RequestHeaders) -> None:
     if site is not None and site != "same-origin":
         raise BadRequest(403, f"cross-site request refused (Sec-Fetch-Site: {site[:32]})")
     origin = headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != headers.get("host"):
-        raise BadRequest(403, "cross-origin request refused (Origin does not match Host)")
+    if origin is not None:
+        try:
+            netloc = urlsplit(origin).netloc
+        except ValueError:  # e.g. "http://[": not an origin at all
+            netloc = None
+        if netloc != headers.get("host"):
+            raise BadRequest(403, "cross-origin request refused (Origin does not match Host)")
 
 
 async def _read_body(headers: RequestHeaders, receive: Receive) -> bytes:
     """Read at most MAX_BODY bytes, refusing more while reading, not after."""
     declared = headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+    if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_BODY):
         raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
     body = b""
     while True:

@@ -206,7 +206,7 @@ class EventLog:
             try:
                 sink.write(batch)
             except Exception as exc:
-                report_fault(f"writing events to {type(sink).__name__}", exc)
+                report_fault(f"writing events to {type(sink).__name__}", exc, "those events were dropped")
 
 
 def default_instance_id() -> str:

@@ -32,6 +32,18 @@ _BODY_CLOSE = re.compile(rb"</body\s*>", re.IGNORECASE)
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 # Headers that describe the original bytes and would be wrong for the edited ones.
+_KEPT_BY_REPLACEMENT = frozenset(
+    {
+        b"set-cookie",
+        b"content-security-policy",
+        b"content-security-policy-report-only",
+        b"strict-transport-security",
+        b"x-frame-options",
+        b"referrer-policy",
+        b"permissions-policy",
+        b"x-content-type-options",
+    }
+)
 _STALE_WHEN_EDITED = frozenset({b"content-length", b"etag", b"last-modified", b"content-md5"})
 
 
@@ -66,11 +78,11 @@ def is_rewritable_html(status: int, headers: Headers) -> bool:
 
 def find_insertion_point(buffer: bytes, final: bool) -> int | None:
     """Where to insert in the body seen so far: an offset, -1 for "nowhere, send unchanged", None for "wait"."""
-    head = _HEAD_OPEN.search(buffer)
-    if head is not None and _BODY_OPEN.search(buffer, 0, head.start()) is None:
-        head_end = _HEAD_END.search(buffer, head.end())
+    head = _search(_HEAD_OPEN, buffer)
+    if head is not None and _search(_BODY_OPEN, buffer, 0, head.start()) is None:
+        head_end = _search(_HEAD_END, buffer, head.end())
         limit = head_end.start() if head_end is not None else len(buffer)
-        meta = _META_CHARSET.search(buffer, head.end(), limit)
+        meta = _search(_META_CHARSET, buffer, head.end(), limit)
         if meta is not None:
             return meta.end()
         if head_end is not None or final or len(buffer) - head.end() >= CHARSET_WINDOW:
@@ -78,10 +90,21 @@ def find_insertion_point(buffer: bytes, final: bool) -> int | None:
         return None
     if not final and len(buffer) < LOOKAHEAD:
         # No head yet: it may still come, or this is a headless document whose </body> we need to see.
-        last_close = _last(_BODY_CLOSE, buffer) if _BODY_OPEN.search(buffer) else None
+        last_close = _last(_BODY_CLOSE, buffer) if _search(_BODY_OPEN, buffer) else None
         return last_close if last_close is not None else None
     last_close = _last(_BODY_CLOSE, buffer)
     return last_close if last_close is not None else -1
+
+
+def _search(
+    pattern: re.Pattern[bytes], buffer: bytes, start: int = 0, end: int | None = None
+) -> re.Match[bytes] | None:
+    """The first match that is not inside an HTML comment (`<!-- <head> -->` is not the head)."""
+    end = len(buffer) if end is None else end
+    for match in pattern.finditer(buffer, start, end):
+        if buffer.rfind(b"<!--", 0, match.start()) <= buffer.rfind(b"-->", 0, match.start()):
+            return match
+    return None
 
 
 def _last(pattern: re.Pattern[bytes], buffer: bytes) -> int | None:
@@ -197,8 +220,8 @@ class HtmlRewriter:
 
     async def _replace(self, start: Message, rewrite: Rewrite) -> None:
         body = rewrite.replace_body or b""
-        # Keep the app's cookies (a session refresh, say); everything else described the discarded page.
-        headers = [(name, value) for name, value in start["headers"] if name.lower() == b"set-cookie"]
+        # Keep the app's cookies (a session refresh, say) and its security policies; the rest described the page.
+        headers = [(name, value) for name, value in start["headers"] if name.lower() in _KEPT_BY_REPLACEMENT]
         headers.append((b"content-type", b"text/html; charset=utf-8"))
         headers.append((b"content-length", str(len(body)).encode()))
         headers.extend(rewrite.add_headers)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -34,6 +35,7 @@ from .signals import Kind
 from .state import StateCookie, Verdict, VisitorState, new_visitor_id
 
 MIN_KEY_LENGTH = 24
+_COOKIE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance further in never acts again
 SILENCE_GRACE = 10  # seconds a page's detector has to report before its silence counts
 _KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
@@ -72,6 +74,14 @@ class AdGuardMiddleware:
         keys = _secret_keys(secret_key)
         if path_prefix is not None and not _is_prefix(path_prefix):
             raise ValueError(f"adguard_mw: path_prefix {path_prefix!r} must look like '/_support' (no trailing '/')")
+        if cookie_name is not None and not _COOKIE_NAME.fullmatch(str(cookie_name)):
+            raise ValueError(
+                f"adguard_mw: cookie_name {cookie_name!r} must be letters, digits, '_', '-' or '.' (1 to 64 of them)"
+            )
+        if not isinstance(site_name, str) or not site_name.strip():
+            raise ValueError(f"adguard_mw: site_name must be non-empty text, got {site_name!r}")
+        if message is not None and not isinstance(message, Message):
+            raise TypeError(f"adguard_mw: message must be an adguard_mw.Message, got {type(message).__name__}")
         if not isinstance(cookie_max_age, int) or cookie_max_age <= 0:
             raise ValueError(f"adguard_mw: cookie_max_age must be a positive number of seconds, got {cookie_max_age!r}")
         if not isinstance(page_view_sample_rate, int | float) or not 0 <= page_view_sample_rate <= 1:
@@ -219,11 +229,11 @@ class AdGuardMiddleware:
             "kind": kind,
         }
         self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=kind, **self._fields(scope, state, path))
+        context["nonce"] = csp_nonce(headers)  # the page's policy stays in force: our tags carry its nonces
+        context["style_nonce"] = csp_nonce(headers, "style-src")
         if mode is Mode.HARD:
             page = self.renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
             return Rewrite(replace_body=page.encode(), add_headers=added)
-        context["nonce"] = csp_nonce(headers)
-        context["style_nonce"] = csp_nonce(headers, "style-src")
         overlay = self.renderer.render("overlay.html", **context)
         return Rewrite(insert=tag + overlay.encode(), add_headers=added, remove_headers=_CACHE_HEADERS)
 
@@ -277,7 +287,7 @@ class AdGuardMiddleware:
                 if inspect.isawaitable(exempt):
                     exempt = await exempt
             except Exception as exc:
-                report_fault("the policy's exempt hook", exc)
+                report_fault("the policy's exempt hook", exc, "the reader was treated as exempt and not asked")
                 exempt = True
             reason = "hook" if exempt else None
         if reason is not None:
@@ -322,7 +332,7 @@ def _cookie_int(cookie_header: str, name: str) -> int | None:
         key, sep, value = chunk.partition("=")
         if sep and key.strip() == name:
             value = value.strip()
-            return int(value) if value.isdigit() and len(value) <= 12 else None
+            return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
     return None
 
 
@@ -358,7 +368,9 @@ def _is_prefix(value: object) -> bool:
         isinstance(value, str)
         and len(value) > 1
         and value.startswith("/")
+        and not value.startswith("//")  # "//host" would make our URLs point at another host
         and not value.endswith("/")
+        and value.isascii()
         and all(c.isalnum() or c in "/-_." for c in value)
     )
 
