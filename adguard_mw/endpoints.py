@@ -22,7 +22,7 @@ from .events import EventLog, reader_fields
 from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
 from .policy import Policy
 from .signals import SIGNALS, VALUES, combine
-from .state import StateCookie, Verdict, VisitorState, new_visitor_id
+from .state import StateCookie, Verdict, VisitorState, new_visitor_id, visitor_id_expired
 
 MAX_BODY = 2048
 MAX_PATH = 512
@@ -123,6 +123,8 @@ class Endpoints:
         now = int(time.time())
         old = self._state(headers)
         state = old if old is not None else VisitorState(new_visitor_id())
+        if visitor_id_expired(state.visitor_id):
+            state = state.replace(visitor_id=new_visitor_id())  # a new pseudonym, unlinkable to the old one
         if state.verdict is not verdict or state.kind != kind:
             state = state.replace(verdict=verdict, kind=kind, checked_at=now, views=0)
         elif state.checked_at is None or now - state.checked_at >= REFRESH_AFTER:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,9 +36,28 @@ _VERDICT_CODES = {Verdict.BLOCKED: "b", Verdict.NOT_BLOCKED: "n", Verdict.UNKNOW
 _CODE_VERDICTS = {code: verdict for verdict, code in _VERDICT_CODES.items()}
 
 
-def new_visitor_id() -> str:
-    """A random pseudonymous id: it identifies a browser's cookie, never a person, and links to nothing else."""
-    return secrets.token_urlsafe(9)
+# Pseudonymous ids rotate: an id is replaced once it is this many days old, so no id follows a reader for long.
+VISITOR_ID_DAYS = 30
+
+
+def new_visitor_id(now: float | None = None) -> str:
+    """A random pseudonymous id: it identifies a browser's cookie for a while, never a person.
+
+    It starts with the day it was made (hex days since 1970), so its age can be told without storing more.
+    """
+    day = int((time.time() if now is None else now) // 86400)
+    return f"{day:x}-{secrets.token_urlsafe(9)}"
+
+
+def visitor_id_expired(visitor_id: str, now: float | None = None) -> bool:
+    """Ids older than VISITOR_ID_DAYS, and ids without a readable day (older versions), are replaced."""
+    day, sep, _ = visitor_id.partition("-")
+    try:
+        born = int(day, 16) if sep else -1
+    except ValueError:
+        return True
+    today = int((time.time() if now is None else now) // 86400)
+    return born < 0 or not 0 <= today - born < VISITOR_ID_DAYS
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from adguard_mw.names import BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT
+from adguard_mw.state import VISITOR_ID_DAYS, Verdict, VisitorState, new_visitor_id, visitor_id_expired
 
 from .site import SAME_ORIGIN, client, logged, own_url, report, wrapped
 
@@ -112,6 +114,18 @@ class TestBeacon:
         assert "set-cookie" in first.headers
         assert "set-cookie" not in again.headers
         assert "set-cookie" in changed.headers
+
+    async def test_an_old_pseudonym_is_replaced_by_an_unlinkable_new_one(self, tmp_path: Path) -> None:
+        app = wrapped(events=tmp_path)
+        month_ago = time.time() - (VISITOR_ID_DAYS + 1) * 86400
+        old = VisitorState(new_visitor_id(month_ago), Verdict.BLOCKED, checked_at=int(time.time()))
+        async with client(app) as c:
+            c.cookies.set(app.names.cookie, app.cookie.dump(old))
+            response = await report(c, app, "blocked")
+        renewed = app.cookie.load(f"{app.names.cookie}={response.cookies[app.names.cookie]}".encode())
+        assert renewed is not None and renewed.verdict is Verdict.BLOCKED
+        assert renewed.visitor_id != old.visitor_id and not visitor_id_expired(renewed.visitor_id)
+        assert logged(app, tmp_path)[-1]["visitor"] == renewed.visitor_id
 
     async def test_recovery_is_logged(self, tmp_path: Path) -> None:
         app = wrapped(events=tmp_path)

@@ -8,7 +8,16 @@ import pytest
 from itsdangerous import TimestampSigner
 from itsdangerous.signer import HMACAlgorithm
 
-from adguard_mw.state import MAX_COOKIE_LENGTH, SALT, StateCookie, Verdict, VisitorState
+from adguard_mw.state import (
+    MAX_COOKIE_LENGTH,
+    SALT,
+    VISITOR_ID_DAYS,
+    StateCookie,
+    Verdict,
+    VisitorState,
+    new_visitor_id,
+    visitor_id_expired,
+)
 
 OLD_KEY = "old-key-0123456789abcdefghij"
 NEW_KEY = "new-key-0123456789abcdefghij"
@@ -127,3 +136,13 @@ def test_the_readable_summary_carries_only_the_verdict_and_its_time() -> None:
     assert value.decode() == "_st_v=b.1700000000; Max-Age=3600; Path=/; SameSite=Lax"
     cleared = cookie_jar([NEW_KEY]).set_companion_header(STATE.replace(verdict=None), https=False)[1]
     assert cleared.decode() == "_st_v=; Max-Age=0; Path=/; SameSite=Lax"  # removed
+
+
+def test_pseudonymous_ids_carry_their_day_and_expire() -> None:
+    now = 1_800_000_000
+    fresh = new_visitor_id(now)
+    assert not visitor_id_expired(fresh, now)
+    assert not visitor_id_expired(fresh, now + (VISITOR_ID_DAYS - 1) * 86400)
+    assert visitor_id_expired(fresh, now + VISITOR_ID_DAYS * 86400)
+    assert visitor_id_expired("Zx-unknown-format", now) and visitor_id_expired("visitor-1", now)
+    assert new_visitor_id(now) != fresh  # random beyond the day
