@@ -67,3 +67,18 @@ print("ok")
         timeout=120,
     )
     assert result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_the_sdist_builds_and_a_wheel_built_from_it_is_complete(tmp_path: Path) -> None:
+    """What PyPI would ship as source must rebuild into the same, complete wheel."""
+    sdist_dir, wheel_dir = tmp_path / "sdist", tmp_path / "wheel"
+    build = [sys.executable, "-m", "build", "--sdist", "--outdir", str(sdist_dir), str(ROOT)]
+    result = subprocess.run(build, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    sdist = next(sdist_dir.glob("adguard_mw-*.tar.gz"))
+    wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheel_dir), str(sdist)]
+    result = subprocess.run(wheel, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    names = set(zipfile.ZipFile(next(wheel_dir.glob("adguard_mw-*.whl"))).namelist())
+    assert {"adguard_mw/static/detector.js", "adguard_mw/templates/wall.html", "adguard_mw/py.typed"} <= names
+    assert "adguard_mw/examples/news_site/app.py" in names
