@@ -34,13 +34,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="policy mode (default: %(default)s)",
     )
     demo.add_argument("--free-views", type=int, default=0, help="page views after detection before the message")
+    check = commands.add_parser("check-config", help="check an adguard-mw.toml without starting anything")
+    check.add_argument("file", type=Path, help="the configuration file")
     report_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
         return run_demo(args.host, args.port, args.events, Mode(args.policy), args.free_views)
+    if args.command == "check-config":
+        return check_config(args.file)
     if args.command in report_cli.COMMANDS:
         return report_cli.run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def check_config(path: Path) -> int:
+    from .config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(path)
+        AdGuardMiddleware(_no_app, **settings.options)  # the middleware's own checks too
+    except (ConfigError, ValueError, TypeError) as exc:
+        print(str(exc).removeprefix("adguard_mw: "), file=sys.stderr)
+        return 1
+    policy = settings.options["policy"]
+    print(f"{path}: ok (policy {policy.mode.value}, {len(settings.options['secret_key'])} secret key(s))")
+    return 0
+
+
+async def _no_app(scope: object, receive: object, send: object) -> None:  # pragma: no cover - never called
+    raise RuntimeError("check-config builds the middleware only to check it")
 
 
 def demo_app(events: Path | None, policy: Policy) -> AdGuardMiddleware:

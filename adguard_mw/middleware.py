@@ -122,6 +122,15 @@ class AdGuardMiddleware:
         self._own_paths = self.names.prefix + "/"
         self._plain_tag = self.detector_tag("", None).encode()
 
+    @classmethod
+    def from_config(
+        cls, app: ASGIApp, path: str | os.PathLike[str] | None = None, **overrides: Any
+    ) -> AdGuardMiddleware:
+        """Settings from an `adguard-mw.toml` (or the file named by ADGUARD_MW_CONFIG); keywords override them."""
+        from .config import load_settings
+
+        return cls(app, **{**load_settings(path).options, **overrides})
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or SCOPE_FLAG in scope:
             await self.app(scope, receive, send)

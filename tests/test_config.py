@@ -1,0 +1,116 @@
+"""adguard-mw.toml: a valid file configures the middleware; every mistake is one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adguard_mw import AdGuardMiddleware, Mode
+from adguard_mw.config import ConfigError, load_settings
+
+from .site import bare_site
+
+KEYS = {"ADGUARD_MW_SECRET_KEYS": "an-older-key-0123456789abcdef, the-current-key-0123456789abcdef"}
+VALID = """
+[site]
+name = "The Daily Lantern"
+
+[policy]
+mode = "soft"
+free_page_views = 2
+dismiss_cooldown = "12h"
+verdict_ttl = "7d"
+exclude = ["/account/*"]
+
+[message]
+title = "Please support {site}"
+
+[events]
+page_view_sample_rate = 0.5
+
+[detection]
+silent_detector = "unknown"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "adguard-mw.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_valid_file_configures_the_middleware(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, VALID), environ=KEYS)
+    options = settings.options
+    assert options["secret_key"] == ["an-older-key-0123456789abcdef", "the-current-key-0123456789abcdef"]
+    assert options["policy"].mode is Mode.SOFT and options["policy"].dismiss_cooldown == 12 * 3600
+    assert options["policy"].verdict_ttl == 7 * 86400 and options["policy"].exclude == ("/account/*",)
+    assert options["message"].title == "Please support {site}" and options["page_view_sample_rate"] == 0.5
+    app = AdGuardMiddleware(bare_site(), **options)
+    assert app.renderer.site_name == "The Daily Lantern"
+
+
+def test_from_config_reads_the_file_named_by_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADGUARD_MW_CONFIG", str(write(tmp_path, VALID)))
+    for key, value in KEYS.items():
+        monkeypatch.setenv(key, value)
+    app = AdGuardMiddleware.from_config(bare_site(), site_name="Overridden")
+    assert app.policy.mode is Mode.SOFT and app.renderer.site_name == "Overridden"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[policy]\nmode = "wall"', "policy.mode = 'wall' is not allowed: one of observe, notice, soft, hard"),
+        ("[policy]\nfree_page_views = -1", "policy.free_page_views = -1 is not allowed: a whole number"),
+        ('[policy]\ndismiss_cooldown = "soon"', "policy.dismiss_cooldown = 'soon' is not allowed: a duration"),
+        ('[policy]\ninclude = "/news/*"', "policy.include = '/news/*' is not allowed: a list of path patterns"),
+        ("[policy]\ncolour = 1", "policy.colour = 1 is not allowed: keys of [policy] are"),
+        ("[layout]\nx = 1", "layout = '...' is not allowed: sections are"),
+        ('[message]\ntitle = ""', "message.title = '' is not allowed: non-empty text"),
+        (
+            "[events]\npage_view_sample_rate = 2",
+            "events.page_view_sample_rate = 2 is not allowed: a number from 0 to 1",
+        ),
+        ('[detection]\nthird_party_bait = "ads.example.com"', "detection.third_party_bait = 'ads.example.com'"),
+        ('[detection]\nsilent_detector = "yes"', "detection.silent_detector = 'yes' is not allowed"),
+        ("[site]\nhttps_only = 1", "site.https_only = 1 is not allowed: true or false"),
+        ("[policy\nmode = 1", "not valid TOML"),
+    ],
+)
+def test_each_mistake_is_one_line_naming_the_key_the_value_and_what_is_allowed(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, text), environ=KEYS)
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert str(error.value).startswith("adguard-mw.toml: ")
+
+
+def test_missing_secret_keys_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"environment variable ADGUARD_MW_SECRET_KEYS .* holds no secret keys"):
+        load_settings(write(tmp_path, VALID), environ={})
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_settings(tmp_path / "nowhere.toml", environ=KEYS)
+
+
+def test_check_config_on_the_command_line(tmp_path: Path) -> None:
+    good, bad = write(tmp_path, VALID), tmp_path / "bad.toml"
+    bad.write_text('[policy]\nmode = "wall"')
+    env = {"PATH": "/usr/bin:/bin", **KEYS}
+    ok = subprocess.run(
+        [sys.executable, "-m", "adguard_mw.cli", "check-config", str(good)], capture_output=True, text=True, env=env
+    )
+    assert ok.returncode == 0 and "ok (policy soft, 2 secret key(s))" in ok.stdout
+    failed = subprocess.run(
+        [sys.executable, "-m", "adguard_mw.cli", "check-config", str(bad)], capture_output=True, text=True, env=env
+    )
+    assert failed.returncode == 1 and failed.stderr.strip() == (
+        "bad.toml: policy.mode = 'wall' is not allowed: one of observe, notice, soft, hard"
+    )
