@@ -27,24 +27,38 @@ VERDICTS = ("blocked", "not_blocked", "unknown")
 NONE_LABEL = "(none)"
 DUCKDB_MISSING = "adguard-mw {command} needs DuckDB: pip install 'adguard-mw[report]'"
 
-# The v1 columns the report reads. Unknown extra fields in a line are ignored (forward compatible); a field of
-# the wrong type reads as null, and a line that is not a JSON object reads as all nulls (counted as malformed).
-READ_COLUMNS = {
+# Every v1 field, as stored in Parquet. Unknown extra fields are not carried over.
+V1_COLUMNS = {
     "v": "BIGINT",
     "time": "TIMESTAMP",
     "event": "VARCHAR",
+    "site": "VARCHAR",
+    "instance": "VARCHAR",
     "path": "VARCHAR",
     "locale": "VARCHAR",
     "variant": "VARCHAR",
     "mode": "VARCHAR",
     "browser": "VARCHAR",
+    "browser_major": "VARCHAR",
     "os": "VARCHAR",
     "device": "VARCHAR",
     "visitor": "VARCHAR",
     "verdict": "VARCHAR",
     "kind": "VARCHAR",
     "sample_rate": "DOUBLE",
+    "signals": "JSON",
+    "previous": "VARCHAR",
+    "cta": "VARCHAR",
+    "reason": "VARCHAR",
 }
+
+# The v1 columns the report reads. Unknown extra fields in a line are ignored (forward compatible); a field of
+# the wrong type reads as null, and a line that is not a JSON object reads as all nulls (counted as malformed).
+READ_COLUMNS = {
+    name: V1_COLUMNS[name]
+    for name in ("v", "time", "event", "path", "locale", "variant", "mode", "browser", "os", "device", "visitor",
+                 "verdict", "kind", "sample_rate")
+}  # fmt: skip
 ALWAYS_READ = ("v", "time", "event", "visitor", "verdict", "kind", "sample_rate", "variant")
 
 

@@ -23,36 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..events import EVENT_NAMES, SCHEMA_VERSION
-from .query import VERDICTS, ReportError, connect, problem_sql
+from .query import V1_COLUMNS, VERDICTS, ReportError, connect, problem_sql
 
 PARQUET_NAME = "events.parquet"
 UNREADABLE_NAME = "unreadable.jsonl"
 QUIET_SECONDS = 120  # a JSON lines file written to this recently may still have a writer; leave its day alone
 
-# Every v1 field, as stored in Parquet. Unknown extra fields are not carried over.
-V1_COLUMNS = {
-    "v": "BIGINT",
-    "time": "TIMESTAMP",
-    "event": "VARCHAR",
-    "site": "VARCHAR",
-    "instance": "VARCHAR",
-    "path": "VARCHAR",
-    "locale": "VARCHAR",
-    "variant": "VARCHAR",
-    "mode": "VARCHAR",
-    "browser": "VARCHAR",
-    "browser_major": "VARCHAR",
-    "os": "VARCHAR",
-    "device": "VARCHAR",
-    "visitor": "VARCHAR",
-    "verdict": "VARCHAR",
-    "kind": "VARCHAR",
-    "sample_rate": "DOUBLE",
-    "signals": "JSON",
-    "previous": "VARCHAR",
-    "cta": "VARCHAR",
-    "reason": "VARCHAR",
-}
 
 if TYPE_CHECKING:
     import duckdb
