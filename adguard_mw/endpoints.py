@@ -194,10 +194,8 @@ class Endpoints:
         response.raw_headers.append(self.cookie.set_companion_header(state, https=https))
 
     def _fields(self, headers: RequestHeaders, visitor_id: str | None, path: str) -> dict[str, Any]:
-        fields = reader_fields(headers.get("user-agent", ""), headers.get("accept-language", ""), visitor_id, path)
-        fields["mode"] = self.policy.mode.value
-        fields["variant"] = None
-        return fields
+        user_agent, language = headers.get("user-agent", ""), headers.get("accept-language", "")
+        return reader_fields(user_agent, language, visitor_id, path, mode=self.policy.mode.value)
 
     def _state(self, headers: RequestHeaders) -> VisitorState | None:
         raw = headers.get("cookie")

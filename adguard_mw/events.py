@@ -220,8 +220,8 @@ def _dumps(record: Record) -> str:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=True)
 
 
-def reader_fields(user_agent: str, accept_language: str, visitor_id: str | None, path: str) -> Record:
-    """The coarse, pseudonymous facts every event carries about its reader."""
+def reader_fields(user_agent: str, accept_language: str, visitor_id: str | None, path: str, *, mode: str) -> Record:
+    """The coarse, pseudonymous facts every event carries about its reader, and the policy it met."""
     client = describe_client(user_agent)
     return {
         "path": path,
@@ -231,6 +231,8 @@ def reader_fields(user_agent: str, accept_language: str, visitor_id: str | None,
         "os": client.os,
         "device": client.device,
         "visitor": visitor_id,
+        "mode": mode,
+        "variant": None,  # A/B variants are not built yet
     }
 
 

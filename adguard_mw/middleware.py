@@ -32,7 +32,7 @@ from .message import Message, MessageRenderer
 from .names import Names
 from .policy import NOTHING, Mode, Policy, decide, is_crawler
 from .signals import Kind
-from .state import StateCookie, Verdict, VisitorState, new_visitor_id
+from .state import StateCookie, Verdict, VisitorState, cookie_value, new_visitor_id
 
 MIN_KEY_LENGTH = 24
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -274,10 +274,8 @@ class AdGuardMiddleware:
 
     def _fields(self, scope: Scope, state: VisitorState | None, path: str) -> dict[str, Any]:
         visitor = state.visitor_id if state is not None else None
-        fields = reader_fields(_header(scope, b"user-agent"), _header(scope, b"accept-language"), visitor, path)
-        fields["mode"] = self.policy.mode.value
-        fields["variant"] = None
-        return fields
+        user_agent, language = _header(scope, b"user-agent"), _header(scope, b"accept-language")
+        return reader_fields(user_agent, language, visitor, path, mode=self.policy.mode.value)
 
     def _read_state(self, scope: Scope) -> VisitorState | None:
         cookie = _header_bytes(scope, b"cookie")
@@ -337,12 +335,8 @@ def _plain_cookie(name: str, value: str, scope: Scope, *, max_age: int) -> tuple
 
 
 def _cookie_int(cookie_header: str, name: str) -> int | None:
-    for chunk in cookie_header.split(";"):
-        key, sep, value = chunk.partition("=")
-        if sep and key.strip() == name:
-            value = value.strip()
-            return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
-    return None
+    value = cookie_value(cookie_header, name)
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 12 else None
 
 
 def _header_bytes(scope: Scope, name: bytes) -> bytes:

@@ -91,7 +91,7 @@ class StateCookie:
         return self._needle in cookie_header
 
     def load(self, cookie_header: bytes) -> VisitorState | None:
-        value = _cookie_value(cookie_header.decode("latin-1"), self.name)
+        value = cookie_value(cookie_header.decode("latin-1"), self.name)
         if value is None or len(value) > MAX_COOKIE_LENGTH:
             return None
         try:
@@ -173,7 +173,8 @@ def _from_payload(payload: str) -> VisitorState | None:
     )
 
 
-def _cookie_value(cookie_header: str, name: str) -> str | None:
+def cookie_value(cookie_header: str, name: str) -> str | None:
+    """The value of one cookie in a `Cookie` header, or None."""
     for chunk in cookie_header.split(";"):
         key, sep, value = chunk.partition("=")
         if sep and key.strip() == name:

@@ -6,7 +6,6 @@ import re
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from adguard_mw.names import BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT
@@ -246,7 +245,3 @@ class TestDismissAndCheckAgain:
                 own_url(app, app.names.recheck), data={"next": "/"}, headers={"Origin": "https://evil.example"}
             )
         assert response.status_code == 403
-
-
-def test_httpx_is_the_client() -> None:
-    assert httpx.ASGITransport  # the tests above drive the app in-process, through the real ASGI interface
