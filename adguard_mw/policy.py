@@ -3,15 +3,23 @@
 `decide` reads the visitor's state, the path and the clock and returns what to show. It does no I/O, so every
 rule here is tested exhaustively without a server. The guiding rules: a reader without a verdict (a first visit,
 no JavaScript, a crawler, no cookie) is never asked; only a fresh `blocked` verdict ever is.
+
+What a reader meets is the policy, narrowed three ways, all sticky and computed from data we already have:
+the first path rule that matches the page (sections can differ), the reader's A/B variant and whether the
+reader is in the rollout (both a hash of the pseudonymous visitor id, so nothing more is stored).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from starlette.requests import Request
 
@@ -21,13 +29,113 @@ from .state import Verdict, VisitorState
 class Mode(StrEnum):
     OBSERVE = "observe"  # detect and log only
     NOTICE = "notice"  # a small dismissible banner
+    INSTRUCTIONS = "instructions"  # a dismissible banner with just the steps to allow-list the site
     SOFT = "soft"  # a dismissible dialog over the page
     HARD = "hard"  # the message instead of the content, with a way to check again
 
 
-DISMISSIBLE = frozenset({Mode.NOTICE, Mode.SOFT})
+class Meter(StrEnum):
+    """When the free page views start again."""
+
+    VERDICT = "verdict"  # once per blocked verdict
+    DAY = "day"
+    WEEK = "week"  # weeks start on Monday, UTC
+    MONTH = "month"
+
+
+DISMISSIBLE = frozenset({Mode.NOTICE, Mode.INSTRUCTIONS, Mode.SOFT})
+_STRENGTH = {Mode.OBSERVE: 0, Mode.NOTICE: 1, Mode.INSTRUCTIONS: 1, Mode.SOFT: 2, Mode.HARD: 3}
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_T = TypeVar("_T")
 
 ExemptHook = Callable[[Request], bool | Awaitable[bool]]
+
+
+def _fail(what: str) -> ValueError:
+    return ValueError(f"adguard_mw: policy {what}")
+
+
+def _check_mode(where: str, value: object) -> Mode:
+    try:
+        return Mode(value)
+    except ValueError:
+        raise _fail(f"{where} {value!r} is not one of: {', '.join(mode.value for mode in Mode)}") from None
+
+
+def _check_count(where: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _fail(f"{where} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def _check_meter(where: str, value: object) -> Meter:
+    try:
+        return Meter(value)
+    except ValueError:
+        raise _fail(f"{where} {value!r} is not one of: {', '.join(meter.value for meter in Meter)}") from None
+
+
+def _check_pattern(where: str, value: object) -> str:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise _fail(f"{where} must be a path pattern starting with '/' such as '/news/*', got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Settings for the pages matching `path` (fnmatch: `*` matches across `/`); unset values are inherited."""
+
+    path: str
+    mode: Mode | None = None
+    network_mode: Mode | None = None
+    free_page_views: int | None = None
+    meter: Meter | None = None
+    dismiss_cooldown: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_pattern("rule path", self.path)
+        where = f"rule {self.path!r}"
+        for key in ("mode", "network_mode"):
+            if getattr(self, key) is not None:
+                object.__setattr__(self, key, _check_mode(f"{where} {key}", getattr(self, key)))
+        for key in ("free_page_views", "dismiss_cooldown"):
+            if getattr(self, key) is not None:
+                _check_count(f"{where} {key}", getattr(self, key))
+        if self.meter is not None:
+            object.__setattr__(self, "meter", _check_meter(f"{where} meter", self.meter))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm of an A/B test. Readers are assigned by a hash of their visitor id, so they stay in it.
+
+    `mode` replaces the policy's mode (a path rule that sets a mode still wins: a section kept quiet stays
+    quiet); the variant's message, if any, is the middleware's business.
+    """
+
+    name: str
+    weight: float = 1.0
+    mode: Mode | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
+            raise _fail(f"variant name {self.name!r} must be 1 to 32 letters, digits, '_' or '-'")
+        weight = self.weight
+        if not isinstance(weight, int | float) or isinstance(weight, bool) or not weight > 0:
+            raise _fail(f"variant {self.name!r} weight must be a number above 0, got {weight!r}")
+        if self.mode is not None:
+            object.__setattr__(self, "mode", _check_mode(f"variant {self.name!r} mode", self.mode))
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """The settings that apply to one reader on one page."""
+
+    mode: Mode
+    network_mode: Mode
+    free_page_views: int
+    meter: Meter
+    dismiss_cooldown: int
 
 
 @dataclass(frozen=True)
@@ -38,43 +146,115 @@ class Policy:
     # Readers behind a network filter (Pi-hole, a workplace proxy) cannot allow-list the site from their browser:
     # by default they get a notice, never a wall. Never stronger than `mode`.
     network_mode: Mode = Mode.NOTICE
-    free_page_views: int = 0  # page views a blocking reader gets after detection before the message
+    free_page_views: int = 0  # page views a blocking reader gets before the message, per `meter` period
+    meter: Meter = Meter.VERDICT
     dismiss_cooldown: int = 24 * 3600  # seconds a "continue" on a notice or soft message is remembered
     verdict_ttl: int = 7 * 24 * 3600  # seconds after which a verdict is too old to act on
     include: tuple[str, ...] = ("/*",)  # path patterns (fnmatch) where the message may appear
     exclude: tuple[str, ...] = ()  # path patterns where it never does, checked first
+    rules: tuple[Rule, ...] = ()  # per-section settings; the first rule whose path matches wins
+    rollout: float = 100.0  # percent of readers (by visitor id) the policy applies to; the others are observed
+    variants: tuple[Variant, ...] = ()  # A/B arms, split by weight
     exempt: ExemptHook | None = None  # e.g. subscribers or logged-in readers; sync or async
     _include_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
     _exclude_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+    _rules_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+    _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         for key in ("mode", "network_mode"):
-            try:
-                object.__setattr__(self, key, Mode(getattr(self, key)))
-            except ValueError:
-                allowed = ", ".join(mode.value for mode in Mode)
-                raise ValueError(f"adguard_mw: policy {key} {getattr(self, key)!r} is not one of: {allowed}") from None
+            object.__setattr__(self, key, _check_mode(key, getattr(self, key)))
+        object.__setattr__(self, "meter", _check_meter("meter", self.meter))
         for key in ("free_page_views", "dismiss_cooldown", "verdict_ttl"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"adguard_mw: policy {key} must be a whole number >= 0, got {value!r}")
+            _check_count(key, getattr(self, key))
         for key in ("include", "exclude"):
             patterns = getattr(self, key)
             if isinstance(patterns, str) or not all(isinstance(p, str) and p.startswith("/") for p in patterns):
-                raise ValueError(
-                    f"adguard_mw: policy {key} must be a list of path patterns starting with '/', got {patterns!r}"
-                )
+                raise _fail(f"{key} must be a list of path patterns starting with '/', got {patterns!r}")
             object.__setattr__(self, key, tuple(patterns))
+        if isinstance(self.rules, Rule) or not all(isinstance(rule, Rule) for rule in self.rules):
+            raise _fail(f"rules must be a list of adguard_mw.Rule, got {self.rules!r}")
+        object.__setattr__(self, "rules", tuple(self.rules))
+        rollout = self.rollout
+        if not isinstance(rollout, int | float) or isinstance(rollout, bool) or not 0 <= rollout <= 100:
+            raise _fail(f"rollout must be a percentage from 0 to 100, got {rollout!r}")
+        if isinstance(self.variants, Variant) or not all(isinstance(v, Variant) for v in self.variants):
+            raise _fail(f"variants must be a list of adguard_mw.Variant, got {self.variants!r}")
+        names = [variant.name for variant in self.variants]
+        if len(set(names)) != len(names):
+            raise _fail(f"variant names must differ, got {names!r}")
+        object.__setattr__(self, "variants", tuple(self.variants))
         if self.exempt is not None and not callable(self.exempt):
-            raise ValueError(f"adguard_mw: policy exempt must be a callable taking the request, got {self.exempt!r}")
+            raise _fail(f"exempt must be a callable taking the request, got {self.exempt!r}")
         object.__setattr__(self, "_include_re", _compile(self.include))
         object.__setattr__(self, "_exclude_re", _compile(self.exclude))
+        object.__setattr__(self, "_rules_re", _compile_rules(self.rules))
+        total, running = sum(variant.weight for variant in self.variants), 0.0
+        cumulative = []
+        for variant in self.variants:
+            running += variant.weight / total
+            cumulative.append(running)
+        object.__setattr__(self, "_cumulative", tuple(cumulative))
 
     def covers(self, path: str) -> bool:
         """Whether the message may appear on this path (exclusions win)."""
         if self._exclude_re is not None and self._exclude_re.match(path):
             return False
         return self._include_re is not None and self._include_re.match(path) is not None
+
+    def rule_for(self, path: str) -> Rule | None:
+        match = self._rules_re.match(path) if self._rules_re is not None else None
+        return self.rules[int(match.lastgroup[1:])] if match is not None and match.lastgroup else None
+
+    def variant_for(self, visitor_id: str | None) -> Variant | None:
+        """The reader's A/B arm: the same for as long as the visitor id lives."""
+        if not self.variants or visitor_id is None:
+            return None
+        point = _bucket(visitor_id, "variant")
+        for variant, edge in zip(self.variants, self._cumulative, strict=True):
+            if point < edge:
+                return variant
+        return self.variants[-1]
+
+    def in_rollout(self, visitor_id: str | None) -> bool:
+        if self.rollout >= 100:
+            return True
+        return visitor_id is not None and _bucket(visitor_id, "rollout") * 100 < self.rollout
+
+    def effective(self, path: str, visitor_id: str | None) -> Effective:
+        """The settings for this reader on this page: rule over variant over the policy; outside the rollout,
+        observe."""
+        rule = self.rule_for(path) if self.rules else None
+        variant = self.variant_for(visitor_id)
+        mode = self.mode
+        if variant is not None and variant.mode is not None:
+            mode = variant.mode
+        if rule is not None and rule.mode is not None:
+            mode = rule.mode
+        if not self.in_rollout(visitor_id):
+            mode = Mode.OBSERVE
+        if rule is None:
+            return Effective(mode, self.network_mode, self.free_page_views, self.meter, self.dismiss_cooldown)
+        return Effective(
+            mode,
+            _pick(rule.network_mode, self.network_mode),
+            _pick(rule.free_page_views, self.free_page_views),
+            _pick(rule.meter, self.meter),
+            _pick(rule.dismiss_cooldown, self.dismiss_cooldown),
+        )
+
+    def reader_mode(self, path: str, visitor_id: str | None) -> Mode:
+        """The mode this reader meets on this page, as events record it."""
+        if not self.rules and not self.variants and self.rollout >= 100:
+            return self.mode
+        return self.effective(path, visitor_id).mode
+
+    def replace(self, **changes: object) -> Policy:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _pick(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,33 +268,55 @@ NOTHING = Decision()
 
 def decide(policy: Policy, state: VisitorState | None, path: str, now: int) -> Decision:
     """What this HTML page view gets. The exemption hook and crawler check come after, only when a message is due."""
-    if policy.mode is Mode.OBSERVE or state is None or state.verdict is not Verdict.BLOCKED:
+    if state is None or state.verdict is not Verdict.BLOCKED or state.checked_at is None:
         return NOTHING
-    if state.checked_at is None or now - state.checked_at > policy.verdict_ttl or not policy.covers(path):
+    if now - state.checked_at > policy.verdict_ttl or not policy.covers(path):
         return NOTHING
-    if state.views < policy.free_page_views:
-        return Decision(state=state.replace(views=state.views + 1))
-    mode = mode_for(policy, state)
+    settings = policy.effective(path, state.visitor_id)
+    mode = settings.mode
+    if state.kind == "network" and _STRENGTH[settings.network_mode] < _STRENGTH[mode]:
+        mode = settings.network_mode
     if mode is Mode.OBSERVE:
         return NOTHING
-    if mode in DISMISSIBLE and state.dismissed_at is not None and now - state.dismissed_at < policy.dismiss_cooldown:
+    period = meter_period(settings.meter, now)
+    views = state.views if period is None or state.meter == period else 0
+    if views < settings.free_page_views:
+        return Decision(state=state.replace(views=views + 1, meter=period))
+    if mode in DISMISSIBLE and state.dismissed_at is not None and now - state.dismissed_at < settings.dismiss_cooldown:
         return NOTHING
     return Decision(show=mode)
 
 
-_STRENGTH = {Mode.OBSERVE: 0, Mode.NOTICE: 1, Mode.SOFT: 2, Mode.HARD: 3}
+def meter_period(meter: Meter, now: int) -> int | None:
+    """A number naming the meter's current period (UTC), or None when the meter runs per verdict."""
+    if meter is Meter.VERDICT:
+        return None
+    day = now // 86400
+    if meter is Meter.DAY:
+        return day
+    if meter is Meter.WEEK:
+        return (day + 3) // 7  # 1970-01-01 was a Thursday: weeks turn over on Mondays
+    moment = datetime.fromtimestamp(now, UTC)
+    return moment.year * 12 + moment.month - 1
 
 
-def mode_for(policy: Policy, state: VisitorState) -> Mode:
-    if state.kind == "network" and _STRENGTH[policy.network_mode] < _STRENGTH[policy.mode]:
-        return policy.network_mode
-    return policy.mode
+def _bucket(visitor_id: str, purpose: str) -> float:
+    """A stable, uniform number in [0, 1) for this visitor and purpose (independent across purposes)."""
+    digest = hashlib.blake2b(f"{purpose}:{visitor_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest) / 2**64
 
 
 def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     if not patterns:
         return None
     return re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in patterns))
+
+
+def _compile_rules(rules: tuple[Rule, ...]) -> re.Pattern[str] | None:
+    """One regex for all rules; alternatives are tried in order, so the first matching rule is `lastgroup`."""
+    if not rules:
+        return None
+    return re.compile("|".join(f"(?P<r{index}>{fnmatch.translate(rule.path)})" for index, rule in enumerate(rules)))
 
 
 # Crawlers carry no cookie and so are never asked; this guards the rare crawler that keeps cookies.

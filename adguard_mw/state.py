@@ -68,6 +68,7 @@ class VisitorState:
     views: int = 0  # page views seen while blocked, for the free-views meter
     dismissed_at: int | None = None  # unix seconds of the last "continue" on a dismissible message
     kind: str | None = None  # "extension" or "network" for a blocked verdict (see signals.Kind)
+    meter: int | None = None  # the period `views` counts in (policy.meter_period), when the meter is periodic
 
     def replace(self, **changes: Any) -> VisitorState:
         return dataclasses.replace(self, **changes)
@@ -146,6 +147,7 @@ def _to_payload(state: VisitorState) -> str:
         str(state.views),
         _number(state.dismissed_at),
         _KIND_CODES.get(state.kind, "") if state.kind is not None else "",
+        _number(state.meter),
     )
     return "~".join(fields)
 
@@ -154,7 +156,7 @@ def _number(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-_PAYLOAD = re.compile(r"([A-Za-z0-9_-]{1,32})~([bnu]?)~(\d{0,12})~(\d{1,9})~(\d{0,12})~([en]?)")
+_PAYLOAD = re.compile(r"([A-Za-z0-9_-]{1,32})~([bnu]?)~(\d{0,12})~(\d{1,9})~(\d{0,12})~([en]?)(?:~(\d{0,9}))?")
 
 
 def _from_payload(payload: str) -> VisitorState | None:
@@ -162,7 +164,7 @@ def _from_payload(payload: str) -> VisitorState | None:
     match = _PAYLOAD.fullmatch(payload)
     if match is None:
         return None
-    visitor_id, code, checked_at, views, dismissed_at, kind = match.groups()
+    visitor_id, code, checked_at, views, dismissed_at, kind, meter = match.groups()
     return VisitorState(
         visitor_id,
         _CODE_VERDICTS[code] if code else None,
@@ -170,6 +172,7 @@ def _from_payload(payload: str) -> VisitorState | None:
         int(views),
         int(dismissed_at) if dismissed_at else None,
         _CODE_KINDS[kind] if kind else None,
+        int(meter) if meter else None,
     )
 
 

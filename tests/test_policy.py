@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 import pytest
 
-from adguard_mw.policy import Decision, Mode, Policy, decide, is_crawler
+from adguard_mw.policy import Decision, Meter, Mode, Policy, Rule, Variant, decide, is_crawler, meter_period
 from adguard_mw.state import Verdict, VisitorState
 
 NOW = 1_800_000_000
@@ -81,17 +85,38 @@ def test_path_patterns(include: tuple[str, ...], exclude: tuple[str, ...], path:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"mode": "wall"}, "policy mode 'wall' is not one of: observe, notice, soft, hard"),
+        ({"mode": "wall"}, "policy mode 'wall' is not one of: observe, notice, instructions, soft, hard"),
         ({"free_page_views": -1}, "policy free_page_views must be a whole number >= 0, got -1"),
         ({"dismiss_cooldown": 1.5}, "policy dismiss_cooldown must be a whole number >= 0, got 1.5"),
         ({"include": "/news/*"}, "policy include must be a list of path patterns starting with '/'"),
         ({"exclude": ["news"]}, "policy exclude must be a list of path patterns starting with '/'"),
         ({"exempt": "subscribers"}, "policy exempt must be a callable taking the request"),
+        ({"meter": "year"}, "policy meter 'year' is not one of: verdict, day, week, month"),
+        ({"rollout": 120}, "policy rollout must be a percentage from 0 to 100, got 120"),
+        ({"variants": [Variant("A"), Variant("A")]}, "policy variant names must differ, got ['A', 'A']"),
+        ({"rules": "/news/*"}, "policy rules must be a list of adguard_mw.Rule, got '/news/*'"),
     ],
 )
 def test_mistakes_fail_at_start_up_in_one_line(options: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match="^adguard_mw: " + message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match="^adguard_mw: " + re.escape(message)):
         Policy(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Rule("news/*"), "policy rule path must be a path pattern starting with '/'"),
+        (lambda: Rule("/news/*", mode="wall"), "policy rule '/news/*' mode 'wall' is not one of"),
+        (lambda: Rule("/news/*", free_page_views=-2), "policy rule '/news/*' free_page_views must be a whole"),
+        (lambda: Variant("A", weight=0), "policy variant 'A' weight must be a number above 0, got 0"),
+        (lambda: Variant("A/B"), "policy variant name 'A/B' must be 1 to 32 letters"),
+        (lambda: Variant("B", mode="loud"), "policy variant 'B' mode 'loud' is not one of"),
+    ],
+    ids=["rule-path", "rule-mode", "rule-views", "variant-weight", "variant-name", "variant-mode"],
+)
+def test_rules_and_variants_check_themselves(make: Callable[[], object], message: str) -> None:
+    with pytest.raises(ValueError, match="^adguard_mw: " + re.escape(message)):
+        make()
 
 
 @pytest.mark.parametrize(
@@ -113,3 +138,117 @@ def test_readers_behind_a_network_filter_get_a_notice_by_default() -> None:
     assert decide(Policy(mode=Mode.HARD), network, "/", NOW) == Decision(show=Mode.NOTICE)
     assert decide(Policy(mode=Mode.HARD, network_mode=Mode.OBSERVE), network, "/", NOW) == Decision()
     assert decide(Policy(mode=Mode.NOTICE, network_mode=Mode.HARD), network, "/", NOW) == Decision(show=Mode.NOTICE)
+
+
+def test_the_instructions_mode_is_dismissible_like_a_notice() -> None:
+    policy = Policy(mode=Mode.INSTRUCTIONS, dismiss_cooldown=3600)
+    assert decide(policy, BLOCKED, "/", NOW) == Decision(show=Mode.INSTRUCTIONS)
+    assert decide(policy, BLOCKED.replace(dismissed_at=NOW - 60), "/", NOW) == Decision()
+
+
+def _views_until_message(policy: Policy, state: VisitorState, now: int) -> tuple[int, VisitorState]:
+    for free in range(50):
+        decision = decide(policy, state, "/", now)
+        if decision.show is not None:
+            return free, state
+        assert decision.state is not None
+        state = decision.state
+    raise AssertionError("the message never appeared")
+
+
+@pytest.mark.parametrize(
+    ("meter", "later", "fresh"),
+    [
+        (Meter.DAY, 86400, True),
+        (Meter.WEEK, 86400, False),  # NOW is a Friday: the next day is the same week
+        (Meter.WEEK, 4 * 86400, True),  # ... and the Tuesday after is a new one
+        (Meter.MONTH, 86400, False),
+        (Meter.MONTH, 40 * 86400, True),
+        (Meter.VERDICT, 40 * 86400, False),  # per verdict: a new period never refills the meter
+    ],
+)
+def test_the_meter_refills_when_its_period_turns_over(meter: Meter, later: int, fresh: bool) -> None:
+    policy = Policy(mode=Mode.SOFT, free_page_views=3, meter=meter, verdict_ttl=90 * 86400)
+    free, used_up = _views_until_message(policy, BLOCKED, NOW)
+    assert free == 3
+    again, _ = _views_until_message(policy, used_up, NOW + later)
+    assert again == (3 if fresh else 0)
+
+
+def test_meter_periods_follow_the_utc_calendar() -> None:
+    monday = int(datetime(2026, 11, 23, tzinfo=UTC).timestamp())
+    sunday_night = int(datetime(2026, 11, 29, 23, 59, tzinfo=UTC).timestamp())
+    assert meter_period(Meter.WEEK, monday) == meter_period(Meter.WEEK, sunday_night)
+    assert meter_period(Meter.WEEK, sunday_night + 60) == meter_period(Meter.WEEK, monday) + 1
+    assert meter_period(Meter.MONTH, int(datetime(2026, 12, 31, tzinfo=UTC).timestamp())) + 1 == meter_period(
+        Meter.MONTH, int(datetime(2027, 1, 1, tzinfo=UTC).timestamp())
+    )
+    assert meter_period(Meter.VERDICT, NOW) is None
+
+
+def test_path_rules_let_sections_differ_and_the_first_match_wins() -> None:
+    policy = Policy(
+        mode=Mode.SOFT,
+        free_page_views=0,
+        rules=(
+            Rule("/live/*", mode=Mode.OBSERVE),
+            Rule("/news/opinion/*", mode=Mode.NOTICE),
+            Rule("/news/*", mode=Mode.HARD, free_page_views=1),
+            Rule("/news/opinion/special", mode=Mode.HARD),  # never reached: the rule above matches first
+        ),
+    )
+    assert decide(policy, BLOCKED, "/live/match", NOW) == Decision()
+    assert decide(policy, BLOCKED, "/news/opinion/special", NOW).show is Mode.NOTICE
+    assert decide(policy, BLOCKED, "/news/today", NOW).show is None  # its own free page view
+    assert decide(policy, BLOCKED.replace(views=1), "/news/today", NOW).show is Mode.HARD
+    assert decide(policy, BLOCKED, "/about", NOW).show is Mode.SOFT  # no rule: the policy itself
+
+
+def test_a_rule_inherits_what_it_does_not_set() -> None:
+    policy = Policy(mode=Mode.HARD, network_mode=Mode.OBSERVE, rules=(Rule("/news/*", free_page_views=2),))
+    settings = policy.effective("/news/x", "v")
+    assert (settings.mode, settings.network_mode, settings.free_page_views) == (Mode.HARD, Mode.OBSERVE, 2)
+
+
+def _visitors(count: int) -> list[str]:
+    return [f"{0x4e20 + index % 30:x}-visitor{index}" for index in range(count)]
+
+
+def test_rollout_applies_the_policy_to_a_stable_share_of_readers() -> None:
+    policy = Policy(mode=Mode.SOFT, rollout=25)
+    asked = [decide(policy, BLOCKED.replace(visitor_id=v), "/", NOW).show is Mode.SOFT for v in _visitors(20_000)]
+    assert 0.24 < sum(asked) / len(asked) < 0.26
+    assert asked == [decide(policy, BLOCKED.replace(visitor_id=v), "/", NOW).show is Mode.SOFT for v in _visitors(20_000)]
+    assert Policy(mode=Mode.SOFT, rollout=0).effective("/", "v").mode is Mode.OBSERVE
+    assert Policy(mode=Mode.SOFT, rollout=100).effective("/", None).mode is Mode.SOFT
+
+
+def test_variants_are_sticky_and_split_by_weight() -> None:
+    policy = Policy(mode=Mode.SOFT, variants=(Variant("A", weight=3), Variant("B", weight=1, mode=Mode.NOTICE)))
+    visitors = _visitors(20_000)
+    arms = [policy.variant_for(v) for v in visitors]
+    share_b = sum(arm is not None and arm.name == "B" for arm in arms) / len(arms)
+    assert 0.24 < share_b < 0.26
+    assert arms == [policy.variant_for(v) for v in visitors]  # sticky: the same reader, the same arm
+    for visitor, arm in zip(visitors[:200], arms[:200], strict=True):
+        assert arm is not None
+        shown = decide(policy, BLOCKED.replace(visitor_id=visitor), "/", NOW).show
+        assert shown is (Mode.NOTICE if arm.name == "B" else Mode.SOFT)
+    assert policy.variant_for(None) is None
+    assert Policy().variant_for("v") is None
+
+
+def test_variant_and_rollout_assignments_are_independent() -> None:
+    policy = Policy(mode=Mode.SOFT, rollout=50, variants=(Variant("A"), Variant("B")))
+    visitors = _visitors(20_000)
+    in_b = [v for v in visitors if policy.variant_for(v) == Variant("B")]
+    share = sum(policy.in_rollout(v) for v in in_b) / len(in_b)
+    assert 0.47 < share < 0.53
+
+
+def test_a_rule_mode_wins_over_a_variant_mode() -> None:
+    policy = Policy(
+        mode=Mode.SOFT, variants=(Variant("only", mode=Mode.HARD),), rules=(Rule("/live/*", mode=Mode.OBSERVE),)
+    )
+    assert policy.effective("/live/x", "v").mode is Mode.OBSERVE
+    assert policy.effective("/news/x", "v").mode is Mode.HARD

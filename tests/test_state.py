@@ -42,6 +42,17 @@ def test_round_trip() -> None:
     assert jar.load(header(jar.dump(STATE))) == STATE
 
 
+def test_the_meter_period_travels_too() -> None:
+    jar = cookie_jar([NEW_KEY])
+    metered = STATE.replace(meter=20_500)
+    assert jar.load(header(jar.dump(metered))) == metered
+
+
+def test_a_cookie_from_before_the_meter_period_existed_still_reads() -> None:
+    value = signer(NEW_KEY).sign("visitor-1~b~1700000000~2~~n").decode()
+    assert cookie_jar([NEW_KEY]).load(header(value)) == STATE
+
+
 def test_cookie_is_small() -> None:
     assert len(cookie_jar([NEW_KEY]).dump(STATE)) < 200
 
