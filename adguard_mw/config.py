@@ -1,11 +1,14 @@
 """`adguard-mw.toml`: the settings people other than programmers can own, checked before anything starts.
 
-Every mistake is one line naming the key, the value and what is allowed. Secrets do not belong in the file: it
-names the environment variable that holds the keys (comma-separated, oldest first).
+The file is described once, below, as a table of keys (type, default, help); the same table checks a file and
+writes the configuration reference in the docs, so the two cannot disagree. Every mistake is one line naming the
+key, the value and what is allowed. Secrets do not belong in the file: it names the environment variables that
+hold them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -14,23 +17,382 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .message import Message
-from .policy import Mode, Policy
+from .policy import Meter, Mode, Policy, Rule, Variant
 
 ENV_PATH = "ADGUARD_MW_CONFIG"  # where the file is, when no path is given in code
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 
 
 class ConfigError(ValueError):
     """One line: which key is wrong, what it was, and what is allowed."""
 
 
+class Invalid(Exception):
+    """Raised by a parser with a description of what is allowed."""
+
+
+Parser = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    parse: Parser
+    default: str  # as a TOML literal, for the reference
+    help: str
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str  # "policy", or "policy.rules" for an array of tables
+    help: str
+    keys: tuple[Key, ...]
+    reloads: bool = True  # False: a change needs a restart
+    array: bool = False  # [[name]]: a list of tables
+
+    def key(self, name: str) -> Key | None:
+        return next((key for key in self.keys if key.name == name), None)
+
+
+# --- parsers: each returns the value or raises Invalid(what is allowed) ---------------------------------------
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("non-empty text")
+    return value
+
+
+def flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("true or false")
+    return value
+
+
+def count(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise Invalid("a whole number, 0 or more")
+    return value
+
+
+def duration(value: Any) -> int:
+    """Seconds from 3600 or "1h", "90m", "7d", "2w"."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        match = _DURATION.fullmatch(value.strip())
+        if match:
+            return int(match.group(1)) * _SECONDS[match.group(2)]
+    raise Invalid('a duration such as "30m", "24h", "7d" or a number of seconds')
+
+
+def share(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise Invalid("a number from 0 to 1")
+    return float(value)
+
+
+def percent(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 100:
+        raise Invalid("a percentage from 0 to 100")
+    return float(value)
+
+
+def weight(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+        raise Invalid("a number above 0")
+    return float(value)
+
+
+def choice(*allowed: str) -> Parser:
+    def parse(value: Any) -> str:
+        if value not in allowed:
+            raise Invalid("one of " + ", ".join(allowed))
+        return str(value)
+
+    return parse
+
+
+def mode(value: Any) -> Mode:
+    return Mode(choice(*(m.value for m in Mode))(value))
+
+
+def meter(value: Any) -> Meter:
+    return Meter(choice(*(m.value for m in Meter))(value))
+
+
+def patterns(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(p, str) and p.startswith("/") for p in value):
+        raise Invalid('a list of path patterns such as ["/news/*"]')
+    return tuple(value)
+
+
+def pattern(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise Invalid('a path pattern such as "/news/*"')
+    return value
+
+
+def env_name(value: Any) -> str:
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
+        raise Invalid("the name of an environment variable")
+    return value
+
+
+def origin(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?", value):
+        raise Invalid("an origin such as 'https://ads.example.com'")
+    return value
+
+
+def hosts(value: Any) -> tuple[str, ...]:
+    host = re.compile(r"(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+    if not isinstance(value, list) or not all(isinstance(h, str) and host.fullmatch(h) for h in value):
+        raise Invalid('a list of host names such as ["shop.example.com", "*.example.org"]')
+    return tuple(value)
+
+
+def locale(value: Any) -> str:
+    if not isinstance(value, str) or not _LOCALE.fullmatch(value):
+        raise Invalid('a language code such as "en" or "pt-BR"')
+    return value
+
+
+def folder(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("a folder path (relative paths are relative to the configuration file)")
+    return value
+
+
+def name(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", value):
+        raise Invalid("1 to 32 letters, digits, '_' or '-'")
+    return value
+
+
+def url(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("a path on this site such as '/subscribe' or an https:// address")
+    return value
+
+
+def optional_text(value: Any) -> str:
+    return text(value)
+
+
+# --- the file, described once -------------------------------------------------------------------------------
+
+_MODES = " | ".join(f'"{m.value}"' for m in Mode)
+_METERS = " | ".join(f'"{m.value}"' for m in Meter)
+SITE = Section(
+    "site",
+    "Who the site is. Changes need a restart.",
+    (
+        Key("name", text, '"this site"', "The site's name, shown in messages where a text says `{site}`."),
+        Key(
+            "secret_keys_env",
+            env_name,
+            '"ADGUARD_MW_SECRET_KEYS"',
+            "The environment variable holding the cookie-signing keys, comma-separated, oldest first (at least 24 "
+            "random characters each). Add a new key at the end to rotate; drop the oldest a cookie lifetime later.",
+        ),
+        Key("https_only", flag, "(from the request)", "Mark cookies `Secure` always (true) or never (false)."),
+    ),
+    reloads=False,
+)
+POLICY = Section(
+    "policy",
+    "Who is asked, when, and how. Reloaded when the file changes.",
+    (
+        Key(
+            "mode",
+            mode,
+            '"observe"',
+            f"{_MODES}: detect and log only, a banner, a banner with only the "
+            "allow-list steps, a dismissible dialog, or the message instead of the page.",
+        ),
+        Key(
+            "network_mode",
+            mode,
+            '"notice"',
+            "The mode for readers whose ads are filtered by their network (a DNS filter, a workplace proxy): they "
+            "cannot allow-list the site from their browser. Never stronger than `mode`.",
+        ),
+        Key("free_page_views", count, "0", "Page views a blocking reader gets before the message, per meter."),
+        Key("meter", meter, '"verdict"', f"{_METERS}: when the free page views start again (UTC periods)."),
+        Key("dismiss_cooldown", duration, '"24h"', "How long a dismissed notice or dialog stays away."),
+        Key("verdict_ttl", duration, '"7d"', "How old a verdict may be and still be acted on."),
+        Key("include", patterns, '["/*"]', "Path patterns where a message may appear (`*` matches anything)."),
+        Key("exclude", patterns, "[]", "Path patterns where it never does; checked first."),
+        Key(
+            "rollout",
+            percent,
+            "100",
+            "Percent of readers the policy applies to, chosen by a hash of their pseudonymous id; the rest are "
+            'observed (their events say `mode = "observe"`).',
+        ),
+        Key(
+            "paywall_selector",
+            text,
+            "(none)",
+            "A CSS selector for the content a hard wall hides, such as `.article-body`: pages a hard wall may hide "
+            "then carry paywall structured data (`isAccessibleForFree`), so search engines know it is not cloaking.",
+        ),
+    ),
+)
+RULES = Section(
+    "policy.rules",
+    "Per-section settings, `[[policy.rules]]` tables; for each page the first rule whose `path` matches wins, "
+    "and what it does not set comes from `[policy]`. A rule's mode also wins over an A/B variant's.",
+    (
+        Key("path", pattern, "(required)", 'A path pattern such as "/news/*".'),
+        Key("mode", mode, "(inherited)", "The mode on these pages."),
+        Key("network_mode", mode, "(inherited)", "The mode for network-level blocking on these pages."),
+        Key("free_page_views", count, "(inherited)", "Free page views on these pages."),
+        Key("meter", meter, "(inherited)", "When those free page views start again."),
+        Key("dismiss_cooldown", duration, "(inherited)", "How long a dismissal lasts on these pages."),
+    ),
+    array=True,
+)
+VARIANTS = Section(
+    "policy.variants",
+    "A/B variants, `[[policy.variants]]` tables. Each reader is assigned one by a hash of their pseudonymous "
+    "id (so they keep it while the id lives, 30 days), in proportion to the weights; every event records it. "
+    "A variant may change the mode and any message text: `[policy.variants.message]` (and "
+    "`[policy.variants.message.locales.de]`) take the keys of `[message]`.",
+    (
+        Key("name", name, "(required)", "The variant's name, as events and the report show it."),
+        Key("weight", weight, "1", "Its share relative to the other variants' weights."),
+        Key("mode", mode, "(the policy's)", "The mode readers in this variant meet."),
+    ),
+    array=True,
+)
+MESSAGE = Section(
+    "message",
+    "The words and look of the message. `{site}` is replaced by the site's name. Reloaded when the file changes. "
+    "Other languages go in `[message.locales.<code>]` tables with the same keys, chosen from the reader's "
+    "`Accept-Language`.",
+    (
+        Key("default_locale", locale, '"en"', "The language of the texts in `[message]`."),
+        Key("title", text, "(built in)", "The heading."),
+        Key(
+            "body",
+            text,
+            "(built in)",
+            "The appeal, in limited Markdown: paragraphs, *emphasis*, **strong**, [links](/path), lists.",
+        ),
+        Key("body_format", choice("markdown", "html"), '"markdown"', 'Or `"html"`: sanitised to the same tags.'),
+        Key("network_body", text, "(built in)", "The appeal for readers whose network filters the ads."),
+        Key("instructions_title", text, "(built in)", 'The heading in `"instructions"` mode.'),
+        Key("steps_heading", text, "(built in)", "The heading of the allow-list steps."),
+        Key("check_label", text, "(built in)", "The label of the check-again button."),
+        Key("continue_label", text, "(built in)", "The label of the dismiss button."),
+        Key("still_blocked", text, "(built in)", "Said when a check finds the blocker still on."),
+        Key("logo", url, "(none)", "A logo image: a path on this site or an https address on an allowed host."),
+        Key("logo_alt", text, "(none)", "The logo's text alternative (required with a logo)."),
+        Key("allowed_hosts", hosts, "[]", "Other hosts that links, calls to action and the logo may point to."),
+        Key(
+            "template_dir",
+            folder,
+            "(none)",
+            "A folder whose `panel.html`, `overlay.html`, `wall.html` (Jinja2) and `message.css` override ours.",
+        ),
+    ),
+)
+CTAS = Section(
+    "message.ctas",
+    "Calls to action, `[[message.ctas]]` tables, shown as buttons; clicks are counted (`cta_clicked` events).",
+    (
+        Key("label", text, "(required)", 'The button\'s text, such as "Subscribe".'),
+        Key("url", url, "(required)", "Where it leads: a path on this site or an https address on an allowed host."),
+        Key("name", name, "(from the label)", "The name events record."),
+    ),
+    array=True,
+)
+THEME = Section(
+    "message.theme",
+    "Colours as #rgb or #rrggbb, for light and dark colour schemes; each text must contrast 4.5:1 with its "
+    "background, or start-up fails naming the pair.",
+    (),  # filled from the Theme dataclass below
+)
+EVENTS = Section(
+    "events",
+    "Where events go. Changes need a restart.",
+    (
+        Key("directory", folder, "(none)", "A folder for JSON-lines event files, one per UTC day and process."),
+        Key("page_view_sample_rate", share, "1.0", "The share of page views logged as `page_view` events."),
+    ),
+    reloads=False,
+)
+DETECTION = Section(
+    "detection",
+    "How the browser check runs. Changes need a restart.",
+    (
+        Key(
+            "third_party_bait",
+            origin,
+            "(none)",
+            "An origin on a host that DNS filters block, for network-level "
+            "detection, such as 'https://ads.example.com' serving this site.",
+        ),
+        Key(
+            "silent_detector",
+            choice("unknown", "blocked"),
+            '"unknown"',
+            'What a page whose detector never reports counts as (`"blocked"` sets a cookie on every page).',
+        ),
+        Key("honor_gpc", flag, "true", "Readers sending Global Privacy Control are never checked, logged or asked."),
+        Key(
+            "consent",
+            choice("none", "event", "cookie"),
+            '"none"',
+            'Run the check only after consent: `"event"` waits for the page to dispatch the `consent_event` '
+            'DOM event; `"cookie"` waits for `consent_cookie` to be set by the consent tool.',
+        ),
+        Key("consent_event", name, '"adguard-mw-consent"', "The DOM event name that grants consent."),
+        Key("consent_cookie", name, "(none)", "The cookie name whose presence grants consent."),
+        Key(
+            "beacon",
+            flag,
+            "true",
+            "false: the verdict stays in the browser; nothing is reported, and the message is shown by the "
+            "page itself (notice, instructions and soft modes only).",
+        ),
+    ),
+    reloads=False,
+)
+PREVIEW = Section(
+    "preview",
+    "A live preview of the message at `<prefix>/preview?token=...&mode=soft&locale=de&variant=B`, off unless "
+    "the environment variable named here holds a token (16 characters or more).",
+    (Key("token_env", env_name, "(off)", "The environment variable holding the preview token."),),
+)
+RELOAD = Section(
+    "reload",
+    "Reloading the file while the site runs: `[policy]`, `[message]` and `[preview]` change without a restart; a "
+    "broken file keeps the previous settings and logs why.",
+    (
+        Key("watch", flag, "true", "Check the file for changes (at most once per `interval`, on a request)."),
+        Key("interval", duration, '"5s"', "How often, at most."),
+        Key("signal", choice("", "SIGHUP", "SIGUSR1", "SIGUSR2"), '""', "Also reload on this signal."),
+    ),
+)
+SECTIONS = (SITE, POLICY, RULES, VARIANTS, MESSAGE, CTAS, THEME, EVENTS, DETECTION, PREVIEW, RELOAD)
+TOP = ("site", "policy", "message", "events", "detection", "preview", "reload")
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Keyword arguments for `AdGuardMiddleware`, read from a file."""
+    """Keyword arguments for `AdGuardMiddleware`, read from a file, and how to reload it."""
 
     options: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    watch: bool = True
+    interval: int = 5
+    signal: str = ""
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -44,115 +406,163 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, environ: Mappin
         data = tomllib.loads(where.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot be read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where.name}: not valid TOML ({exc})") from None
-    return Settings(_check(where.name, data, environ))
+    return _Reader(where, environ).settings(data)
 
 
-def _check(name: str, data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    def fail(key: str, value: Any, allowed: str) -> ConfigError:
-        return ConfigError(f"{name}: {key} = {value!r} is not allowed: {allowed}")
+class _Reader:
+    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
+        self.path = path
+        self.environ = environ
 
-    known = {"site", "policy", "message", "events", "detection"}
-    for section in data:
-        if section not in known:
-            raise fail(section, "...", f"sections are {', '.join(sorted(known))}")
-    site = _section(data, "site", {"name", "secret_keys_env", "https_only"}, fail)
-    policy = _section(data, "policy", {"mode", "network_mode", "free_page_views", "dismiss_cooldown",
-                                       "verdict_ttl", "include", "exclude"}, fail)  # fmt: skip
-    message = _section(data, "message", set(Message.__dataclass_fields__), fail)
-    events = _section(data, "events", {"directory", "page_view_sample_rate"}, fail)
-    detection = _section(data, "detection", {"third_party_bait", "silent_detector", "honor_gpc"}, fail)
+    def fail(self, key: str, value: Any, allowed: str) -> ConfigError:
+        shown = "..." if isinstance(value, dict) else value
+        return ConfigError(f"{self.path.name}: {key} = {shown!r} is not allowed: {allowed}")
 
-    options: dict[str, Any] = {}
-    env_name = site.get("secret_keys_env", "ADGUARD_MW_SECRET_KEYS")
-    if not isinstance(env_name, str) or not env_name:
-        raise fail("site.secret_keys_env", env_name, "the name of an environment variable")
-    keys = [key.strip() for key in environ.get(env_name, "").split(",") if key.strip()]
-    if not keys:
-        raise ConfigError(f"{name}: the environment variable {env_name} (site.secret_keys_env) holds no secret keys")
-    options["secret_key"] = keys
-    if "name" in site:
-        options["site_name"] = _text(site["name"], "site.name", fail)
-    if "https_only" in site:
-        options["https_only"] = _flag(site["https_only"], "site.https_only", fail)
+    def table(self, data: Any, section: Section, where: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The keys of one table, parsed; unknown keys are mistakes."""
+        if not isinstance(data, dict):
+            raise self.fail(where, data, "a [table]")
+        parsed: dict[str, Any] = {}
+        for key_name, value in data.items():
+            if key_name in extra:
+                continue
+            key = section.key(key_name)
+            if key is None:
+                allowed = ", ".join(sorted([k.name for k in section.keys] + list(extra)))
+                raise self.fail(f"{where}.{key_name}", value, f"keys of [{section.name}] are {allowed}")
+            try:
+                parsed[key_name] = key.parse(value)
+            except Invalid as exc:
+                raise self.fail(f"{where}.{key_name}", value, str(exc)) from None
+        for key in section.keys:
+            if key.default == "(required)" and key.name not in data:
+                raise ConfigError(
+                    f"{self.path.name}: {where}.{key.name} is missing: {key.help[0].lower()}{key.help[1:]}"
+                )
+        return parsed
 
-    policy_options: dict[str, Any] = {}
-    for key in ("mode", "network_mode"):
-        if key in policy:
-            value = policy[key]
-            if value not in {mode.value for mode in Mode}:
-                raise fail(f"policy.{key}", value, "one of " + ", ".join(mode.value for mode in Mode))
-            policy_options[key] = Mode(value)
-    if "free_page_views" in policy:
-        value = policy["free_page_views"]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise fail("policy.free_page_views", value, "a whole number of page views, 0 or more")
-        policy_options["free_page_views"] = value
-    for key in ("dismiss_cooldown", "verdict_ttl"):
-        if key in policy:
-            policy_options[key] = _duration(policy[key], f"policy.{key}", fail)
-    for key in ("include", "exclude"):
-        if key in policy:
-            value = policy[key]
-            if not isinstance(value, list) or not all(isinstance(p, str) and p.startswith("/") for p in value):
-                raise fail(f"policy.{key}", value, 'a list of path patterns such as ["/news/*"]')
-            policy_options[key] = tuple(value)
-    options["policy"] = Policy(**policy_options)
+    def array(self, data: Any, section: Section, where: str, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        if not isinstance(data, list):
+            raise self.fail(where, data, f"a list of tables: [[{section.name}]]")
+        return [self.table(item, section, f"{where}[{index}]", extra) for index, item in enumerate(data)]
 
-    if message:
-        texts = {key: _text(value, f"message.{key}", fail) for key, value in message.items()}
-        options["message"] = Message(**texts)
-    if "directory" in events:
-        options["events"] = _text(events["directory"], "events.directory", fail)
-    if "page_view_sample_rate" in events:
-        rate = events["page_view_sample_rate"]
-        if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate <= 1:
-            raise fail("events.page_view_sample_rate", rate, "a number from 0 to 1")
-        options["page_view_sample_rate"] = float(rate)
-    if "third_party_bait" in detection:
-        value = detection["third_party_bait"]
-        if not isinstance(value, str) or not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?", value):
-            raise fail("detection.third_party_bait", value, "an origin such as 'https://ads.example.com'")
-        options["third_party_bait"] = value
-    if "silent_detector" in detection:
-        value = detection["silent_detector"]
-        if value not in ("unknown", "blocked"):
-            raise fail("detection.silent_detector", value, "'unknown' or 'blocked'")
-        options["silent_detector"] = value
-    if "honor_gpc" in detection:
-        options["honor_gpc"] = _flag(detection["honor_gpc"], "detection.honor_gpc", fail)
-    return options
+    def build(self, where: str, factory: Callable[..., Any], **values: Any) -> Any:
+        """Construct a checked object; its own one-line ValueError becomes ours, naming where it came from."""
+        try:
+            return factory(**values)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{self.path.name}: [{where}] {str(exc).removeprefix('adguard_mw: ')}") from None
+
+    def settings(self, data: dict[str, Any]) -> Settings:
+        for section_name, value in data.items():
+            if section_name not in TOP:
+                raise self.fail(section_name, value, f"sections are {', '.join(TOP)}")
+        site = self.table(data.get("site", {}), SITE, "site")
+        policy = self.table(data.get("policy", {}), POLICY, "policy", extra=("rules", "variants"))
+        events = self.table(data.get("events", {}), EVENTS, "events")
+        detection = self.table(data.get("detection", {}), DETECTION, "detection")
+        preview = self.table(data.get("preview", {}), PREVIEW, "preview")
+        reload = self.table(data.get("reload", {}), RELOAD, "reload")
+
+        options: dict[str, Any] = {
+            "secret_key": self.secret_keys(site.get("secret_keys_env", "ADGUARD_MW_SECRET_KEYS"))
+        }
+        if "name" in site:
+            options["site_name"] = site["name"]
+        if "https_only" in site:
+            options["https_only"] = site["https_only"]
+        if "directory" in events:
+            options["events"] = str(self.relative(events["directory"]))
+        if "page_view_sample_rate" in events:
+            options["page_view_sample_rate"] = events["page_view_sample_rate"]
+        options.update(self.detection(detection))
+        if "token_env" in preview:
+            token = self.environ.get(preview["token_env"], "").strip()
+            if token and len(token) < 16:
+                raise ConfigError(
+                    f"{self.path.name}: the preview token in {preview['token_env']} is {len(token)} characters "
+                    "long; use 16 or more random characters"
+                )
+            options["preview_token"] = token or None
+
+        raw_policy = data.get("policy", {})
+        rules = [self.build(f"policy.rules[{i}]", Rule, **rule)
+                 for i, rule in enumerate(self.array(raw_policy.get("rules", []), RULES, "policy.rules"))]  # fmt: skip
+        variant_tables = self.array(raw_policy.get("variants", []), VARIANTS, "policy.variants", extra=("message",))
+        variants = [self.build(f"policy.variants[{i}]", Variant, **v) for i, v in enumerate(variant_tables)]
+        if "paywall_selector" in policy:
+            options["paywall_selector"] = policy.pop("paywall_selector")
+        options["policy"] = self.build("policy", Policy, **policy, rules=tuple(rules), variants=tuple(variants))
+        options.update(self.messages(data.get("message", {}), raw_policy.get("variants", [])))
+        return Settings(
+            options,
+            path=self.path,
+            watch=reload.get("watch", True),
+            interval=reload.get("interval", 5),
+            signal=reload.get("signal", ""),
+        )
+
+    def secret_keys(self, env: str) -> list[str]:
+        keys = [key.strip() for key in self.environ.get(env, "").split(",") if key.strip()]
+        if not keys:
+            raise ConfigError(
+                f"{self.path.name}: the environment variable {env} (site.secret_keys_env) holds no secret keys"
+            )
+        return keys
+
+    def relative(self, value: str) -> Path:
+        candidate = Path(value).expanduser()
+        return candidate if candidate.is_absolute() else self.path.parent / candidate
+
+    def detection(self, detection: dict[str, Any]) -> dict[str, Any]:
+        passed = ("third_party_bait", "silent_detector", "honor_gpc", "beacon")
+        options: dict[str, Any] = {key: detection[key] for key in passed if key in detection}
+        consent = detection.get("consent", "none")
+        if consent == "cookie" and "consent_cookie" not in detection:
+            raise self.fail("detection.consent", consent, "'cookie' together with detection.consent_cookie")
+        if consent == "event":
+            options["consent_event"] = detection.get("consent_event", "adguard-mw-consent")
+        elif consent == "cookie":
+            options["consent_cookie"] = detection["consent_cookie"]
+        return options
+
+    def messages(self, data: Any, variants: list[dict[str, Any]]) -> dict[str, Any]:
+        """`[message]` (and each variant's) into Message objects; built by the message module's own checks."""
+        from .message import Message
+
+        if not isinstance(data, dict):
+            raise self.fail("message", data, "a [table]")
+        texts = self.table(data, MESSAGE, "message")
+        return {"message": self.build("message", Message, **texts)} if texts else {}
 
 
-def _section(data: dict[str, Any], name: str, keys: set[str], fail: Callable[..., ConfigError]) -> dict[str, Any]:
-    section = data.get(name, {})
-    if not isinstance(section, dict):
-        raise fail(name, section, "a [table]")
-    for key in section:
-        if key not in keys:
-            raise fail(f"{name}.{key}", section[key], f"keys of [{name}] are {', '.join(sorted(keys))}")
-    return section
+def reference() -> str:
+    """The configuration reference in Markdown (docs/configuration.md is this, checked by a test)."""
+    from .theme import Theme
 
-
-def _text(value: Any, key: str, fail: Callable[..., ConfigError]) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise fail(key, value, "non-empty text")
-    return value
-
-
-def _flag(value: Any, key: str, fail: Callable[..., ConfigError]) -> bool:
-    if not isinstance(value, bool):
-        raise fail(key, value, "true or false")
-    return value
-
-
-def _duration(value: Any, key: str, fail: Callable[..., ConfigError]) -> int:
-    """Seconds from 3600 or "1h", "90m", "7d", "2w"."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str):
-        match = _DURATION.fullmatch(value.strip())
-        if match:
-            return int(match.group(1)) * _SECONDS[match.group(2)]
-    raise fail(key, value, 'a duration such as "30m", "24h", "7d" or a number of seconds')
+    lines = [
+        "# Configuration reference",
+        "",
+        "<!-- Generated from adguard_mw/config.py by scripts/config_reference.py; do not edit by hand. -->",
+        "",
+        "`adguard-mw.toml` configures the middleware without code: `AdGuardMiddleware.from_config(app, path)` "
+        f"(or the path in `{ENV_PATH}`). Check a file with `adguard-mw check-config FILE`; preview its messages "
+        "with `adguard-mw preview FILE`. Keyword arguments given in code win over the file.",
+        "",
+    ]
+    for section in SECTIONS:
+        keys = section.keys
+        if section is THEME:
+            keys = tuple(
+                Key(f.name, text, f'"{f.default}"', f.metadata.get("help", "A colour."))
+                for f in dataclasses.fields(Theme)
+            )
+        header = f"[[{section.name}]]" if section.array else f"[{section.name}]"
+        lines += [f"## `{header}`", "", section.help, "", "| key | default | meaning |", "|---|---|---|"]
+        lines += [f"| `{key.name}` | `{key.default}` | {key.help} |" for key in keys]
+        lines.append("")
+    return "\n".join(lines)

@@ -53,11 +53,7 @@ class Endpoints:
         self.cookie = cookie
         self.events = events
         self.policy = policy
-        self._assets = {
-            "/" + names.script: assets.detector,
-            "/" + names.message_script: assets.message_script,
-            "/" + names.stylesheet: assets.stylesheet,
-        }
+        self._assets = self._asset_paths(assets)
         self._echoes = {
             "/" + names.control,
             f"/{names.bait_dir}/{BAIT_SCRIPT}",
@@ -69,6 +65,14 @@ class Endpoints:
             "/" + names.beacon: self.beacon,
             "/" + names.dismiss: self.dismiss,
             "/" + names.recheck: self.recheck,
+        }
+
+    def _asset_paths(self, assets: Assets) -> dict[str, Asset]:
+        names = self.names
+        return {
+            "/" + names.script: assets.detector,
+            "/" + names.message_script: assets.message_script,
+            "/" + names.stylesheet: assets.stylesheet,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, subpath: str) -> None:
@@ -195,7 +199,15 @@ class Endpoints:
 
     def _fields(self, headers: RequestHeaders, visitor_id: str | None, path: str) -> dict[str, Any]:
         user_agent, language = headers.get("user-agent", ""), headers.get("accept-language", "")
-        return reader_fields(user_agent, language, visitor_id, path, mode=self.policy.mode.value)
+        mode, variant = self.policy.labels(path, visitor_id)
+        fields = reader_fields(user_agent, language, visitor_id, path, mode=mode)
+        fields["variant"] = variant
+        return fields
+
+    def use(self, policy: Policy, assets: Assets) -> None:
+        """After a reload: the new policy for events, the new stylesheet and scripts for browsers."""
+        self.policy = policy
+        self._assets = self._asset_paths(assets)
 
     def _state(self, headers: RequestHeaders) -> VisitorState | None:
         raw = headers.get("cookie")

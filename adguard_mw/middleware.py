@@ -8,11 +8,13 @@ middleware's own neutral path prefix are answered here without calling the app.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
@@ -31,6 +33,7 @@ from .injector import Headers, HtmlRewriter, Rewrite
 from .message import Message, MessageRenderer
 from .names import Names
 from .policy import NOTHING, Mode, Policy, decide, is_crawler
+from .reload import Reloader
 from .signals import Kind
 from .state import StateCookie, Verdict, VisitorState, cookie_value, new_visitor_id
 
@@ -41,6 +44,25 @@ SILENCE_GRACE = 10  # seconds a page's detector has to report before its silence
 _KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
 _CACHE_HEADERS = frozenset({b"cache-control", b"expires"})
+
+
+@dataclass(frozen=True)
+class Editorial:
+    """What editors own and a reload replaces, swapped as one object so a request never sees half of each."""
+
+    policy: Policy
+    renderer: MessageRenderer
+    assets: Assets
+    variant_messages: Mapping[str, Message]
+    preview_token: str | None
+    paywall: bytes  # a JSON-LD <script> for pages a hard wall may hide, or b""
+
+    @property
+    def may_ask(self) -> bool:
+        """Whether any reader could meet a message: otherwise the cookie is read only for sampled events."""
+        policy = self.policy
+        modes = {policy.mode, *(r.mode for r in policy.rules), *(v.mode for v in policy.variants)}
+        return policy.rollout > 0 and bool(modes - {Mode.OBSERVE, None})
 
 
 class AdGuardMiddleware:
@@ -65,6 +87,12 @@ class AdGuardMiddleware:
         silent_detector: Literal["unknown", "blocked"] = "unknown",
         metrics_path: str | None = None,
         honor_gpc: bool = True,
+        consent_event: str | None = None,
+        consent_cookie: str | None = None,
+        beacon: bool = True,
+        variant_messages: Mapping[str, Message] | None = None,
+        paywall_selector: str | None = None,
+        preview_token: str | None = None,
         path_prefix: str | None = None,
         cookie_name: str | None = None,
         cookie_max_age: int = 30 * 24 * 3600,
@@ -95,8 +123,18 @@ class AdGuardMiddleware:
             )
         if silent_detector not in ("unknown", "blocked"):
             raise ValueError(f"adguard_mw: silent_detector must be 'unknown' or 'blocked', got {silent_detector!r}")
+        for key, value in (("consent_event", consent_event), ("consent_cookie", consent_cookie)):
+            if value is not None and not _COOKIE_NAME.fullmatch(str(value)):
+                raise ValueError(f"adguard_mw: {key} {value!r} must be letters, digits, '_', '-' or '.'")
+        if consent_event is not None and consent_cookie is not None:
+            raise ValueError("adguard_mw: give consent_event or consent_cookie, not both")
+        if preview_token is not None and (not isinstance(preview_token, str) or len(preview_token) < 16):
+            raise ValueError("adguard_mw: preview_token must be at least 16 random characters (or None: no preview)")
+        if paywall_selector is not None and (not isinstance(paywall_selector, str) or not paywall_selector.strip()):
+            raise ValueError(f"adguard_mw: paywall_selector must be a CSS selector such as '.article-body', got "
+                             f"{paywall_selector!r}")  # fmt: skip
         self.app = app
-        self.policy = policy if isinstance(policy, Policy) else Policy(mode=Mode(_mode(policy)))
+        self.site_name = site_name
         self.names = Names.derive(name_seed or keys[0], prefix=path_prefix, cookie=cookie_name)
         self.cookie = StateCookie(keys, name=self.names.cookie, max_age=cookie_max_age, secure=https_only)
         self.events = events if isinstance(events, EventLog) else EventLog.to(events, site=site_name)
@@ -112,15 +150,85 @@ class AdGuardMiddleware:
             self.events.sinks.append(process_sink())
             self._metrics = MetricsEndpoint()
         self.pending_cookie = self.names.cookie + "_p" if silent_detector == "blocked" else None
-        self.assets = Assets.build(
-            self.names, third_party_bait=third_party_bait, pending_cookie=self.pending_cookie, honor_gpc=honor_gpc
+        self.beacon = beacon
+        self._detection: dict[str, Any] = {
+            "third_party_bait": third_party_bait,
+            "pending_cookie": self.pending_cookie,
+            "honor_gpc": honor_gpc,
+        }
+        if consent_event is not None:
+            self._detection["consent_event"] = consent_event
+        if consent_cookie is not None:
+            self._detection["consent_cookie"] = consent_cookie
+        if not beacon:
+            self._detection["beacon"] = False
+        self._editorial = self.editorial(
+            policy=policy,
+            message=message,
+            variant_messages=variant_messages,
+            paywall_selector=paywall_selector,
+            preview_token=preview_token,
         )
-        self.renderer = MessageRenderer(message or Message(), site_name=site_name)
         self.endpoints = Endpoints(
             self.names, self.assets, self.cookie, self.events, self.policy, honor_gpc=self.honor_gpc
         )
         self._own_paths = self.names.prefix + "/"
         self._plain_tag = self.detector_tag("", None).encode()
+        self.reloader: Reloader | None = None
+
+    def editorial(
+        self,
+        *,
+        policy: Policy | Mode | str = Mode.OBSERVE,
+        message: Message | None = None,
+        variant_messages: Mapping[str, Message] | None = None,
+        paywall_selector: str | None = None,
+        preview_token: str | None = None,
+    ) -> Editorial:
+        """Check and build everything editors own; raises ValueError in one line, changing nothing."""
+        checked = policy if isinstance(policy, Policy) else Policy(mode=Mode(_mode(policy)))
+        variant_messages = dict(variant_messages or {})
+        names = {variant.name for variant in checked.variants}
+        for name, text in variant_messages.items():
+            if name not in names:
+                raise ValueError(
+                    f"adguard_mw: variant_messages names {name!r}, which is not one of the policy's variants"
+                )
+            if not isinstance(text, Message):
+                raise TypeError(f"adguard_mw: variant_messages[{name!r}] must be an adguard_mw.Message")
+        if not self.beacon and (checked.mode is Mode.HARD or any(r.mode is Mode.HARD for r in checked.rules)):
+            raise ValueError("adguard_mw: the hard mode needs the beacon (the server must know the verdict); "
+                             "use soft, or turn the beacon on")  # fmt: skip
+        renderer = MessageRenderer(message or Message(), site_name=self.site_name)
+        assets = Assets.build(self.names, **self._detection)
+        paywall = b""
+        if paywall_selector is not None:
+            data = {
+                "@context": "https://schema.org",
+                "@type": "WebPage",
+                "isAccessibleForFree": False,
+                "hasPart": {"@type": "WebPageElement", "isAccessibleForFree": False, "cssSelector": paywall_selector},
+            }
+            ld_json = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
+            paywall = f'<script type="application/ld+json">{ld_json}</script>'.encode()
+        return Editorial(checked, renderer, assets, variant_messages, preview_token, paywall)
+
+    def use(self, editorial: Editorial) -> None:
+        """Switch to new editorial settings (a reload); requests in flight finish with the old ones."""
+        self._editorial = editorial
+        self.endpoints.use(editorial.policy, editorial.assets)
+
+    @property
+    def policy(self) -> Policy:
+        return self._editorial.policy
+
+    @property
+    def renderer(self) -> MessageRenderer:
+        return self._editorial.renderer
+
+    @property
+    def assets(self) -> Assets:
+        return self._editorial.assets
 
     @classmethod
     def from_config(
@@ -129,13 +237,19 @@ class AdGuardMiddleware:
         """Settings from an `adguard-mw.toml` (or the file named by ADGUARD_MW_CONFIG); keywords override them."""
         from .config import load_settings
 
-        return cls(app, **{**load_settings(path).options, **overrides})
+        settings = load_settings(path)
+        middleware = cls(app, **{**settings.options, **overrides})
+        if settings.watch or settings.signal:
+            middleware.reloader = Reloader(middleware, settings, overrides)
+        return middleware
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or SCOPE_FLAG in scope:
             await self.app(scope, receive, send)
             return
         scope[SCOPE_FLAG] = True
+        if self.reloader is not None:
+            self.reloader.check()
         path = _local_path(scope)
         if path == self.metrics_path and self._metrics is not None:
             await self._metrics(scope, receive, send)
@@ -175,26 +289,27 @@ class AdGuardMiddleware:
 
     async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite | None:
         """Called once an HTML page's headers are known: what to insert, or which page to serve instead."""
+        editorial = self._editorial  # one reading: a reload mid-request changes nothing for this page
         if self.honor_gpc and _header(scope, b"sec-gpc") == "1":
             # Global Privacy Control: no cookie read or written, no event, never asked. The page gets the same
             # tag as everyone (so a shared cache never keeps a tag-less copy); the detector itself stays idle.
-            return Rewrite(insert=self._tag_for(scope, headers))
+            return Rewrite(insert=self._tag_for(scope, headers, editorial, path))
         now = int(time.time())
         sampled = self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
-        needs_state = sampled or self.policy.mode is not Mode.OBSERVE or self.pending_cookie is not None
+        needs_state = sampled or editorial.may_ask or self.pending_cookie is not None
         state = self._read_state(scope) if needs_state else None
         added: list[tuple[bytes, bytes]] = []
         changed = False
         if self.pending_cookie is not None and _is_navigation(scope):
-            silenced = self._account_for_silence(scope, path, state, now, added)
+            silenced = self._account_for_silence(scope, path, state, now, added, editorial)
             state, changed = silenced, silenced is not state
-        decision = decide(self.policy, state, path, now)
-        if decision.show is not None and not await self._may_ask(scope, path, state):
+        decision = decide(editorial.policy, state, path, now) if self.beacon else NOTHING
+        if decision.show is not None and not await self._may_ask(scope, path, state, editorial):
             decision = NOTHING
         if sampled:
             verdict = state.verdict.value if state is not None and state.verdict is not None else None
             kind = state.kind if state is not None else None
-            fields = self._fields(scope, state, path)
+            fields = self._fields(scope, state, path, editorial)
             self.events.emit("page_view", verdict=verdict, kind=kind, sample_rate=self.sample_rate, **fields)
         if decision.state is not None:
             state, changed = decision.state, True
@@ -202,18 +317,62 @@ class AdGuardMiddleware:
             https = scope["scheme"] == "https"
             added.append(self.cookie.set_cookie_header(state, https=https))
             added.append(self.cookie.set_companion_header(state, https=https))
-        tag = self._tag_for(scope, headers)
+        tag = self._tag_for(scope, headers, editorial, path)
+        if not self.beacon:
+            tag += self._local_message(scope, path, headers, editorial)
         if decision.show is None and not added:
             return Rewrite(insert=tag)  # the same for every reader: the page stays cacheable as the app says
         added.extend(_PRIVATE)
         if decision.show is None:
             return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
-        return self._message(scope, path, decision.show, state, tag, headers, added)
+        return self._message(scope, path, decision.show, state, tag, headers, added, editorial)
 
-    def _tag_for(self, scope: Scope, headers: Headers) -> bytes:
+    def _tag_for(self, scope: Scope, headers: Headers, editorial: Editorial, path: str) -> bytes:
         root_path = scope.get("root_path", "")
         nonce = csp_nonce(headers)
-        return self._plain_tag if not root_path and nonce is None else self.detector_tag(root_path, nonce).encode()
+        tag = self._plain_tag if not root_path and nonce is None else self.detector_tag(root_path, nonce).encode()
+        if editorial.paywall and self._may_wall(editorial.policy, path):
+            tag += editorial.paywall
+        return tag
+
+    @staticmethod
+    def _may_wall(policy: Policy, path: str) -> bool:
+        """Whether a hard wall can hide this page from some reader: then crawlers are told so (no cloaking)."""
+        if not policy.covers(path):
+            return False
+        rule = policy.rule_for(path)
+        if rule is not None and rule.mode is not None:
+            return rule.mode is Mode.HARD
+        return policy.mode is Mode.HARD or any(variant.mode is Mode.HARD for variant in policy.variants)
+
+    def _local_message(self, scope: Scope, path: str, headers: Headers, editorial: Editorial) -> bytes:
+        """Without the beacon the page itself decides: every page in scope carries the (hidden) message."""
+        policy = editorial.policy
+        if not policy.covers(path):
+            return b""
+        mode = policy.effective(path, None).mode
+        if mode is Mode.OBSERVE:
+            return b""
+        context = self._context(scope, path, mode, None, headers, editorial)
+        return editorial.renderer.render("overlay.html", **context).encode()
+
+    def _context(
+        self, scope: Scope, path: str, mode: Mode, state: VisitorState | None, headers: Headers, editorial: Editorial
+    ) -> dict[str, Any]:
+        root_path = scope.get("root_path", "")
+        assets = editorial.assets
+        return {
+            "mode": mode.value,
+            "css": self.names.css_class,
+            "next": path,
+            "check_url": self._url(root_path, self.names.recheck),
+            "stylesheet_url": f"{self._url(root_path, self.names.stylesheet)}?v={assets.stylesheet.version}",
+            "message_url": f"{self._url(root_path, self.names.message_script)}?v={assets.message_script.version}",
+            "client": describe_client(_header(scope, b"user-agent")),
+            "kind": state.kind if state is not None else None,
+            "nonce": csp_nonce(headers),  # the page's policy stays in force: our tags carry its nonces
+            "style_nonce": csp_nonce(headers, "style-src"),
+        }
 
     def _message(
         self,
@@ -224,30 +383,26 @@ class AdGuardMiddleware:
         tag: bytes,
         headers: Headers,
         added: list[tuple[bytes, bytes]],
+        editorial: Editorial,
     ) -> Rewrite:
-        root_path = scope.get("root_path", "")
-        kind = state.kind if state is not None else None
-        context: dict[str, Any] = {
-            "mode": mode.value,
-            "css": self.names.css_class,
-            "next": path,
-            "check_url": self._url(root_path, self.names.recheck),
-            "stylesheet_url": f"{self._url(root_path, self.names.stylesheet)}?v={self.assets.stylesheet.version}",
-            "message_url": f"{self._url(root_path, self.names.message_script)}?v={self.assets.message_script.version}",
-            "client": describe_client(_header(scope, b"user-agent")),
-            "kind": kind,
-        }
-        self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=kind, **self._fields(scope, state, path))
-        context["nonce"] = csp_nonce(headers)  # the page's policy stays in force: our tags carry its nonces
-        context["style_nonce"] = csp_nonce(headers, "style-src")
+        context = self._context(scope, path, mode, state, headers, editorial)
+        fields = self._fields(scope, state, path, editorial)
+        self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+        renderer = editorial.renderer
         if mode is Mode.HARD:
-            page = self.renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
+            page = renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
             return Rewrite(replace_body=page.encode(), add_headers=added)
-        overlay = self.renderer.render("overlay.html", **context)
+        overlay = renderer.render("overlay.html", **context)
         return Rewrite(insert=tag + overlay.encode(), add_headers=added, remove_headers=_CACHE_HEADERS)
 
     def _account_for_silence(
-        self, scope: Scope, path: str, state: VisitorState | None, now: int, added: list[tuple[bytes, bytes]]
+        self,
+        scope: Scope,
+        path: str,
+        state: VisitorState | None,
+        now: int,
+        added: list[tuple[bytes, bytes]],
+        editorial: Editorial,
     ) -> VisitorState | None:
         """With `silent_detector="blocked"`: a page view whose detector never reported counts as blocked.
 
@@ -266,16 +421,19 @@ class AdGuardMiddleware:
             verdict=Verdict.BLOCKED, kind=Kind.EXTENSION.value, checked_at=now, views=0
         )
         previous = state.verdict.value if state is not None and state.verdict is not None else None
-        fields = self._fields(scope, silenced, path)
+        fields = self._fields(scope, silenced, path, editorial)
         signals = {"detector": Verdict.BLOCKED.value}
         self.events.emit("verdict", verdict="blocked", kind="extension", signals=signals, previous=previous, **fields)
         added.append(_plain_cookie(self.pending_cookie, str(now), scope, max_age=3600))
         return silenced
 
-    def _fields(self, scope: Scope, state: VisitorState | None, path: str) -> dict[str, Any]:
+    def _fields(self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial) -> dict[str, Any]:
         visitor = state.visitor_id if state is not None else None
         user_agent, language = _header(scope, b"user-agent"), _header(scope, b"accept-language")
-        return reader_fields(user_agent, language, visitor, path, mode=self.policy.mode.value)
+        mode, variant = editorial.policy.labels(path, visitor)
+        fields = reader_fields(user_agent, language, visitor, path, mode=mode)
+        fields["variant"] = variant
+        return fields
 
     def _read_state(self, scope: Scope) -> VisitorState | None:
         cookie = _header_bytes(scope, b"cookie")
@@ -283,14 +441,14 @@ class AdGuardMiddleware:
             return None  # no verification work at all for readers without our cookie
         return self.cookie.load(cookie)
 
-    async def _may_ask(self, scope: Scope, path: str, state: VisitorState | None) -> bool:
+    async def _may_ask(self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial) -> bool:
         """Crawlers and exempted readers (subscribers, say) are never asked; a failing hook counts as exempt."""
         reason = None
         if is_crawler(_header(scope, b"user-agent")):
             reason = "crawler"
-        elif self.policy.exempt is not None:
+        elif editorial.policy.exempt is not None:
             try:
-                exempt = self.policy.exempt(Request(scope))
+                exempt = editorial.policy.exempt(Request(scope))
                 if inspect.isawaitable(exempt):
                     exempt = await exempt
             except Exception as exc:
@@ -298,7 +456,7 @@ class AdGuardMiddleware:
                 exempt = True
             reason = "hook" if exempt else None
         if reason is not None:
-            self.events.emit("exempted", reason=reason, **self._fields(scope, state, path))
+            self.events.emit("exempted", reason=reason, **self._fields(scope, state, path, editorial))
         return reason is None
 
     def _url(self, root_path: str, name: str) -> str:

@@ -57,7 +57,7 @@ def _fail(what: str) -> ValueError:
 
 def _check_mode(where: str, value: object) -> Mode:
     try:
-        return Mode(value)
+        return Mode(value if isinstance(value, str) else repr(value))
     except ValueError:
         raise _fail(f"{where} {value!r} is not one of: {', '.join(mode.value for mode in Mode)}") from None
 
@@ -70,7 +70,7 @@ def _check_count(where: str, value: object) -> int:
 
 def _check_meter(where: str, value: object) -> Meter:
     try:
-        return Meter(value)
+        return Meter(value if isinstance(value, str) else repr(value))
     except ValueError:
         raise _fail(f"{where} {value!r} is not one of: {', '.join(meter.value for meter in Meter)}") from None
 
@@ -243,11 +243,12 @@ class Policy:
             _pick(rule.dismiss_cooldown, self.dismiss_cooldown),
         )
 
-    def reader_mode(self, path: str, visitor_id: str | None) -> Mode:
-        """The mode this reader meets on this page, as events record it."""
+    def labels(self, path: str, visitor_id: str | None) -> tuple[str, str | None]:
+        """The mode this reader meets on this page and their variant's name, as every event records them."""
         if not self.rules and not self.variants and self.rollout >= 100:
-            return self.mode
-        return self.effective(path, visitor_id).mode
+            return self.mode.value, None
+        variant = self.variant_for(visitor_id)
+        return self.effective(path, visitor_id).mode.value, variant.name if variant is not None else None
 
     def replace(self, **changes: object) -> Policy:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

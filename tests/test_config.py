@@ -64,7 +64,10 @@ def test_from_config_reads_the_file_named_by_the_environment(tmp_path: Path, mon
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[policy]\nmode = "wall"', "policy.mode = 'wall' is not allowed: one of observe, notice, soft, hard"),
+        (
+            '[policy]\nmode = "wall"',
+            "policy.mode = 'wall' is not allowed: one of observe, notice, instructions, soft, hard",
+        ),
         ("[policy]\nfree_page_views = -1", "policy.free_page_views = -1 is not allowed: a whole number"),
         ('[policy]\ndismiss_cooldown = "soon"', "policy.dismiss_cooldown = 'soon' is not allowed: a duration"),
         ('[policy]\ninclude = "/news/*"', "policy.include = '/news/*' is not allowed: a list of path patterns"),
@@ -112,5 +115,97 @@ def test_check_config_on_the_command_line(tmp_path: Path) -> None:
         [sys.executable, "-m", "adguard_mw.cli", "check-config", str(bad)], capture_output=True, text=True, env=env
     )
     assert failed.returncode == 1 and failed.stderr.strip() == (
-        "bad.toml: policy.mode = 'wall' is not allowed: one of observe, notice, soft, hard"
+        "bad.toml: policy.mode = 'wall' is not allowed: one of observe, notice, instructions, soft, hard"
     )
+
+
+FULL = """
+[site]
+name = "The Daily Lantern"
+
+[policy]
+mode = "soft"
+free_page_views = 3
+meter = "week"
+rollout = 50
+paywall_selector = ".article-body"
+
+[[policy.rules]]
+path = "/live/*"
+mode = "observe"
+
+[[policy.rules]]
+path = "/news/*"
+free_page_views = 5
+
+[[policy.variants]]
+name = "calm"
+weight = 3
+mode = "notice"
+
+[[policy.variants]]
+name = "firm"
+
+[detection]
+consent = "cookie"
+consent_cookie = "cookie_consent"
+
+[preview]
+token_env = "PREVIEW_TOKEN"
+
+[reload]
+interval = "30s"
+signal = "SIGHUP"
+"""
+
+
+def test_every_policy_setting_reaches_the_policy(tmp_path: Path) -> None:
+    environ = {**KEYS, "PREVIEW_TOKEN": "a-preview-token-0123456789"}
+    settings = load_settings(write(tmp_path, FULL), environ=environ)
+    policy = settings.options["policy"]
+    assert (policy.free_page_views, policy.meter.value, policy.rollout) == (3, "week", 50.0)
+    assert [(rule.path, rule.mode, rule.free_page_views) for rule in policy.rules] == [
+        ("/live/*", Mode.OBSERVE, None),
+        ("/news/*", None, 5),
+    ]
+    assert [(v.name, v.weight, v.mode) for v in policy.variants] == [("calm", 3.0, Mode.NOTICE), ("firm", 1.0, None)]
+    assert settings.options["paywall_selector"] == ".article-body"
+    assert settings.options["consent_cookie"] == "cookie_consent"
+    assert settings.options["preview_token"] == "a-preview-token-0123456789"
+    assert (settings.watch, settings.interval, settings.signal) == (True, 30, "SIGHUP")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[policy]\nmeter = "year"', "policy.meter = 'year' is not allowed: one of verdict, day, week, month"),
+        ("[policy]\nrollout = 101", "policy.rollout = 101 is not allowed: a percentage from 0 to 100"),
+        ('[[policy.rules]]\npath = "news"', "policy.rules[0].path = 'news' is not allowed: a path pattern"),
+        ('[[policy.rules]]\nmode = "soft"', "policy.rules[0].path is missing: a path pattern such as"),
+        (
+            '[[policy.rules]]\npath = "/x"\nlimit = 1',
+            "policy.rules[0].limit = 1 is not allowed: keys of [policy.rules]",
+        ),
+        ("[policy]\nrules = 1", "policy.rules = 1 is not allowed: a list of tables: [[policy.rules]]"),
+        ('[[policy.variants]]\nname = "a b"', "policy.variants[0].name = 'a b' is not allowed: 1 to 32 letters"),
+        (
+            '[[policy.variants]]\nname = "A"\n[[policy.variants]]\nname = "A"',
+            "[policy] policy variant names must differ, got ['A', 'A']",
+        ),
+        ('[detection]\nconsent = "cookie"', "detection.consent = 'cookie' is not allowed: 'cookie' together with"),
+        ('[detection]\nconsent = "maybe"', "detection.consent = 'maybe' is not allowed: one of none, event, cookie"),
+        ('[preview]\ntoken_env = "A B"', "preview.token_env = 'A B' is not allowed: the name of an environment"),
+        ('[reload]\nsignal = "SIGKILL"', "reload.signal = 'SIGKILL' is not allowed: one of , SIGHUP"),
+    ],
+)
+def test_each_new_mistake_is_one_line_too(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, text), environ=KEYS)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_short_preview_token_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="the preview token in PREVIEW_TOKEN is 5 characters long; use 16 or more"):
+        load_settings(
+            write(tmp_path, '[preview]\ntoken_env = "PREVIEW_TOKEN"'), environ={**KEYS, "PREVIEW_TOKEN": "short"}
+        )

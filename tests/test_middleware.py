@@ -37,7 +37,10 @@ class TestConfiguration:
             ({"secret_key": []}, "secret_key is missing"),
             ({"secret_key": "short"}, "secret_key is 5 characters long"),
             ({"secret_key": [KEY, "old"]}, "secret_key item 1 is 3 characters long"),
-            ({"secret_key": KEY, "policy": "strict"}, "policy must be a Policy or one of: observe, notice, soft, hard"),
+            (
+                {"secret_key": KEY, "policy": "strict"},
+                "policy must be a Policy or one of: observe, notice, instructions, soft, hard",
+            ),
             ({"secret_key": KEY, "path_prefix": "support/"}, "path_prefix 'support/' must look like '/_support'"),
             ({"secret_key": KEY, "cookie_max_age": 0}, "cookie_max_age must be a positive number of seconds"),
             ({"secret_key": KEY, "page_view_sample_rate": 2}, "page_view_sample_rate must be between 0 and 1"),

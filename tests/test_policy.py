@@ -211,14 +211,16 @@ def test_a_rule_inherits_what_it_does_not_set() -> None:
 
 
 def _visitors(count: int) -> list[str]:
-    return [f"{0x4e20 + index % 30:x}-visitor{index}" for index in range(count)]
+    return [f"{0x4E20 + index % 30:x}-visitor{index}" for index in range(count)]
 
 
 def test_rollout_applies_the_policy_to_a_stable_share_of_readers() -> None:
     policy = Policy(mode=Mode.SOFT, rollout=25)
     asked = [decide(policy, BLOCKED.replace(visitor_id=v), "/", NOW).show is Mode.SOFT for v in _visitors(20_000)]
     assert 0.24 < sum(asked) / len(asked) < 0.26
-    assert asked == [decide(policy, BLOCKED.replace(visitor_id=v), "/", NOW).show is Mode.SOFT for v in _visitors(20_000)]
+    assert asked == [
+        decide(policy, BLOCKED.replace(visitor_id=v), "/", NOW).show is Mode.SOFT for v in _visitors(20_000)
+    ]
     assert Policy(mode=Mode.SOFT, rollout=0).effective("/", "v").mode is Mode.OBSERVE
     assert Policy(mode=Mode.SOFT, rollout=100).effective("/", None).mode is Mode.SOFT
 

@@ -1,0 +1,135 @@
+"""Editors change adguard-mw.toml while the site runs; a broken file never takes the site's settings down."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from adguard_mw import AdGuardMiddleware, Mode
+
+from .site import article, client, report
+
+KEYS = "the-current-key-0123456789abcdef"
+BASE = """
+[site]
+name = "The Lantern"
+
+[policy]
+mode = "soft"
+
+[message]
+title = "{title}"
+
+[reload]
+interval = 0
+{extra}
+"""
+
+
+def write(path: Path, title: str = "Please support us", extra: str = "", replace: dict[str, str] | None = None) -> None:
+    text = BASE.replace("{title}", title).replace("{extra}", extra)
+    for old, new in (replace or {}).items():
+        text = text.replace(old, new)
+    path.write_text(text)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a later mtime, however fast we are
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ADGUARD_MW_SECRET_KEYS", KEYS)
+    path = tmp_path / "adguard-mw.toml"
+    write(path)
+    return path
+
+
+def site(config: Path) -> AdGuardMiddleware:
+    return AdGuardMiddleware.from_config(Starlette(routes=[Route("/{path:path}", article)]), config)
+
+
+async def page_for_a_blocking_reader(app: AdGuardMiddleware) -> str:
+    async with client(app) as c:
+        await report(c, app, "blocked")
+        return (await c.get("/news/1")).text
+
+
+async def test_a_changed_message_is_live_on_the_next_request(config: Path) -> None:
+    app = site(config)
+    assert "Please support us" in await page_for_a_blocking_reader(app)
+    write(config, title="Help keep the lamps lit")
+    assert "Help keep the lamps lit" in await page_for_a_blocking_reader(app)
+
+
+async def test_a_changed_policy_is_live_on_the_next_request(config: Path) -> None:
+    app = site(config)
+    write(config, replace={'mode = "soft"': 'mode = "notice"'})
+    assert 'data-mode="notice"' in await page_for_a_blocking_reader(app)
+    assert app.policy.mode is Mode.NOTICE
+
+
+async def test_a_broken_file_keeps_the_running_settings_and_says_why_once(
+    config: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = site(config)
+    write(config, replace={'mode = "soft"': 'mode = "wall"'})
+    with caplog.at_level(logging.ERROR, logger="adguard_mw.config"):
+        first = await page_for_a_blocking_reader(app)
+        second = await page_for_a_blocking_reader(app)
+    assert 'data-mode="soft"' in first and 'data-mode="soft"' in second
+    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
+    assert errors == [
+        "adguard_mw: adguard-mw.toml was not reloaded, the previous settings stay in force: "
+        "adguard-mw.toml: policy.mode = 'wall' is not allowed: one of observe, notice, instructions, soft, hard"
+    ]
+
+
+async def test_a_file_that_is_not_toml_keeps_the_running_settings(config: Path) -> None:
+    app = site(config)
+    config.write_text("[policy\nmode = ")
+    assert 'data-mode="soft"' in await page_for_a_blocking_reader(app)
+
+
+async def test_changes_that_need_a_restart_are_named_and_not_applied(
+    config: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = site(config)
+    write(config, title="New words", replace={"The Lantern": "The Torch"})
+    with caplog.at_level(logging.WARNING, logger="adguard_mw.config"):
+        text = await page_for_a_blocking_reader(app)
+    assert "New words" in text and "The Lantern" in text and "The Torch" not in text
+    assert any("changes to site_name take effect on the next restart" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_file_is_not_read_again_before_the_interval(config: Path) -> None:
+    write(config, replace={"interval = 0": 'interval = "1h"'})
+    app = site(config)
+    write(config, title="Too soon", replace={"interval = 0": 'interval = "1h"'})
+    assert "Too soon" not in await page_for_a_blocking_reader(app)
+    assert app.reloader is not None and app.reloader.reload() is True
+    assert "Too soon" in await page_for_a_blocking_reader(app)
+
+
+async def test_a_signal_asks_for_a_reload(config: Path) -> None:
+    write(config, extra='signal = "SIGUSR1"\nwatch = false')
+    app = site(config)
+    write(config, title="After the signal", extra='signal = "SIGUSR1"\nwatch = false')
+    assert "After the signal" not in await page_for_a_blocking_reader(app)
+    previous = signal.getsignal(signal.SIGUSR1)
+    try:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert "After the signal" in await page_for_a_blocking_reader(app)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
+async def test_keywords_given_in_code_keep_winning_over_the_file(config: Path) -> None:
+    app = AdGuardMiddleware.from_config(Starlette(routes=[Route("/{path:path}", article)]), config, policy="notice")
+    write(config, title="Changed")
+    text = await page_for_a_blocking_reader(app)
+    assert "Changed" in text and 'data-mode="notice"' in text
