@@ -13,7 +13,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -37,6 +37,9 @@ from .reload import Reloader
 from .signals import Kind
 from .state import StateCookie, Verdict, VisitorState, cookie_value, new_visitor_id
 
+# Any ASGI app. Frameworks spell the ASGI types their own way (Litestar and Quart use TypedDicts), and a callable
+# that takes a TypedDict scope is not a Starlette ASGIApp to a type checker, though it is the same thing at run time.
+AnyASGIApp = Callable[..., Awaitable[None]]
 MIN_KEY_LENGTH = 24
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance further in never acts again
@@ -75,7 +78,7 @@ class AdGuardMiddleware:
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: AnyASGIApp,
         *,
         secret_key: str | Sequence[str],
         policy: Policy | Mode | str = Mode.OBSERVE,
@@ -133,7 +136,7 @@ class AdGuardMiddleware:
         if paywall_selector is not None and (not isinstance(paywall_selector, str) or not paywall_selector.strip()):
             raise ValueError(f"adguard_mw: paywall_selector must be a CSS selector such as '.article-body', got "
                              f"{paywall_selector!r}")  # fmt: skip
-        self.app = app
+        self.app: ASGIApp = app
         self.site_name = site_name
         self.names = Names.derive(name_seed or keys[0], prefix=path_prefix, cookie=cookie_name)
         self.cookie = StateCookie(keys, name=self.names.cookie, max_age=cookie_max_age, secure=https_only)
@@ -232,7 +235,7 @@ class AdGuardMiddleware:
 
     @classmethod
     def from_config(
-        cls, app: ASGIApp, path: str | os.PathLike[str] | None = None, **overrides: Any
+        cls, app: AnyASGIApp, path: str | os.PathLike[str] | None = None, **overrides: Any
     ) -> AdGuardMiddleware:
         """Settings from an `adguard-mw.toml` (or the file named by ADGUARD_MW_CONFIG); keywords override them."""
         from .config import load_settings

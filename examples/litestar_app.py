@@ -89,4 +89,4 @@ site = Litestar(
     middleware=[ServerSideSessionConfig().middleware],
 )
 # Litestar and Starlette spell the ASGI types differently; the ignore only quiets mypy.
-app = AdGuardMiddleware(site, secret_key=SECRET_KEY, policy="soft", site_name="Litestar example")  # type: ignore[arg-type]
+app = AdGuardMiddleware(site, secret_key=SECRET_KEY, policy="soft", site_name="Litestar example")
