@@ -8,7 +8,6 @@ hold them.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import tomllib
@@ -179,14 +178,16 @@ def url(value: Any) -> str:
     return value
 
 
-def optional_text(value: Any) -> str:
-    return text(value)
+def colour(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})", value):
+        raise Invalid("a colour such as '#1d1d1f' or '#fff'")
+    return value
 
 
 # --- the file, described once -------------------------------------------------------------------------------
 
-_MODES = " | ".join(f'"{m.value}"' for m in Mode)
-_METERS = " | ".join(f'"{m.value}"' for m in Meter)
+_MODES = ", ".join(f'`"{m.value}"`' for m in Mode)
+_METERS = ", ".join(f'`"{m.value}"`' for m in Meter)
 SITE = Section(
     "site",
     "Who the site is. Changes need a restart.",
@@ -282,7 +283,7 @@ MESSAGE = Section(
             "body",
             text,
             "(built in)",
-            "The appeal, in limited Markdown: paragraphs, *emphasis*, **strong**, [links](/path), lists.",
+            "The appeal, in limited Markdown: paragraphs, `*emphasis*`, `**strong**`, `[links](/path)`, lists.",
         ),
         Key("body_format", choice("markdown", "html"), '"markdown"', 'Or `"html"`: sanitised to the same tags.'),
         Key("network_body", text, "(built in)", "The appeal for readers whose network filters the ads."),
@@ -312,11 +313,22 @@ CTAS = Section(
     ),
     array=True,
 )
-THEME = Section(
-    "message.theme",
-    "Colours as #rgb or #rrggbb, for light and dark colour schemes; each text must contrast 4.5:1 with its "
-    "background, or start-up fails naming the pair.",
-    (),  # filled from the Theme dataclass below
+_SCHEME_KEYS = (
+    Key("background", colour, "(built in)", "The message's background."),
+    Key("text", colour, "(built in)", "Its text; at least 4.5:1 against the background."),
+    Key("accent", colour, "(built in)", "The main button's background."),
+    Key("accent_text", colour, "(built in)", "The main button's text; at least 4.5:1 against the accent."),
+)
+THEME_LIGHT = Section(
+    "message.theme.light",
+    "Colours (#rgb or #rrggbb) for readers in a light colour scheme. Give all four or none; a pair below 4.5:1 "
+    "contrast fails at start-up, naming the colours and the ratio.",
+    _SCHEME_KEYS,
+)
+THEME_DARK = Section(
+    "message.theme.dark",
+    "The same for readers whose system asks for dark colours (`prefers-color-scheme: dark`).",
+    _SCHEME_KEYS,
 )
 EVENTS = Section(
     "events",
@@ -380,7 +392,7 @@ RELOAD = Section(
         Key("signal", choice("", "SIGHUP", "SIGUSR1", "SIGUSR2"), '""', "Also reload on this signal."),
     ),
 )
-SECTIONS = (SITE, POLICY, RULES, VARIANTS, MESSAGE, CTAS, THEME, EVENTS, DETECTION, PREVIEW, RELOAD)
+SECTIONS = (SITE, POLICY, RULES, VARIANTS, MESSAGE, CTAS, THEME_LIGHT, THEME_DARK, EVENTS, DETECTION, PREVIEW, RELOAD)
 TOP = ("site", "policy", "message", "events", "detection", "preview", "reload")
 
 
@@ -541,28 +553,21 @@ class _Reader:
 
 
 def reference() -> str:
-    """The configuration reference in Markdown (docs/configuration.md is this, checked by a test)."""
-    from .theme import Theme
-
+    """The configuration reference in Markdown; docs/configuration.md is this (a test keeps them equal)."""
     lines = [
         "# Configuration reference",
         "",
         "<!-- Generated from adguard_mw/config.py by scripts/config_reference.py; do not edit by hand. -->",
         "",
         "`adguard-mw.toml` configures the middleware without code: `AdGuardMiddleware.from_config(app, path)` "
-        f"(or the path in `{ENV_PATH}`). Check a file with `adguard-mw check-config FILE`; preview its messages "
-        "with `adguard-mw preview FILE`. Keyword arguments given in code win over the file.",
+        f"reads it (or the file named by `{ENV_PATH}`). Check a file with `adguard-mw check-config FILE` and "
+        "preview its messages with `adguard-mw preview FILE`. Keyword arguments given in code win over the file. "
+        'Durations are seconds or text such as `"30m"`, `"24h"`, `"7d"`, `"2w"`.',
         "",
     ]
     for section in SECTIONS:
-        keys = section.keys
-        if section is THEME:
-            keys = tuple(
-                Key(f.name, text, f'"{f.default}"', f.metadata.get("help", "A colour."))
-                for f in dataclasses.fields(Theme)
-            )
         header = f"[[{section.name}]]" if section.array else f"[{section.name}]"
         lines += [f"## `{header}`", "", section.help, "", "| key | default | meaning |", "|---|---|---|"]
-        lines += [f"| `{key.name}` | `{key.default}` | {key.help} |" for key in keys]
+        lines += [f"| `{key.name}` | `{key.default}` | {key.help.replace('|', '&#124;')} |" for key in section.keys]
         lines.append("")
     return "\n".join(lines)

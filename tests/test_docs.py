@@ -35,3 +35,20 @@ def test_the_docs_build_strictly(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_the_configuration_reference_is_generated_from_the_settings_model() -> None:
+    from adguard_mw.config import reference
+
+    written = (ROOT / "docs" / "configuration.md").read_text()
+    assert written == reference(), "docs/configuration.md is stale: run python scripts/config_reference.py"
+
+
+def test_every_key_the_file_accepts_is_in_the_reference() -> None:
+    from adguard_mw.config import SECTIONS
+
+    written = (ROOT / "docs" / "configuration.md").read_text()
+    for section in SECTIONS:
+        assert section.name in written
+        for key in section.keys:
+            assert f"| `{key.name}` |" in written, f"{section.name}.{key.name} is missing from the reference"
