@@ -12,20 +12,29 @@
  * the request-based signals are "unknown", never "blocked". The server turns signals into the verdict.
  * One report per verdict: unchanged verdicts are not re-sent until they are old. Nothing here may throw into
  * the page or delay its rendering.
+ *
+ * Consent (config.consentEvent / config.consentCookie): until the site signals consent, nothing at all happens:
+ * no element placed, no request, no cookie read (except, in cookie mode, looking for that one cookie).
+ * No beacon (no config.beacon): the verdict is made here with the server's rule and only announced in the page.
  */
 (function (config) {
   "use strict";
   var doc = document, win = window, self = doc.currentScript;
-  if (!self || !win.fetch || !win.Promise || !win.CustomEvent) return;
-  if (config.gpc && navigator.globalPrivacyControl) return; // the reader asked not to be tracked: no check
-  var base = self.src.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
-  var nonce = self.nonce || "";
-  var B = "blocked", N = "not_blocked", U = "unknown";
-  var baits, control, checking;
-
-  function token() { return Date.now().toString(16) + Math.random().toString(16).slice(2); }
+  // No currentScript means an old browser (IE); every browser with it and fetch has Promise and CustomEvent.
+  // With Global Privacy Control the reader asked not to be tracked: no check.
+  if (!self || !win.fetch || config.gpc && navigator.globalPrivacyControl) return;
+  var base = self.src.replace(/[^/]*([?#].*)?$/, ""),
+    B = "blocked", N = "not_blocked", U = "unknown",
+    event = config.event, consent = config.consentEvent, jar = config.consentCookie,
+    baits, control, checking, timer, polls = 600;
 
   function wait(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  // The server's rule (adguard_mw/signals.py, combine) over values that are always B, N or U: any blocked is
+  // blocked; all not blocked (and at least one value) is not blocked; anything else is unknown.
+  function verdict(values) {
+    return values.indexOf(B) >= 0 ? B : values.length && values.indexOf(U) < 0 ? N : U;
+  }
 
   // Bait elements go into the page at once: blockers hide generic classes only after they see them in the DOM.
   function bait(name) {
@@ -33,89 +42,85 @@
     el.className = name;
     el.setAttribute("aria-hidden", "true");
     el.style.cssText = "position:absolute;left:-9999px;top:-999px;width:9px;height:9px;display:block";
-    el.innerHTML = "&nbsp;";
-    return (doc.body || doc.documentElement).appendChild(el);
+    return doc.body.appendChild(el);
   }
 
+  // A removed element, or one with `display: none` on it or an ancestor, has no offsetParent.
   function hidden(el) {
-    var style = win.getComputedStyle(el);
-    return !el.isConnected || !el.offsetParent || !el.offsetHeight || style.display == "none" ||
-      style.visibility == "hidden";
+    return !el.offsetParent || !el.offsetHeight || getComputedStyle(el).visibility == "hidden";
   }
 
   // If the neutral control is hidden too, the page itself hides things right now: no conclusion.
   function cosmetic() { return hidden(control) ? U : baits.some(hidden) ? B : N; }
 
-  // Loads one script (or image) of ours and resolves to "ok" (our own content arrived: the script echoed its
-  // one-time value, the image is 2x1), "fake" (something else arrived), "error" or "slow".
+  // Loads one script (or image) of ours and resolves to N (our own content arrived: the script echoed its
+  // one-time value, the image is 2x1), B (something else arrived, or the request failed while our server
+  // answers) or U (too slow, or our server answers an error).
   function probe(path, image) {
     return new Promise(function (resolve) {
-      var n = token(), url = (/^https?:/.test(path) ? path : base + path) + "?n=" + n;
-      var el = doc.createElement(image ? "img" : "script"), settled = false;
+      var n = Math.random().toString(16).slice(2), // the server takes 8 to 64 hex digits: 13 here, nearly always
+        url = new URL(path, base) + "?n=" + n, // the third-party path is a full URL
+        el = doc.createElement(image ? "img" : "script"), settled;
       function done(result) {
         if (settled) return;
-        settled = true;
-        doc.removeEventListener(config.event, echo);
-        if (el.parentNode) el.parentNode.removeChild(el);
+        settled = 1;
+        doc.removeEventListener(event, echo);
+        el.remove();
         resolve(result);
       }
-      function echo(event) { if (event.detail === n) done("ok"); }
-      doc.addEventListener(config.event, echo);
+      function echo(e) { if (e.detail === n) done(N); }
+      doc.addEventListener(event, echo);
       // For a script, load fires after it ran: a genuine one has echoed by then.
-      el.onload = function () { done(image && el.naturalWidth == 2 && el.naturalHeight == 1 ? "ok" : "fake"); };
+      el.onload = function () { done(image && el.naturalWidth == 2 && el.naturalHeight == 1 ? N : B); };
       el.onerror = function () {
         // Blocked, unless our server is in trouble: fetch() is rarely filtered, and a server error answers.
-        fetch(url, { cache: "no-store", mode: "no-cors" }).then(function (r) { done(r.ok ? "error" : "slow"); }, function () {
-          done("error");
+        fetch(url, { cache: "no-store", mode: "no-cors" }).then(function (r) { done(r.ok ? B : U); }, function () {
+          done(B);
         });
       };
-      setTimeout(function () { done("slow"); }, config.timeout);
-      if (nonce) el.nonce = nonce;
+      setTimeout(function () { done(U); }, config.timeout);
+      el.nonce = self.nonce; // the page's Content-Security-Policy nonce, if any
       el.src = url;
-      if (!image) (doc.head || doc.documentElement).appendChild(el);
+      if (!image) doc.head.appendChild(el);
     });
   }
 
-  function judge(results) {
-    return results.some(function (r) { return r == "error" || r == "fake"; }) ? B :
-      results.every(function (r) { return r == "ok"; }) ? N : U;
-  }
-
-  // The same rule the server applies: any blocked signal is blocked, all clear is not blocked.
-  function verdict(signals) {
-    var values = Object.keys(signals).map(function (key) { return signals[key]; });
-    return values.indexOf(B) >= 0 ? B : values.every(function (v) { return v == N; }) ? N : U;
-  }
-
+  // The results of the control, the image, the bait scripts and the third-party script, in this order; none
+  // when our own host failed: a bad network, not a blocker.
   function requests() {
     var paths = [config.control, config.image].concat(config.baits, config.thirdParty || []);
     return Promise.all(paths.map(function (path, i) { return probe(path, i == 1); })).then(function (r) {
-      if (r[0] != "ok") return null; // our own host failed: a bad network, not a blocker
-      var signals = { script: judge(r.slice(2, 2 + config.baits.length)), image: judge([r[1]]) };
-      if (config.thirdParty) signals.third_party = judge(r.slice(-1));
-      return signals;
+      return r[0] == N && r;
     });
   }
 
   function network() {
     // One retry when the network looked bad, so that a hiccup does not end as "unknown".
-    return requests().then(function (signals) {
-      return !signals || verdict(signals) == U ? wait(300).then(requests) : signals;
-    }).then(function (signals) {
-      if (signals) return signals;
-      clearPending(); // the detector ran and the network failed it: its silence must accuse nobody
-      return { script: U, image: U };
+    return requests().then(function (r) {
+      return !r || verdict(r.slice(1)) == U ? wait(300).then(requests) : r;
+    }).then(function (r) {
+      var signals = { script: U, image: U };
+      if (!r) clearPending(); // the detector ran and the network failed it: its silence must accuse nobody
+      else {
+        if (config.thirdParty) signals.third_party = r.pop();
+        signals.script = verdict(r.slice(2));
+        signals.image = r[1];
+      }
+      return signals;
     });
   }
 
   function clearPending() {
-    if (config.pending) doc.cookie = config.pending + "=; Max-Age=0; Path=/; SameSite=Lax";
+    if (config.pending) doc.cookie = config.pending + "=;max-age=0;path=/";
   }
+
+  // The value of a cookie, followed by the cookies after it; undefined when there is no such cookie.
+  function cookie(name) { return ("; " + doc.cookie).split("; " + name + "=")[1]; }
 
   // The server's summary cookie ("b.<time>"): an unchanged, recent verdict is not reported again.
   function known(v) {
-    var m = doc.cookie.match(new RegExp("(?:^|; )" + config.companion + "=(\\w)\\.(\\d+)"));
-    return m && m[1] == v.charAt(0) && Date.now() / 1000 - m[2] < config.refresh;
+    var m = cookie(config.companion);
+    return m && m[0] == v[0] && Date.now() / 1000 - parseInt(m.slice(2)) < config.refresh;
   }
 
   function report(body, retry) {
@@ -137,20 +142,24 @@
   function check(recheck) {
     // Procedural filters act a little after load: measure twice and trust a hide seen either time.
     return Promise.all([network(), wait(config.settle)]).then(function (r) {
-      var signals = r[0], first = cosmetic();
-      return (first == B ? Promise.resolve(B) : wait(config.settle).then(cosmetic)).then(function (seen) {
-        signals.cosmetic = seen;
-        var v = verdict(signals);
+      var s = r[0], first = cosmetic();
+      return wait(first == B ? 0 : config.settle).then(function () {
+        var inBrowser = verdict([s.cosmetic = first == B ? B : cosmetic(), s.script, s.image]),
+          v = verdict([inBrowser, s.third_party]); // an absent third_party counts for nothing, as on the server
+        // Without a beacon: the kind as the server would name it (signals.py), and nothing leaves the page.
+        if (!config.beacon) {
+          return { verdict: v, kind: inBrowser == B ? "extension" : s.third_party == B ? "network" : null };
+        }
         if (!recheck && known(v)) {
           clearPending();
           return { verdict: v };
         }
-        return report({ signals: signals, path: location.pathname, recheck: !!recheck }, true).then(function (a) {
+        return report({ signals: s, path: location.pathname, recheck: !!recheck }, true).then(function (a) {
           return a.verdict ? a : { verdict: v };
         });
       });
     }).then(function (answer) {
-      doc.dispatchEvent(new CustomEvent(config.event, { detail: { verdict: answer.verdict } }));
+      doc.dispatchEvent(new CustomEvent(event, { detail: answer }));
     });
   }
 
@@ -160,11 +169,28 @@
     check(recheck).catch(function () {}).then(function () { checking = false; });
   }
 
-  try {
-    baits = config.classes.map(bait);
-    control = bait(config.neutral);
-    doc.addEventListener(config.event, function (event) { if (event.detail === "run") run(true); });
-    if (doc.readyState == "complete") run();
-    else win.addEventListener("load", function () { run(); });
-  } catch (e) { /* never into the page */ }
+  // Consent given before this script ran: the cookie exists, or <html> carries data-<consent event>.
+  function granted() {
+    return jar ? cookie(jar) != null :
+      !consent || doc.documentElement.hasAttribute("data-" + consent);
+  }
+
+  // Runs the check once consent is there (an event passed in is the consent event itself).
+  function start(e) {
+    try {
+      if (!--polls) clearInterval(timer);
+      if (baits || !(e || granted())) return;
+      clearInterval(timer);
+      baits = config.classes.map(bait);
+      control = bait(config.neutral);
+      doc.addEventListener(event, function (e) { if (e.detail === "run") run(true); });
+      if (doc.readyState == "complete") run();
+      else win.addEventListener("load", function () { run(); });
+    } catch (x) { /* never into the page */ }
+  }
+
+  start();
+  if (consent) doc.addEventListener(consent, start);
+  // Consent tools set their cookie when the reader answers: look once a second, for ten minutes at most.
+  else if (!baits) timer = setInterval(start, 1000);
 })(__CONFIG__);

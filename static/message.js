@@ -1,8 +1,14 @@
 /*
- * adguard_mw message. Shows the notice, soft or hard message that the server rendered, and makes it behave:
- * the soft message is a modal dialog (focus moved in and returned, Tab kept inside, Escape and a visible button
- * dismiss it, the page behind it inert); the notice is a banner that never takes focus; the hard message is
- * ordinary page content. "Check again" re-runs the reader check in place, without leaving the page.
+ * adguard_mw message. Shows the notice, instructions, soft or hard message that the server rendered, and makes
+ * it behave: the soft message is a modal dialog (focus moved in and returned, Tab kept inside, Escape and a
+ * visible button dismiss it, the page behind it inert); notice and instructions are banners that never take
+ * focus; the hard message is ordinary page content. "Check again" re-runs the reader check in place, without
+ * leaving the page.
+ *
+ * Local mode (config.local: the site runs without a beacon): the server cannot know the verdict, so it inserts
+ * the message into every page and this script keeps it out of sight until the check in this page reports
+ * "blocked" of kind "extension". "Continue" is then remembered in localStorage for config.cooldown seconds (the
+ * only thing ever stored, and only when the reader chooses it), and nothing is sent to the server.
  */
 (function (config) {
   "use strict";
@@ -11,31 +17,44 @@
   if (!self) return;
   var base = self.src.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
   var FOCUSABLE = "a[href],button:not([disabled]),input:not([type=hidden]),summary,[tabindex]:not([tabindex='-1'])";
+  var KEY = config.css + "-dismissed"; // localStorage, local mode only, written only when the reader dismisses
 
   function start() {
     var root = doc.querySelector("." + config.css + "[data-mode]");
     var template = doc.getElementById(config.css + "-message");
-    if (!root && template && template.content) {
-      root = template.content.firstElementChild.cloneNode(true);
-      doc.body.appendChild(root);
-    }
-    if (!root) return;
-    var mode = root.getAttribute("data-mode");
-    var status = root.querySelector("." + config.css + "-status");
-    var form = root.querySelector("form");
-    var title = doc.getElementById(config.css + "-title");
-    var opener = doc.activeElement;
+    if (!root && !(template && template.content)) return;
+    var mode, status, form, title, opener;
     var madeInert = [];
     var checking = false;
     var fallback = null;
 
-    if (mode === "soft") {
-      Array.prototype.forEach.call(doc.body.children, function (el) {
-        if (el !== root && !el.inert) { el.inert = true; madeInert.push(el); }
-      });
-      doc.documentElement.classList.add(config.css + "-open");
+    // Without a beacon (config.local) the server inserts the message, unseen, into every page: it is shown only
+    // when the check in this page says "blocked" by something in the browser, and not within the cool-down.
+    function show() {
+      if (!root) {
+        root = template.content.firstElementChild.cloneNode(true);
+        doc.body.appendChild(root);
+      }
+      mode = root.getAttribute("data-mode");
+      status = root.querySelector("." + config.css + "-status");
+      form = root.querySelector("form");
+      title = doc.getElementById(config.css + "-title");
+      opener = doc.activeElement;
+      if (mode === "soft") {
+        Array.prototype.forEach.call(doc.body.children, function (el) {
+          if (el !== root && !el.inert) { el.inert = true; madeInert.push(el); }
+        });
+        doc.documentElement.classList.add(config.css + "-open");
+      }
+      if ((mode === "soft" || mode === "hard") && title) title.focus(); // banners never take focus
+      root.addEventListener("click", onClick);
+      root.addEventListener("keydown", onKey);
     }
-    if (mode !== "notice" && title) title.focus();
+
+    // When the reader last chose "continue", in milliseconds (local mode only; 0 when never or unreadable).
+    function dismissedAt() {
+      try { return Number(localStorage.getItem(KEY)) || 0; } catch (e) { return 0; }
+    }
 
     function close() {
       if (root.parentNode) root.parentNode.removeChild(root);
@@ -45,6 +64,11 @@
     }
 
     function dismiss() {
+      if (config.local) {
+        try { localStorage.setItem(KEY, String(Date.now())); } catch (e) { /* storage off: asked again later */ }
+        close();
+        return;
+      }
       fetch(base + config.dismiss, {
         method: "POST",
         credentials: "same-origin",
@@ -59,8 +83,9 @@
       if (checking) return;
       checking = true;
       status.textContent = "…";
-      // If the check itself never answers (its script blocked, say), fall back to the plain form post.
-      fallback = setTimeout(function () { form.submit(); }, config.fallback);
+      // If the check itself never answers (its script blocked, say), fall back to the plain form post. Not in
+      // local mode: there the message is only ever shown by a running check, and nothing goes to the server.
+      if (!config.local) fallback = setTimeout(function () { form.submit(); }, config.fallback);
       doc.dispatchEvent(new CustomEvent(config.event, { detail: "run" }));
     }
 
@@ -69,6 +94,14 @@
     doc.addEventListener(config.event, function (event) {
       var detail = event.detail;
       if (!detail || typeof detail !== "object") return;
+      if (!mode) {
+        // A path rule's own cool-down, if the server put one on the message, wins over the site's.
+        var cooldown = (root || template.content.firstElementChild).getAttribute("data-cooldown") || config.cooldown;
+        if (detail.verdict === "blocked" && detail.kind === "extension" && Date.now() - dismissedAt() >= cooldown * 1000) {
+          show();
+        }
+        return;
+      }
       var wasChecking = checking;
       checking = false;
       clearTimeout(fallback);
@@ -91,15 +124,15 @@
       return true;
     }
 
-    root.addEventListener("click", function (event) {
+    function onClick(event) {
       var target = event.target.closest ? event.target.closest("[data-action]") : null;
       if (!target) return;
       event.preventDefault();
       if (target.getAttribute("data-action") === "dismiss") dismiss();
       else checkAgain();
-    });
+    }
 
-    root.addEventListener("keydown", function (event) {
+    function onKey(event) {
       if (mode !== "soft") return;
       if (event.key === "Escape") { event.preventDefault(); dismiss(); return; }
       if (event.key !== "Tab") return;
@@ -113,7 +146,9 @@
       } else if (!event.shiftKey && doc.activeElement === last) {
         event.preventDefault(); first.focus();
       }
-    });
+    }
+
+    if (!config.local) show();
   }
 
   try {
