@@ -2,7 +2,8 @@
 
 Litestar runs the middleware in ``middleware=[DefineMiddleware(...)]`` only for requests that match a route
 handler, so the middleware's own endpoints (the detector script, the beacon) would never reach it. Wrap the ASGI
-app instead, as for any other ASGI app; Litestar's own middleware (sessions here) stays where it is.
+app instead, as for any other ASGI app; Litestar's own middleware (sessions here) stays where it is. The settings
+come from ``examples/adguard-mw.toml``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from litestar.response import File, Stream
 
 from adguard_mw import AdGuardMiddleware
 
-# DEMO KEY: set ADGUARD_MW_SECRET_KEY in production (python -c 'import secrets; print(secrets.token_urlsafe(32))').
-SECRET_KEY = os.environ.get("ADGUARD_MW_SECRET_KEY", "demo-only-key-replace-me-in-production")
+# DEMO KEY, PUBLIC: used only when ADGUARD_MW_SECRET_KEYS is unset, so that the example runs with no setup. On a
+# real site set ADGUARD_MW_SECRET_KEYS in the environment (python -c 'import secrets; print(secrets.token_urlsafe(32))')
+# and delete this line: anyone can forge cookies signed with a key published here.
+os.environ.setdefault("ADGUARD_MW_SECRET_KEYS", "demo-only-key-replace-me-in-production")
+CONFIG = Path(__file__).resolve().parent / "adguard-mw.toml"  # shared by every example; see docs/configuration.md
 PAGE = "<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
 finished_tasks: list[str] = []
 
@@ -88,5 +92,6 @@ site = Litestar(
     route_handlers=[home, article, data, stream, download, visits, task, tasks, echo],
     middleware=[ServerSideSessionConfig().middleware],
 )
-# Litestar and Starlette spell the ASGI types differently; the ignore only quiets mypy.
-app = AdGuardMiddleware(site, secret_key=SECRET_KEY, policy="soft", site_name="Litestar example")
+# Wrapped, not DefineMiddleware (see the top of this file): the wrapper reads the file now, so a mistake in it stops
+# the start-up with one line, and reloads it when editors change it. Serve `app`; `site` is the Litestar app.
+app = AdGuardMiddleware.from_config(site, CONFIG)

@@ -1,6 +1,7 @@
 """adguard_mw in a Quart app: ``hypercorn examples.quart_app:app`` (or uvicorn, granian).
 
-Quart documents ASGI middleware as wrapping ``app.asgi_app``; the ``app`` object stays a Quart app.
+Quart documents ASGI middleware as wrapping ``app.asgi_app``; the ``app`` object stays a Quart app. The settings
+come from ``examples/adguard-mw.toml``.
 """
 
 from __future__ import annotations
@@ -14,21 +15,22 @@ from quart import Quart, Response, request, send_file, session, websocket
 
 from adguard_mw import AdGuardMiddleware
 
-# DEMO KEY: set ADGUARD_MW_SECRET_KEY in production (python -c 'import secrets; print(secrets.token_urlsafe(32))').
-SECRET_KEY = os.environ.get("ADGUARD_MW_SECRET_KEY", "demo-only-key-replace-me-in-production")
+# DEMO KEY, PUBLIC: used only when ADGUARD_MW_SECRET_KEYS is unset, so that the example runs with no setup. On a
+# real site set ADGUARD_MW_SECRET_KEYS in the environment (python -c 'import secrets; print(secrets.token_urlsafe(32))')
+# and delete this line: anyone can forge cookies signed with a key published here.
+os.environ.setdefault("ADGUARD_MW_SECRET_KEYS", "demo-only-key-replace-me-in-production")
+# The framework's own session secret is a different key (DEMO fallback too; set SESSION_SECRET_KEY in production).
+SESSION_KEY = os.environ.get("SESSION_SECRET_KEY", "demo-session-key-replace-me-in-production")
+CONFIG = Path(__file__).resolve().parent / "adguard-mw.toml"  # shared by every example; see docs/configuration.md
 PAGE = "<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
 finished_tasks: list[str] = []
 
 app = Quart(__name__)
-app.secret_key = SECRET_KEY
-# Quart documents middleware as a replacement of app.asgi_app. Its attribute is typed with Quart's own ASGI
-# TypedDicts, which no framework-neutral middleware can match, hence the one ignore.
-app.asgi_app = AdGuardMiddleware(  # type: ignore[assignment]
-    app.asgi_app,
-    secret_key=SECRET_KEY,
-    policy="soft",
-    site_name="Quart example",
-)
+app.secret_key = SESSION_KEY
+# Quart documents middleware as a replacement of app.asgi_app, so from_config wraps it: the file is read now (a
+# mistake stops the start-up with one line) and reloaded when editors change it. The attribute is typed with
+# Quart's own ASGI TypedDicts, which no framework-neutral middleware can match, hence the one ignore.
+app.asgi_app = AdGuardMiddleware.from_config(app.asgi_app, CONFIG)  # type: ignore[assignment]
 
 
 @app.get("/")

@@ -1,7 +1,8 @@
 """adguard_mw in a Starlette app: ``uvicorn examples.starlette_app:app`` (or hypercorn, granian).
 
-The middleware is added the way Starlette documents middleware, with ``app.add_middleware``. The routes show the
-response shapes a real site has: HTML pages, JSON, a stream, a file, a websocket, a session and a background task.
+The middleware is added the way Starlette documents middleware, with ``app.add_middleware``, and reads its settings
+from ``examples/adguard-mw.toml``. The routes show the response shapes a real site has: HTML pages, JSON, a stream,
+a file, a websocket, a session and a background task.
 """
 
 from __future__ import annotations
@@ -17,12 +18,18 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 
 from adguard_mw import AdGuardMiddleware
 
-# DEMO KEY: set ADGUARD_MW_SECRET_KEY in production (python -c 'import secrets; print(secrets.token_urlsafe(32))').
-SECRET_KEY = os.environ.get("ADGUARD_MW_SECRET_KEY", "demo-only-key-replace-me-in-production")
+# DEMO KEY, PUBLIC: used only when ADGUARD_MW_SECRET_KEYS is unset, so that the example runs with no setup. On a
+# real site set ADGUARD_MW_SECRET_KEYS in the environment (python -c 'import secrets; print(secrets.token_urlsafe(32))')
+# and delete this line: anyone can forge cookies signed with a key published here.
+os.environ.setdefault("ADGUARD_MW_SECRET_KEYS", "demo-only-key-replace-me-in-production")
+# The framework's own session secret is a different key (DEMO fallback too; set SESSION_SECRET_KEY in production).
+SESSION_KEY = os.environ.get("SESSION_SECRET_KEY", "demo-session-key-replace-me-in-production")
+CONFIG = Path(__file__).resolve().parent / "adguard-mw.toml"  # shared by every example; see docs/configuration.md
 PAGE = "<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
 finished_tasks: list[str] = []
 
@@ -78,6 +85,11 @@ async def echo(websocket: WebSocket) -> None:
     await websocket.close()
 
 
+def adguard(app: ASGIApp) -> AdGuardMiddleware:
+    """The middleware with the settings of the configuration file, for ``app.add_middleware``."""
+    return AdGuardMiddleware.from_config(app, CONFIG)
+
+
 app = Starlette(
     routes=[
         Route("/", home),
@@ -91,5 +103,10 @@ app = Starlette(
         WebSocketRoute("/ws", echo),
     ]
 )
-app.add_middleware(SessionMiddleware, secret_key=SECRET_KEY)
-app.add_middleware(AdGuardMiddleware, secret_key=SECRET_KEY, policy="soft", site_name="Starlette example")
+app.add_middleware(SessionMiddleware, secret_key=SESSION_KEY)
+# add_middleware takes a class or any factory called the same way, factory(app, **options): `adguard` builds the
+# middleware from the file, so editors' changes to it reload while the site runs. Starlette builds middleware on
+# the first event it gets, so run `adguard-mw check-config` before deploying (or uvicorn --lifespan on): a mistake
+# then stops the start-up instead of answering 500. Added after SessionMiddleware, it wraps it; add a
+# GZipMiddleware after this line, never before (it must see plain HTML).
+app.add_middleware(adguard)

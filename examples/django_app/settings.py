@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# DEMO KEY: set ADGUARD_MW_SECRET_KEY in production (python -c 'import secrets; print(secrets.token_urlsafe(32))').
-SECRET_KEY = os.environ.get("ADGUARD_MW_SECRET_KEY", "demo-only-key-replace-me-in-production")
+# Django's own key (it signs the sessions here), not adguard_mw's: those are in ADGUARD_MW_SECRET_KEYS (see asgi.py).
+# DEMO KEY, PUBLIC: set DJANGO_SECRET_KEY in production (python -c 'import secrets; print(secrets.token_urlsafe(50))').
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-django-key-replace-me-in-production")
 DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", ".test"]
 ROOT_URLCONF = "examples.django_app.urls"

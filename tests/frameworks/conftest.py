@@ -28,6 +28,8 @@ from playwright.async_api import Browser, async_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "frameworks-test-key-not-a-secret-0123456789"
+CONFIG_FILE = ROOT / "examples" / "adguard-mw.toml"  # every example loads it with AdGuardMiddleware.from_config
+KEYS_ENV = "ADGUARD_MW_SECRET_KEYS"  # where the file says the keys are, and the examples' demo-key fallback
 HOST_NAME = "news.test"  # Chromium maps *.test to 127.0.0.1 (see CHROMIUM_ARGS)
 
 # framework -> (module that must be importable, ASGI target)
@@ -123,7 +125,7 @@ def site(request: pytest.FixtureRequest) -> Iterator[Site]:
         if importlib.util.find_spec(needed) is None:
             pytest.skip(f"{needed} is not installed (pip install 'adguard-mw[frameworks]')")
     port = free_port()
-    env = {**os.environ, "ADGUARD_MW_SECRET_KEY": SECRET_KEY, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, KEYS_ENV: SECRET_KEY, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
         with log.open("wb") as output:

@@ -1,12 +1,17 @@
 """Each example app under each server: the middleware injects, stays out of the way, and the loop works in Chromium.
 
-The examples live in ``examples/``; ``conftest.py`` starts one server subprocess per (framework, server) pair.
+The examples live in ``examples/`` and share ``examples/adguard-mw.toml``, which is in force in every check here
+(its policy, rule, meter and message); ``conftest.py`` starts one server subprocess per (framework, server) pair.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 import time
+import tomllib
 import uuid
 
 import httpx
@@ -16,10 +21,13 @@ from playwright.async_api import Browser, expect
 from adguard_mw.names import Names
 
 from ..asgi import call, http_scope
-from .conftest import ROOT, SECRET_KEY, Site
+from .conftest import CONFIG_FILE, KEYS_ENV, ROOT, SECRET_KEY, Site
 
 NAMES = Names.derive(SECRET_KEY)
 TAG = f'<script src="{NAMES.prefix}/{NAMES.script}?v='.encode()
+MESSAGE_MARK = f'id="{NAMES.css_class}-message"'.encode()  # the message's <template>, in pages that carry it
+CONFIG = tomllib.loads(CONFIG_FILE.read_text(encoding="utf-8"))
+TITLE = CONFIG["message"]["title"].replace("{site}", CONFIG["site"]["name"])
 SOURCES = {
     "starlette": "examples/starlette_app.py",
     "fastapi": "examples/fastapi_app.py",
@@ -103,10 +111,11 @@ def test_a_websocket_round_trips(site: Site) -> None:
         assert websocket.recv(timeout=10) == "hello"
 
 
-async def test_django_sends_capitalised_headers_and_the_middleware_copes() -> None:
+async def test_django_sends_capitalised_headers_and_the_middleware_copes(monkeypatch: pytest.MonkeyPatch) -> None:
     """In process, at the ASGI level: Django writes `Content-Type`, `Content-Length`; we replace the length."""
     if importlib.util.find_spec("django") is None:
         pytest.skip("django is not installed (pip install 'adguard-mw[frameworks]')")
+    monkeypatch.setenv(KEYS_ENV, SECRET_KEY)  # before the import, whose demo-key fallback must not be used here
     from examples.django_app.asgi import application
 
     sent = await call(application, http_scope("/articles/first", headers=[("host", "127.0.0.1")]))
@@ -135,8 +144,11 @@ async def test_the_detector_reports_to_the_beacon(site: Site, chromium: Browser)
 
 @pytest.mark.browser
 @pytest.mark.asyncio(loop_scope="module")
-async def test_a_blocked_verdict_shows_the_message_on_the_next_page(site: Site, chromium: Browser) -> None:
+async def test_a_blocking_reader_meets_the_message_the_file_describes(site: Site, chromium: Browser) -> None:
+    """The file's policy: the front page is observed, one free story per day, then its soft dialog with its title."""
+    assert CONFIG["policy"]["free_page_views"] == 1 and CONFIG["policy"]["rules"][0] == {"path": "/", "mode": "observe"}
     # The context's request API resolves names itself (Chromium's *.test mapping does not apply): use 127.0.0.1.
+    # It shares the context's cookies and runs no JavaScript, so no detector overwrites the reported verdict.
     context = await chromium.new_context(service_workers="block")
     try:
         report = {"signals": {"cosmetic": "blocked", "script": "blocked", "image": "blocked"}, "path": "/"}
@@ -145,16 +157,49 @@ async def test_a_blocked_verdict_shows_the_message_on_the_next_page(site: Site, 
         )
         assert beacon.ok, await beacon.text()
         assert (await beacon.json())["verdict"] == "blocked"
+        front = await context.request.get(site.url + "/")
+        assert MESSAGE_MARK not in await front.body(), "the [[policy.rules]] for / says observe"
+        free = await context.request.get(site.url + "/articles/first")
+        assert b"<article>" in await free.body()
+        assert MESSAGE_MARK not in await free.body(), "free_page_views = 1: the first story is free"
         page = await context.new_page()
         await page.goto(site.url + "/articles/first")
-        await expect(page.get_by_role("dialog")).to_be_visible()
+        dialog = page.get_by_role("dialog", name=TITLE)
+        await expect(dialog).to_be_visible()
         await expect(page.locator(f".{NAMES.css_class}[data-mode='soft']")).to_have_count(1)
+        await expect(dialog.locator("a[href='/subscribe']").first).to_be_visible()  # the body's Markdown link
         await expect(page.locator("article")).to_be_attached()  # soft: the story is behind the dialog
     finally:
         await context.close()
 
 
-def test_the_examples_read_the_key_from_the_environment() -> None:
-    apps = [source for source in SOURCES.values() if not source.endswith("views.py")]
-    for source in [*apps, "examples/django_app/settings.py", "examples/django_app/asgi.py"]:
-        assert 'os.environ.get("ADGUARD_MW_SECRET_KEY"' in (ROOT / source).read_text(), source
+def run_python(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_example_configuration_passes_check_config() -> None:
+    assert CONFIG["site"]["secret_keys_env"] == KEYS_ENV  # the variable the examples' demo-key fallback sets
+    env = {**os.environ, KEYS_ENV: SECRET_KEY}
+    checked = run_python("-m", "adguard_mw.cli", "check-config", str(CONFIG_FILE), env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert ": ok" in checked.stdout, checked.stdout
+
+
+def test_an_example_runs_with_no_setup_on_the_public_demo_key() -> None:
+    """A newcomer sets nothing: the example fills in the demo key (only when the variable is unset)."""
+    if importlib.util.find_spec("litestar") is None:
+        pytest.skip("litestar is not installed (pip install 'adguard-mw[frameworks]')")
+    env = {name: value for name, value in os.environ.items() if name != KEYS_ENV} | {"PYTHONPATH": str(ROOT)}
+    code = f"import os, examples.litestar_app as m; print(m.app.site_name, os.environ[{KEYS_ENV!r}], sep='|')"
+    ran = run_python("-c", code, env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == CONFIG["site"]["name"] + "|demo-only-key-replace-me-in-production"
+
+
+def test_the_examples_load_the_file_and_hard_code_no_production_key() -> None:
+    entry_points = [source for source in SOURCES.values() if not source.endswith("views.py")]
+    for source in [*entry_points, "examples/django_app/asgi.py"]:
+        text = (ROOT / source).read_text()
+        assert "AdGuardMiddleware.from_config(" in text and "CONFIG" in text, source
+        assert f'os.environ.setdefault("{KEYS_ENV}", "demo-only-key-replace-me-in-production")' in text, source
+        assert "secret_key=SECRET_KEY" not in text, source
