@@ -8,6 +8,7 @@ hold them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -274,8 +275,7 @@ VARIANTS = Section(
 MESSAGE = Section(
     "message",
     "The words and look of the message. `{site}` is replaced by the site's name. Reloaded when the file changes. "
-    "Other languages go in `[message.locales.<code>]` tables with the same keys, chosen from the reader's "
-    "`Accept-Language`.",
+    "Texts not set here are our own (in English, German, French or Spanish, after `default_locale`).",
     (
         Key("default_locale", locale, '"en"', "The language of the texts in `[message]`."),
         Key("title", text, "(built in)", "The heading."),
@@ -312,6 +312,14 @@ CTAS = Section(
         Key("name", name, "(from the label)", "The name events record."),
     ),
     array=True,
+)
+MESSAGE_TEXTS = Section(
+    "message.locales.<code>",
+    "The message in another language, e.g. `[message.locales.de]`, with the text keys of `[message]` (and its own "
+    "`[[message.locales.de.ctas]]`); readers get the language their `Accept-Language` prefers among the default "
+    "and these. What a locale leaves out is our own translation where we have one; the logo, body format and "
+    "calls to action come from `[message]`.",
+    tuple(key for key in MESSAGE.keys if key.name not in ("default_locale", "allowed_hosts", "template_dir")),
 )
 _SCHEME_KEYS = (
     Key("background", colour, "(built in)", "The message's background."),
@@ -364,7 +372,13 @@ DETECTION = Section(
             'Run the check only after consent: `"event"` waits for the page to dispatch the `consent_event` '
             'DOM event; `"cookie"` waits for `consent_cookie` to be set by the consent tool.',
         ),
-        Key("consent_event", name, '"adguard-mw-consent"', "The DOM event name that grants consent."),
+        Key(
+            "consent_event",
+            name,
+            "(none)",
+            "The DOM event that grants consent: a name of your own, so filter lists cannot target one name on "
+            "every site.",
+        ),
         Key("consent_cookie", name, "(none)", "The cookie name whose presence grants consent."),
         Key(
             "beacon",
@@ -392,7 +406,21 @@ RELOAD = Section(
         Key("signal", choice("", "SIGHUP", "SIGUSR1", "SIGUSR2"), '""', "Also reload on this signal."),
     ),
 )
-SECTIONS = (SITE, POLICY, RULES, VARIANTS, MESSAGE, CTAS, THEME_LIGHT, THEME_DARK, EVENTS, DETECTION, PREVIEW, RELOAD)
+SECTIONS = (
+    SITE,
+    POLICY,
+    RULES,
+    VARIANTS,
+    MESSAGE,
+    CTAS,
+    MESSAGE_TEXTS,
+    THEME_LIGHT,
+    THEME_DARK,
+    EVENTS,
+    DETECTION,
+    PREVIEW,
+    RELOAD,
+)
 TOP = ("site", "policy", "message", "events", "detection", "preview", "reload")
 
 
@@ -536,20 +564,103 @@ class _Reader:
         consent = detection.get("consent", "none")
         if consent == "cookie" and "consent_cookie" not in detection:
             raise self.fail("detection.consent", consent, "'cookie' together with detection.consent_cookie")
+        if consent == "event" and "consent_event" not in detection:
+            raise self.fail("detection.consent", consent, "'event' together with detection.consent_event")
         if consent == "event":
-            options["consent_event"] = detection.get("consent_event", "adguard-mw-consent")
+            options["consent_event"] = detection["consent_event"]
         elif consent == "cookie":
             options["consent_cookie"] = detection["consent_cookie"]
         return options
 
     def messages(self, data: Any, variants: list[dict[str, Any]]) -> dict[str, Any]:
-        """`[message]` (and each variant's) into Message objects; built by the message module's own checks."""
-        from .message import Message
+        """`[message]` and each variant's `message` table into Messages; built by the message module's checks."""
+        from .theme import Scheme, Theme
 
-        if not isinstance(data, dict):
-            raise self.fail("message", data, "a [table]")
-        texts = self.table(data, MESSAGE, "message")
-        return {"message": self.build("message", Message, **texts)} if texts else {}
+        extra = ("ctas", "theme", "locales")
+        settings = self.table(data, MESSAGE, "message", extra=extra)
+        options: dict[str, Any] = {}
+        for key in ("allowed_hosts",):
+            if key in settings:
+                options[key] = settings.pop(key)
+        if "template_dir" in settings:
+            options["template_dir"] = str(self.relative(settings.pop("template_dir")))
+        default = settings.pop("default_locale", "en")
+        options["message"] = base = self.texts(settings, data, "message", default)
+        theme = data.get("theme")
+        if theme is not None:
+            if not isinstance(theme, dict) or set(theme) - {"light", "dark"}:
+                raise self.fail("message.theme", theme, "[message.theme.light] and [message.theme.dark] tables")
+            schemes = {
+                name: self.build(f"message.theme.{name}", Scheme, **self.scheme(theme[name], name))
+                for name in ("light", "dark")
+                if name in theme
+            }
+            options["theme"] = self.build("message.theme", Theme, **schemes)
+        variant_messages = {}
+        for index, variant in enumerate(variants):
+            if isinstance(variant, dict) and "message" in variant:
+                where = f"policy.variants[{index}].message"
+                texts = self.table(variant["message"], MESSAGE_TEXTS, where, extra=("ctas", "locales"))
+                variant_messages[variant["name"]] = self.texts(texts, variant["message"], where, default, base)
+        if variant_messages:
+            options["variant_messages"] = variant_messages
+        return options
+
+    def scheme(self, data: Any, name: str) -> dict[str, Any]:
+        table = self.table(data, THEME_LIGHT, f"message.theme.{name}")
+        missing = [key.name for key in THEME_LIGHT.keys if key.name not in table]
+        if missing:
+            raise ConfigError(
+                f"{self.path.name}: message.theme.{name} needs all four colours; missing {', '.join(missing)}"
+            )
+        return table
+
+    def texts(self, fields: dict[str, Any], data: dict[str, Any], where: str, default: str, base: Any = None) -> Any:
+        """Messages for the default locale and each `[<where>.locales.<code>]`; what a locale leaves out comes
+        from our translation for it, and the logo, body format and calls to action from the default locale."""
+        from .message import CallToAction, Messages, default_message
+
+        def ctas(table: dict[str, Any], at: str) -> tuple[CallToAction, ...] | None:
+            if "ctas" not in table:
+                return None
+            items = self.array(table["ctas"], CTAS, f"{at}.ctas")
+            return tuple(self.build(f"{at}.ctas[{i}]", CallToAction, **item) for i, item in enumerate(items))
+
+        shared = ("logo", "logo_alt", "body_format", "ctas")
+        found = ctas(data, where)
+        if found is not None:
+            fields = {**fields, "ctas": found}
+        if base is not None:  # a variant: what it leaves out is the site's message in that locale
+            fields = {**_fields_of(base[base.default]), **fields}
+        first = self.build(where, default_message, locale=default, **fields)
+        by_locale = {default: first}
+        locales_table = data.get("locales", {})
+        if not isinstance(locales_table, dict):
+            raise self.fail(
+                f"{where}.locales", locales_table, "[<where>.locales.<code>] tables".replace("<where>", where)
+            )
+        inherited = {key: getattr(first, key) for key in shared}
+        for code, table in locales_table.items():
+            at = f"{where}.locales.{code}"
+            try:
+                code = locale(code)
+            except Invalid as exc:
+                raise self.fail(f"{where}.locales", code, str(exc)) from None
+            own = self.table(table, MESSAGE_TEXTS, at, extra=("ctas",))
+            found = ctas(table, at)
+            if found is not None:
+                own["ctas"] = found
+            if base is not None and code in base:
+                own = {**_fields_of(base[code]), **own}
+            by_locale[code] = self.build(at, default_message, locale=code, **{**inherited, **own})
+        if base is not None:
+            for code in base:
+                by_locale.setdefault(code, base[code])
+        return self.build(where, Messages, by_locale=by_locale, default=default)
+
+
+def _fields_of(message: Any) -> dict[str, Any]:
+    return {f.name: getattr(message, f.name) for f in dataclasses.fields(message)}
 
 
 def reference() -> str:

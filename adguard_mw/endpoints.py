@@ -7,6 +7,7 @@ what is wrong and changes nothing: the beacon takes a small same-origin JSON POS
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 from collections.abc import Callable, Coroutine
@@ -18,9 +19,11 @@ from starlette.types import Receive, Scope, Send
 
 from ._faults import report_fault
 from .assets import BAIT_PNG, REFRESH_AFTER, TOKEN, Asset, Assets, echo_script
+from .clients import describe_client
+from .editorial import Editorial
 from .events import EventLog, reader_fields
 from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
-from .policy import Policy
+from .policy import Mode
 from .signals import SIGNALS, VALUES, combine
 from .state import StateCookie, Verdict, VisitorState, new_visitor_id, visitor_id_expired
 
@@ -41,10 +44,9 @@ class Endpoints:
     def __init__(
         self,
         names: Names,
-        assets: Assets,
         cookie: StateCookie,
         events: EventLog,
-        policy: Policy,
+        editorial: Editorial,
         *,
         honor_gpc: bool = True,
     ) -> None:
@@ -52,8 +54,7 @@ class Endpoints:
         self.honor_gpc = honor_gpc
         self.cookie = cookie
         self.events = events
-        self.policy = policy
-        self._assets = self._asset_paths(assets)
+        self.use(editorial)
         self._echoes = {
             "/" + names.control,
             f"/{names.bait_dir}/{BAIT_SCRIPT}",
@@ -61,6 +62,8 @@ class Endpoints:
         }
         self._image = f"/{names.bait_dir}/{BAIT_IMAGE}"
         self._fallback = "/" + names.fallback
+        self._follow = "/" + names.follow
+        self._preview = "/" + names.preview
         self._posts: dict[str, Handler] = {
             "/" + names.beacon: self.beacon,
             "/" + names.dismiss: self.dismiss,
@@ -102,6 +105,10 @@ class Endpoints:
             response = Response(b"", media_type="text/css", headers={"Cache-Control": "no-store"})
             pending = self.cookie.name + "_p"
             response.raw_headers.append((b"set-cookie", f"{pending}=; Max-Age=0; Path=/; SameSite=Lax".encode()))
+        elif subpath == self._follow:
+            response = self.follow(scope)
+        elif subpath == self._preview:
+            response = self.preview(scope)
         elif subpath in self._echoes:
             token = scope.get("query_string", b"").decode("latin-1").removeprefix("n=")
             if not TOKEN.fullmatch(token):
@@ -204,10 +211,73 @@ class Endpoints:
         fields["variant"] = variant
         return fields
 
-    def use(self, policy: Policy, assets: Assets) -> None:
-        """After a reload: the new policy for events, the new stylesheet and scripts for browsers."""
-        self.policy = policy
-        self._assets = self._asset_paths(assets)
+    def use(self, editorial: Editorial) -> None:
+        """At start and after a reload: the policy events record, the files browsers load, the message."""
+        self.editorial = editorial
+        self.policy = editorial.policy
+        self._assets = self._asset_paths(editorial.assets)
+
+    def follow(self, scope: Scope) -> Response:
+        """A call to action: count the click, then send the reader on to the editor's link (and only there)."""
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=4)
+        targets = self.editorial.renderer.cta_targets
+        index = query.get("to", [""])[0]
+        if not index.isascii() or not index.isdigit() or int(index) >= len(targets):
+            return _error(400, f"expected ?to= and the number of a call to action, 0 to {len(targets) - 1}")
+        name, url = targets[int(index)]
+        headers = request_headers(scope)
+        state = self._state(headers)
+        if not (self.honor_gpc and headers.get("sec-gpc") == "1"):
+            visitor = state.visitor_id if state is not None else None
+            self.events.emit("cta_clicked", cta=name, **self._fields(headers, visitor, _referring_path(scope, headers)))
+        if url.startswith("/"):
+            url = scope.get("root_path", "") + url
+        return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+    def preview(self, scope: Scope) -> Response:
+        """The live message for the current settings, for editors holding the token; no detection, no cookie."""
+        editorial = self.editorial
+        if editorial.preview_token is None:
+            return _error(404, "not found")
+        query = {key: values[0] for key, values in
+                 parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=8).items()}  # fmt: skip
+        if not hmac.compare_digest(query.get("token", "").encode(), editorial.preview_token.encode()):
+            return _error(403, "a preview needs ?token= with the preview token from the configuration")
+        policy = editorial.policy
+        modes = [mode.value for mode in Mode if mode is not Mode.OBSERVE]
+        mode = query.get("mode", policy.mode.value if policy.mode is not Mode.OBSERVE else Mode.SOFT.value)
+        if mode not in modes:
+            return _error(400, f"mode must be one of {', '.join(modes)}")
+        kind = query.get("kind", "extension")
+        if kind not in ("extension", "network"):
+            return _error(400, "kind must be extension or network")
+        variants = {variant.name: variant for variant in policy.variants}
+        variant = variants.get(query.get("variant", ""))
+        if "variant" in query and variant is None:
+            return _error(400, f"variant must be one of: {', '.join(variants) or '(none configured)'}")
+        headers = request_headers(scope)
+        messages = editorial.variant_messages.get(variant.name) if variant is not None else None
+        messages = messages or editorial.renderer.messages
+        if "locale" in query:
+            if query["locale"] not in messages:
+                return _error(400, f"locale must be one of: {', '.join(messages)}")
+            locale, message = query["locale"].lower(), messages[query["locale"]]
+        else:
+            locale, message = messages.choose(headers.get("accept-language", ""))
+        page = editorial.renderer.preview_page(
+            mode,
+            kind=kind,
+            client=describe_client(headers.get("user-agent", "")),
+            message=message,
+            locale=locale,
+            stylesheet=editorial.assets.stylesheet.body.decode(),
+            css_class=self.names.css_class,
+        )
+        return Response(
+            page,
+            media_type="text/html",
+            headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"},
+        )
 
     def _state(self, headers: RequestHeaders) -> VisitorState | None:
         raw = headers.get("cookie")
@@ -300,6 +370,17 @@ def _parse_report(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(recheck, bool):
         raise BadRequest(400, "recheck must be true or false")
     return {"signals": signals, "path": path, "recheck": recheck}
+
+
+def _referring_path(scope: Scope, headers: RequestHeaders) -> str:
+    """The page a call to action was followed from: the Referer's path when it is this site, else "/"."""
+    referer = urlsplit(headers.get("referer", ""))
+    host = headers.get("host", "")
+    if referer.netloc and referer.netloc == host and _is_path(referer.path):
+        path = referer.path
+        root_path: str = scope.get("root_path", "")
+        return path[len(root_path) :] or "/" if root_path and path.startswith(root_path) else path
+    return "/"
 
 
 def _is_path(value: Any) -> bool:

@@ -7,6 +7,8 @@ middleware's own neutral path prefix are answered here without calling the app.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import inspect
 import json
 import os
@@ -14,8 +16,8 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, Literal
 
 from markupsafe import Markup
@@ -24,18 +26,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
 from ._faults import report_fault
-from .assets import Assets
+from .assets import Asset, Assets
 from .clients import describe_client
 from .csp import csp_nonce
+from .editorial import Editorial
 from .endpoints import Endpoints
 from .events import EventLog, Record, reader_fields
 from .injector import Headers, HtmlRewriter, Rewrite
-from .message import Message, MessageRenderer
+from .message import Message, MessageRenderer, Messages
 from .names import Names
 from .policy import NOTHING, Mode, Policy, decide, is_crawler
 from .reload import Reloader
 from .signals import Kind
 from .state import StateCookie, Verdict, VisitorState, cookie_value, new_visitor_id
+from .theme import Theme, stylesheet_source
 
 # Any ASGI app. Frameworks spell the ASGI types their own way (Litestar and Quart use TypedDicts), and a callable
 # that takes a TypedDict scope is not a Starlette ASGIApp to a type checker, though it is the same thing at run time.
@@ -47,25 +51,6 @@ SILENCE_GRACE = 10  # seconds a page's detector has to report before its silence
 _KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
 _CACHE_HEADERS = frozenset({b"cache-control", b"expires"})
-
-
-@dataclass(frozen=True)
-class Editorial:
-    """What editors own and a reload replaces, swapped as one object so a request never sees half of each."""
-
-    policy: Policy
-    renderer: MessageRenderer
-    assets: Assets
-    variant_messages: Mapping[str, Message]
-    preview_token: str | None
-    paywall: bytes  # a JSON-LD <script> for pages a hard wall may hide, or b""
-
-    @property
-    def may_ask(self) -> bool:
-        """Whether any reader could meet a message: otherwise the cookie is read only for sampled events."""
-        policy = self.policy
-        modes = {policy.mode, *(r.mode for r in policy.rules), *(v.mode for v in policy.variants)}
-        return policy.rollout > 0 and bool(modes - {Mode.OBSERVE, None})
 
 
 class AdGuardMiddleware:
@@ -82,7 +67,7 @@ class AdGuardMiddleware:
         *,
         secret_key: str | Sequence[str],
         policy: Policy | Mode | str = Mode.OBSERVE,
-        message: Message | None = None,
+        message: Message | Messages | None = None,
         site_name: str = "this site",
         events: str | os.PathLike[str] | Callable[[Record], object] | EventLog | None = None,
         page_view_sample_rate: float = 1.0,
@@ -93,7 +78,10 @@ class AdGuardMiddleware:
         consent_event: str | None = None,
         consent_cookie: str | None = None,
         beacon: bool = True,
-        variant_messages: Mapping[str, Message] | None = None,
+        variant_messages: Mapping[str, Message | Messages] | None = None,
+        theme: Theme | None = None,
+        allowed_hosts: Sequence[str] = (),
+        template_dir: str | os.PathLike[str] | None = None,
         paywall_selector: str | None = None,
         preview_token: str | None = None,
         path_prefix: str | None = None,
@@ -111,8 +99,10 @@ class AdGuardMiddleware:
             )
         if not isinstance(site_name, str) or not site_name.strip():
             raise ValueError(f"adguard_mw: site_name must be non-empty text, got {site_name!r}")
-        if message is not None and not isinstance(message, Message):
-            raise TypeError(f"adguard_mw: message must be an adguard_mw.Message, got {type(message).__name__}")
+        if message is not None and not isinstance(message, Message | Messages):
+            raise TypeError(
+                f"adguard_mw: message must be an adguard_mw.Message or Messages, got {type(message).__name__}"
+            )
         if not isinstance(cookie_max_age, int) or cookie_max_age <= 0:
             raise ValueError(f"adguard_mw: cookie_max_age must be a positive number of seconds, got {cookie_max_age!r}")
         if not isinstance(page_view_sample_rate, int | float) or not 0 <= page_view_sample_rate <= 1:
@@ -126,6 +116,8 @@ class AdGuardMiddleware:
             )
         if silent_detector not in ("unknown", "blocked"):
             raise ValueError(f"adguard_mw: silent_detector must be 'unknown' or 'blocked', got {silent_detector!r}")
+        if silent_detector == "blocked" and not beacon:
+            raise ValueError("adguard_mw: silent_detector='blocked' needs the beacon (silence is told by its absence)")
         for key, value in (("consent_event", consent_event), ("consent_cookie", consent_cookie)):
             if value is not None and not _COOKIE_NAME.fullmatch(str(value)):
                 raise ValueError(f"adguard_mw: {key} {value!r} must be letters, digits, '_', '-' or '.'")
@@ -169,12 +161,13 @@ class AdGuardMiddleware:
             policy=policy,
             message=message,
             variant_messages=variant_messages,
+            theme=theme,
+            allowed_hosts=allowed_hosts,
+            template_dir=template_dir,
             paywall_selector=paywall_selector,
             preview_token=preview_token,
         )
-        self.endpoints = Endpoints(
-            self.names, self.assets, self.cookie, self.events, self.policy, honor_gpc=self.honor_gpc
-        )
+        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, honor_gpc=self.honor_gpc)
         self._own_paths = self.names.prefix + "/"
         self._plain_tag = self.detector_tag("", None).encode()
         self.reloader: Reloader | None = None
@@ -183,27 +176,43 @@ class AdGuardMiddleware:
         self,
         *,
         policy: Policy | Mode | str = Mode.OBSERVE,
-        message: Message | None = None,
-        variant_messages: Mapping[str, Message] | None = None,
+        message: Message | Messages | None = None,
+        variant_messages: Mapping[str, Message | Messages] | None = None,
+        theme: Theme | None = None,
+        allowed_hosts: Sequence[str] = (),
+        template_dir: str | os.PathLike[str] | None = None,
         paywall_selector: str | None = None,
         preview_token: str | None = None,
     ) -> Editorial:
         """Check and build everything editors own; raises ValueError in one line, changing nothing."""
         checked = policy if isinstance(policy, Policy) else Policy(mode=Mode(_mode(policy)))
-        variant_messages = dict(variant_messages or {})
         names = {variant.name for variant in checked.variants}
-        for name, text in variant_messages.items():
+        by_variant: dict[str, Messages] = {}
+        for name, texts in (variant_messages or {}).items():
             if name not in names:
                 raise ValueError(
                     f"adguard_mw: variant_messages names {name!r}, which is not one of the policy's variants"
                 )
-            if not isinstance(text, Message):
-                raise TypeError(f"adguard_mw: variant_messages[{name!r}] must be an adguard_mw.Message")
+            if not isinstance(texts, Message | Messages):
+                raise TypeError(f"adguard_mw: variant_messages[{name!r}] must be an adguard_mw.Message or Messages")
+            by_variant[name] = texts if isinstance(texts, Messages) else Messages({"en": texts})
+        if theme is not None and not isinstance(theme, Theme):
+            raise TypeError(f"adguard_mw: theme must be an adguard_mw.Theme, got {type(theme).__name__}")
         if not self.beacon and (checked.mode is Mode.HARD or any(r.mode is Mode.HARD for r in checked.rules)):
             raise ValueError("adguard_mw: the hard mode needs the beacon (the server must know the verdict); "
                              "use soft, or turn the beacon on")  # fmt: skip
-        renderer = MessageRenderer(message or Message(), site_name=self.site_name)
-        assets = Assets.build(self.names, **self._detection)
+        extra = [texts[locale] for texts in by_variant.values() for locale in texts]
+        renderer = MessageRenderer(
+            message or Message(),
+            site_name=self.site_name,
+            allowed_hosts=allowed_hosts,
+            template_dir=template_dir,
+            extra=extra,
+        )
+        assets = Assets.build(self.names, **self._detection, dismiss_cooldown=checked.dismiss_cooldown)
+        override = Path(template_dir) if template_dir is not None else None
+        css = stylesheet_source(self.names.css_class, theme, override).encode()
+        assets = dataclasses.replace(assets, stylesheet=Asset(css, "text/css", hashlib.sha256(css).hexdigest()[:10]))
         paywall = b""
         if paywall_selector is not None:
             data = {
@@ -214,12 +223,12 @@ class AdGuardMiddleware:
             }
             ld_json = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
             paywall = f'<script type="application/ld+json">{ld_json}</script>'.encode()
-        return Editorial(checked, renderer, assets, variant_messages, preview_token, paywall)
+        return Editorial(checked, renderer, assets, by_variant, preview_token, paywall)
 
     def use(self, editorial: Editorial) -> None:
         """Switch to new editorial settings (a reload); requests in flight finish with the old ones."""
         self._editorial = editorial
-        self.endpoints.use(editorial.policy, editorial.assets)
+        self.endpoints.use(editorial)
 
     @property
     def policy(self) -> Policy:
@@ -235,7 +244,7 @@ class AdGuardMiddleware:
 
     @classmethod
     def from_config(
-        cls, app: AnyASGIApp, path: str | os.PathLike[str] | None = None, **overrides: Any
+        cls, app: AnyASGIApp, path: str | os.PathLike[str] | None = None, /, **overrides: Any
     ) -> AdGuardMiddleware:
         """Settings from an `adguard-mw.toml` (or the file named by ADGUARD_MW_CONFIG); keywords override them."""
         from .config import load_settings
@@ -353,10 +362,11 @@ class AdGuardMiddleware:
         policy = editorial.policy
         if not policy.covers(path):
             return b""
-        mode = policy.effective(path, None).mode
-        if mode is Mode.OBSERVE:
+        settings = policy.effective(path, None)
+        if settings.mode is Mode.OBSERVE:
             return b""
-        context = self._context(scope, path, mode, None, headers, editorial)
+        context = self._context(scope, path, settings.mode, None, headers, editorial)
+        context["cooldown"] = settings.dismiss_cooldown
         return editorial.renderer.render("overlay.html", **context).encode()
 
     def _context(
@@ -364,7 +374,14 @@ class AdGuardMiddleware:
     ) -> dict[str, Any]:
         root_path = scope.get("root_path", "")
         assets = editorial.assets
+        visitor = state.visitor_id if state is not None else None
+        locale, message = editorial.message_for(
+            editorial.policy.variant_for(visitor), _header(scope, b"accept-language")
+        )
         return {
+            "message": message,
+            "locale": locale,
+            "cta_url": self._url(root_path, self.names.follow),
             "mode": mode.value,
             "css": self.names.css_class,
             "next": path,

@@ -55,6 +55,8 @@ class Names:
     beacon: str
     dismiss: str
     recheck: str  # the "check again" form's target, for readers without JavaScript
+    follow: str  # calls to action link here, to be counted on their way to the editor's link
+    preview: str  # the editors' live preview, when a token enables it
     cookie: str
     css_class: str  # class prefix of the message markup
     event: str  # DOM event the detector and the message talk through
@@ -76,6 +78,8 @@ class Names:
             beacon=_word(seed_bytes, "beacon"),
             dismiss=_word(seed_bytes, "dismiss"),
             recheck=_word(seed_bytes, "recheck"),
+            follow=_word(seed_bytes, "follow"),
+            preview=_word(seed_bytes, "preview"),
             cookie=cookie if cookie is not None else "_" + _word(seed_bytes, "cookie"),
             css_class=_word(seed_bytes, "class"),
             event=_word(seed_bytes, "event"),

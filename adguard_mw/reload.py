@@ -36,7 +36,16 @@ RESTART_ONLY = (
     "consent_cookie",
     "beacon",
 )
-EDITORIAL = ("policy", "message", "variant_messages", "paywall_selector", "preview_token")
+EDITORIAL = (
+    "policy",
+    "message",
+    "variant_messages",
+    "theme",
+    "allowed_hosts",
+    "template_dir",
+    "paywall_selector",
+    "preview_token",
+)
 
 
 class Reloader:

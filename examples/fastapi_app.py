@@ -14,7 +14,6 @@ import anyio
 from fastapi import BackgroundTasks, FastAPI, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp
 
 from adguard_mw import AdGuardMiddleware
 
@@ -32,17 +31,12 @@ app = FastAPI()
 app.add_middleware(SessionMiddleware, secret_key=SESSION_KEY)
 
 
-def adguard(app: ASGIApp) -> AdGuardMiddleware:
-    """The middleware with the settings of the configuration file, for ``app.add_middleware``."""
-    return AdGuardMiddleware.from_config(app, CONFIG)
-
-
-# add_middleware takes a class or any factory called the same way, factory(app, **options): `adguard` builds the
+# add_middleware takes a class or any factory called the same way, factory(app, *args): from_config builds the
 # middleware from the file, so editors' changes to it reload while the site runs. FastAPI builds middleware on the
 # first event it gets, so run `adguard-mw check-config` before deploying (or uvicorn --lifespan on): a mistake then
 # stops the start-up instead of answering 500. Added after SessionMiddleware, it wraps it; add a GZipMiddleware
 # after this line, never before (it must see plain HTML).
-app.add_middleware(adguard)
+app.add_middleware(AdGuardMiddleware.from_config, CONFIG)
 
 
 @app.get("/", response_class=HTMLResponse)

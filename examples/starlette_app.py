@@ -18,7 +18,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 
 from adguard_mw import AdGuardMiddleware
@@ -85,11 +84,6 @@ async def echo(websocket: WebSocket) -> None:
     await websocket.close()
 
 
-def adguard(app: ASGIApp) -> AdGuardMiddleware:
-    """The middleware with the settings of the configuration file, for ``app.add_middleware``."""
-    return AdGuardMiddleware.from_config(app, CONFIG)
-
-
 app = Starlette(
     routes=[
         Route("/", home),
@@ -104,9 +98,9 @@ app = Starlette(
     ]
 )
 app.add_middleware(SessionMiddleware, secret_key=SESSION_KEY)
-# add_middleware takes a class or any factory called the same way, factory(app, **options): `adguard` builds the
+# add_middleware takes a class or any factory called the same way, factory(app, *args): from_config builds the
 # middleware from the file, so editors' changes to it reload while the site runs. Starlette builds middleware on
 # the first event it gets, so run `adguard-mw check-config` before deploying (or uvicorn --lifespan on): a mistake
 # then stops the start-up instead of answering 500. Added after SessionMiddleware, it wraps it; add a
 # GZipMiddleware after this line, never before (it must see plain HTML).
-app.add_middleware(adguard)
+app.add_middleware(AdGuardMiddleware.from_config, CONFIG)

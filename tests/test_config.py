@@ -48,7 +48,7 @@ def test_a_valid_file_configures_the_middleware(tmp_path: Path) -> None:
     assert options["secret_key"] == ["an-older-key-0123456789abcdef", "the-current-key-0123456789abcdef"]
     assert options["policy"].mode is Mode.SOFT and options["policy"].dismiss_cooldown == 12 * 3600
     assert options["policy"].verdict_ttl == 7 * 86400 and options["policy"].exclude == ("/account/*",)
-    assert options["message"].title == "Please support {site}" and options["page_view_sample_rate"] == 0.5
+    assert options["message"]["en"].title == "Please support {site}" and options["page_view_sample_rate"] == 0.5
     app = AdGuardMiddleware(bare_site(), **options)
     assert app.renderer.site_name == "The Daily Lantern"
 
@@ -209,3 +209,87 @@ def test_a_short_preview_token_is_refused(tmp_path: Path) -> None:
         load_settings(
             write(tmp_path, '[preview]\ntoken_env = "PREVIEW_TOKEN"'), environ={**KEYS, "PREVIEW_TOKEN": "short"}
         )
+
+
+MESSAGES = """
+[site]
+name = "The Daily Lantern"
+
+[message]
+default_locale = "en"
+title = "Keep {site} lit"
+body = "Ads pay for our *reporting*. [Read why](/about/ads)."
+logo = "/static/logo.svg"
+logo_alt = "The Daily Lantern"
+allowed_hosts = ["shop.lantern.example"]
+
+[[message.ctas]]
+label = "Subscribe"
+url = "https://shop.lantern.example/subscribe"
+
+[message.locales.de]
+title = "Halten Sie {site} am Leuchten"
+
+[message.theme.light]
+background = "#fffdf7"
+text = "#1a1a1a"
+accent = "#8a1c1c"
+accent_text = "#ffffff"
+
+[[policy.variants]]
+name = "plain"
+
+[[policy.variants]]
+name = "warm"
+[policy.variants.message]
+title = "We need you, reader"
+[policy.variants.message.locales.de]
+title = "Wir brauchen Sie"
+"""
+
+
+def test_messages_locales_theme_and_variants_reach_the_middleware(tmp_path: Path) -> None:
+    options = load_settings(write(tmp_path, MESSAGES), environ=KEYS).options
+    messages = options["message"]
+    assert list(messages) == ["en", "de"]
+    english, german = messages["en"], messages["de"]
+    assert english.title == "Keep {site} lit" and german.title == "Halten Sie {site} am Leuchten"
+    assert german.check_label != english.check_label  # our German where the editor wrote none
+    assert german.logo == english.logo and german.ctas == english.ctas  # shared from [message]
+    assert [(cta.name, cta.url) for cta in english.ctas] == [("subscribe", "https://shop.lantern.example/subscribe")]
+    assert options["allowed_hosts"] == ("shop.lantern.example",)
+    assert options["theme"].light.accent == "#8a1c1c"
+    warm = options["variant_messages"]["warm"]
+    assert warm["en"].title == "We need you, reader" and warm["de"].title == "Wir brauchen Sie"
+    assert warm["en"].body == english.body and warm["en"].ctas == english.ctas  # the rest is the site's message
+    assert "plain" not in options["variant_messages"]
+    AdGuardMiddleware(bare_site(), **options)  # and the middleware accepts all of it
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[message]\nbody_format = "rtf"', "message.body_format = 'rtf' is not allowed: one of markdown, html"),
+        ('[message]\nlogo = "/l.svg"', "[message] message logo_alt must say what the logo shows"),
+        ('[[message.ctas]]\nlabel = "Give"', "message.ctas[0].url is missing"),
+        ('[message.locales.xx_YY]\ntitle = "x"', "message.locales = 'xx_YY' is not allowed: a language code"),
+        ("[message.locales.de]\nallowed_hosts = []", "message.locales.de.allowed_hosts = [] is not allowed: keys of"),
+        ('[message.theme.light]\nbackground = "#fff"', "message.theme.light needs all four colours; missing text"),
+        (
+            '[message.theme.light]\nbackground = "#fff"\ntext = "#eee"\naccent = "#000"\naccent_text = "#fff"',
+            "[message.theme] theme light text #eee on background #fff",
+        ),
+        ('[message]\ntemplate_dir = "nowhere"', "message template_dir"),
+        ('[message]\nallowed_hosts = ["evil"]', "message.allowed_hosts = ['evil'] is not allowed: a list of host"),
+        (
+            '[[message.ctas]]\nlabel = "Give"\nurl = "https://evil.example/"',
+            "links to 'https://evil.example/', which is not allowed",
+        ),
+        ('[detection]\nconsent = "event"', "detection.consent = 'event' is not allowed: 'event' together with"),
+    ],
+)
+def test_each_message_mistake_is_one_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises((ConfigError, ValueError)) as error:
+        options = load_settings(write(tmp_path, text), environ=KEYS).options
+        AdGuardMiddleware(bare_site(), **options)
+    assert message in str(error.value) and "\n" not in str(error.value)
