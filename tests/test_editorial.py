@@ -102,3 +102,85 @@ def test_without_the_beacon_there_is_no_hard_wall() -> None:
 def test_editorial_mistakes_fail_in_one_line(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match="^adguard_mw: " + re.escape(message)):
         wrapped(**options)
+
+
+from adguard_mw.message import CallToAction, Message, Messages  # noqa: E402
+
+SUBSCRIBE = CallToAction("Subscribe", "/subscribe")
+ENGLISH = Message(title="Keep the lamps lit", ctas=(SUBSCRIBE,))
+GERMAN = Message(title="Halten Sie die Lampen am Leuchten", ctas=(CallToAction("Abonnieren", "/abo", "subscribe"),))
+TOKEN = "a-preview-token-for-editors"
+
+
+async def test_readers_get_the_language_they_prefer_among_those_written() -> None:
+    app = wrapped(policy="soft", message=Messages({"en": ENGLISH, "de": GERMAN}))
+    async with client(app) as c:
+        await report(c, app, "blocked")
+        german = (await c.get("/news/1", headers={"Accept-Language": "de-CH,de;q=0.9,en;q=0.5"})).text
+        french = (await c.get("/news/1", headers={"Accept-Language": "fr-FR,fr;q=0.9"})).text
+    assert "Halten Sie die Lampen am Leuchten" in german and 'lang="de"' in german
+    assert "Keep the lamps lit" in french  # no French written: the default
+
+
+async def test_a_variant_with_its_own_words_shows_them_to_its_readers(tmp_path: Path) -> None:
+    policy = Policy(mode=Mode.SOFT, variants=(Variant("plain"), Variant("warm")))
+    warm = Message(title="We need you, reader")
+    seen = set()
+    for run in range(12):
+        app = wrapped(policy=policy, variant_messages={"warm": warm}, events=tmp_path / str(run))
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            text = (await c.get("/news/1")).text
+        (variant,) = {event["variant"] for event in logged(app, tmp_path / str(run)) if event["visitor"]}
+        assert ("We need you, reader" in text) is (variant == "warm")
+        seen.add(variant)
+    assert seen == {"plain", "warm"}
+
+
+async def test_a_call_to_action_is_counted_on_its_way_to_the_editors_link(tmp_path: Path) -> None:
+    app = wrapped(policy="soft", message=ENGLISH, events=tmp_path)
+    async with client(app) as c:
+        await report(c, app, "blocked")
+        page = (await c.get("/news/1")).text
+        follow = f"{app.names.prefix}/{app.names.follow}?to="
+        assert follow in page
+        href = follow + page.split(follow, 1)[1].split('"', 1)[0]
+        followed = await c.get(href, headers={"Referer": "http://news.test/news/1"})
+    assert followed.status_code == 303 and followed.headers["location"] == "/subscribe"
+    clicks = [event for event in logged(app, tmp_path) if event["event"] == "cta_clicked"]
+    assert [(click["cta"], click["path"]) for click in clicks] == [("subscribe", "/news/1")]
+
+
+@pytest.mark.parametrize("query", ["", "?to=", "?to=7", "?to=-1", "?to=0x1", "?to=%D9%A0"])
+async def test_a_call_to_action_link_goes_only_where_editors_said(query: str, tmp_path: Path) -> None:
+    app = wrapped(policy="soft", message=ENGLISH, events=tmp_path)
+    async with client(app) as c:
+        response = await c.get(f"{app.names.prefix}/{app.names.follow}{query}")
+    assert response.status_code == 400 and "location" not in response.headers
+    assert [event for event in logged(app, tmp_path) if event["event"] == "cta_clicked"] == []
+
+
+async def test_the_preview_is_off_unless_a_token_is_configured() -> None:
+    app = wrapped(policy="soft")
+    async with client(app) as c:
+        assert (await c.get(f"{app.names.prefix}/{app.names.preview}?token=anything")).status_code == 404
+
+
+async def test_the_preview_shows_the_live_message_to_token_holders_only() -> None:
+    app = wrapped(policy="hard", message=Messages({"en": ENGLISH, "de": GERMAN}), preview_token=TOKEN)
+    url = f"{app.names.prefix}/{app.names.preview}"
+    async with client(app) as c:
+        assert (await c.get(url)).status_code == 403
+        assert (await c.get(f"{url}?token=wrong-token-for-editors")).status_code == 403
+        hard = await c.get(f"{url}?token={TOKEN}")
+        soft_de = await c.get(f"{url}?token={TOKEN}&mode=soft&locale=de")
+        network = await c.get(f"{url}?token={TOKEN}&mode=notice&kind=network")
+        bad = await c.get(f"{url}?token={TOKEN}&mode=loud")
+        unknown_locale = await c.get(f"{url}?token={TOKEN}&locale=fr")
+    assert hard.status_code == 200 and "Keep the lamps lit" in hard.text and 'data-mode="hard"' in hard.text
+    assert hard.headers["cache-control"] == "no-store" and hard.headers["x-robots-tag"] == "noindex"
+    assert "set-cookie" not in hard.headers
+    assert "Halten Sie die Lampen am Leuchten" in soft_de.text and 'data-mode="soft"' in soft_de.text
+    assert 'data-mode="notice"' in network.text and "network" in network.text.lower()
+    assert bad.status_code == 400 and "mode must be one of notice, instructions, soft, hard" in bad.text
+    assert unknown_locale.status_code == 400 and "locale must be one of: en, de" in unknown_locale.text
