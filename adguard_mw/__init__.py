@@ -2,9 +2,26 @@
 
 from .__about__ import __version__
 from .events import EventLog
-from .message import Message
+from .message import CallToAction, Message, Messages, default_message
 from .middleware import AdGuardMiddleware
-from .policy import Mode, Policy
+from .policy import Meter, Mode, Policy, Rule, Variant
 from .state import Verdict
+from .theme import Scheme, Theme
 
-__all__ = ["AdGuardMiddleware", "EventLog", "Message", "Mode", "Policy", "Verdict", "__version__"]
+__all__ = [
+    "AdGuardMiddleware",
+    "CallToAction",
+    "EventLog",
+    "Message",
+    "Messages",
+    "Meter",
+    "Mode",
+    "Policy",
+    "Rule",
+    "Scheme",
+    "Theme",
+    "Variant",
+    "Verdict",
+    "__version__",
+    "default_message",
+]

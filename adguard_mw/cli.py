@@ -36,12 +36,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--free-views", type=int, default=0, help="page views after detection before the message")
     check = commands.add_parser("check-config", help="check an adguard-mw.toml without starting anything")
     check.add_argument("file", type=Path, help="the configuration file")
+    preview = commands.add_parser("preview", help="render each message of an adguard-mw.toml to static HTML files")
+    preview.add_argument("file", type=Path, help="the configuration file")
+    preview.add_argument("--out", type=Path, default=Path("adguard-mw-preview"), help="folder (default: %(default)s)")
+    preview.add_argument("--mode", action="append", help="notice, instructions, soft or hard (default: all)")
+    preview.add_argument("--locale", action="append", help="a configured locale such as de (default: all)")
+    preview.add_argument("--variant", action="append", help="an A/B variant's name (default: each with own texts)")
+    preview.add_argument("--kind", action="append", choices=["extension", "network"], help="blocker (default: both)")
+    preview.add_argument("--browser", default="chrome", help="whose allow-list steps to show (default: %(default)s)")
     report_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
         return run_demo(args.host, args.port, args.events, Mode(args.policy), args.free_views)
     if args.command == "check-config":
         return check_config(args.file)
+    if args.command == "preview":
+        return preview_config(args)
     if args.command in report_cli.COMMANDS:
         return report_cli.run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
@@ -58,6 +68,30 @@ def check_config(path: Path) -> int:
         return 1
     policy = settings.options["policy"]
     print(f"{path}: ok (policy {policy.mode.value}, {len(settings.options['secret_key'])} secret key(s))")
+    return 0
+
+
+def preview_config(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_settings
+    from .preview import KINDS, MODES, write_previews
+
+    try:
+        middleware = AdGuardMiddleware(_no_app, **load_settings(args.file).options)
+        pages = write_previews(
+            middleware,
+            args.out,
+            modes=args.mode or MODES,
+            locales=args.locale,
+            variants=args.variant,
+            kinds=args.kind or KINDS,
+            browser=args.browser,
+        )
+    except (ConfigError, ValueError, TypeError) as exc:
+        print(str(exc).removeprefix("adguard_mw: "), file=sys.stderr)
+        return 1
+    for page in pages:
+        print(page.path)
+    print(f"{len(pages)} preview page(s) in {args.out}/: open them in a browser", file=sys.stderr)
     return 0
 
 
