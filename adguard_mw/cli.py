@@ -62,12 +62,15 @@ def check_config(path: Path) -> int:
 
     try:
         settings = load_settings(path)
-        AdGuardMiddleware(_no_app, **settings.options)  # the middleware's own checks too
+        middleware = AdGuardMiddleware(_no_app, **settings.options)  # the middleware's own checks too
     except (ConfigError, ValueError, TypeError) as exc:
         print(str(exc).removeprefix("adguard_mw: "), file=sys.stderr)
         return 1
     policy = settings.options["policy"]
     print(f"{path}: ok (policy {policy.mode.value}, {len(settings.options['secret_key'])} secret key(s))")
+    if settings.options.get("preview_token"):
+        names = middleware.names
+        print(f"live preview: {names.prefix}/{names.preview}?token=<the preview token>&mode=soft&locale=en")
     return 0
 
 

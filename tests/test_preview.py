@@ -96,3 +96,16 @@ def test_the_examples_configuration_previews(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("ADGUARD_MW_SECRET_KEYS", "the-current-key-0123456789abcdef")
     assert main(["preview", str(ROOT / "examples" / "adguard-mw.toml"), "--out", str(tmp_path)]) == 0
     assert "Abonnieren" in (tmp_path / "soft-de.html").read_text()
+
+
+def test_check_config_prints_the_live_preview_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ADGUARD_MW_SECRET_KEYS", "the-current-key-0123456789abcdef")
+    monkeypatch.setenv("PREVIEW_TOKEN", "a-preview-token-0123456789")
+    path = tmp_path / "adguard-mw.toml"
+    path.write_text('[preview]\ntoken_env = "PREVIEW_TOKEN"\n')
+    assert main(["check-config", str(path)]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith("live preview: /_") and "?token=<the preview token>" in line
+    assert "a-preview-token" not in line  # the token itself is never printed
