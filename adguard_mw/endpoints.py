@@ -222,6 +222,8 @@ class Endpoints:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=4)
         targets = self.editorial.renderer.cta_targets
         index = query.get("to", [""])[0]
+        if not targets:
+            return _error(404, "this site's message has no calls to action")
         if not index.isascii() or not index.isdigit() or int(index) >= len(targets):
             return _error(400, f"expected ?to= and the number of a call to action, 0 to {len(targets) - 1}")
         name, url = targets[int(index)]

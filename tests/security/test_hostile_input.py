@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from starlette.types import Message as AsgiMessage
 from starlette.types import Receive
 
-from adguard_mw import AdGuardMiddleware, Message, Policy
+from adguard_mw import AdGuardMiddleware, CallToAction, Message, Policy
 from adguard_mw._faults import fault_counts, reset_fault_counts
 from adguard_mw.endpoints import MAX_BODY
 from adguard_mw.signals import SIGNALS, VALUES
@@ -55,10 +55,15 @@ class Recorded(list[dict[str, Any]]):
         return events
 
 
+PREVIEW_TOKEN = "a-preview-token-0123456789"
+
+
 def recording_app(**options: Any) -> tuple[AdGuardMiddleware, Recorded]:
     recorded = Recorded()
     options.setdefault("secret_key", KEY)
     options.setdefault("policy", "hard")
+    options.setdefault("preview_token", PREVIEW_TOKEN)
+    options.setdefault("message", Message(ctas=(CallToAction("Subscribe", "/subscribe"),)))
     app = AdGuardMiddleware(bare_site(), events=recorded.append, **options)
     recorded.app = app
     return app, recorded
@@ -349,7 +354,10 @@ class TestCookies:
 class TestPaths:
     @SOME
     @given(
-        subpath=st.text(max_size=40) | st.sampled_from(["/", "//", "/..", "/%00", "/" + APP.names.script + "/x"]),
+        subpath=st.text(max_size=40)
+        | st.sampled_from(
+            ["/", "//", "/..", "/%00", "/" + APP.names.script + "/x", APP.names.follow, APP.names.preview]
+        ),
         method=st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "X"]),
         query=st.binary(max_size=80),
     )
@@ -362,6 +370,27 @@ class TestPaths:
         if sent.status >= 400:
             assert_refused_cleanly(sent, statuses=(400, 403, 404, 405, 415))
         assert not sets_state(sent)
+
+    @SOME
+    @given(query=st.binary(max_size=80) | st.from_regex(r"to=[0-9]{0,3}(&from=.*)?", fullmatch=True).map(str.encode))
+    async def test_a_call_to_action_leads_only_to_the_configured_link(self, query: bytes) -> None:
+        sent = await send_raw(own_url(APP, APP.names.follow), method="GET", query=query)
+        if sent.status == 303:
+            assert sent.header("location") == "/subscribe"
+            assert [event["event"] for event in EVENTS.drain()] == ["cta_clicked"]
+        else:
+            assert_refused_cleanly(sent, statuses=(400,))
+        assert not sets_state(sent)
+
+    @SOME
+    @given(query=st.binary(max_size=120) | st.just(f"token={PREVIEW_TOKEN}&mode=soft".encode()))
+    async def test_the_preview_opens_only_with_the_token(self, query: bytes) -> None:
+        sent = await send_raw(own_url(APP, APP.names.preview), method="GET", query=query)
+        if PREVIEW_TOKEN.encode() not in query:
+            assert_refused_cleanly(sent, statuses=(403,))
+        else:
+            assert sent.status in (200, 400, 403)  # 403: the token followed by more characters is another token
+        assert not sets_state(sent) and EVENTS.drain() == []
 
     @SOME
     @given(query=st.binary(max_size=80) | st.from_regex(r"n=[0-9a-fA-F]{0,70}", fullmatch=True).map(str.encode))
