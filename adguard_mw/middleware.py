@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+import jinja2
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -209,6 +210,8 @@ class AdGuardMiddleware:
             template_dir=template_dir,
             extra=extra,
         )
+        if template_dir is not None:
+            _try_templates(renderer, template_dir)
         assets = Assets.build(self.names, **self._detection, dismiss_cooldown=checked.dismiss_cooldown)
         override = Path(template_dir) if template_dir is not None else None
         css = stylesheet_source(self.names.css_class, theme, override).encode()
@@ -481,6 +484,20 @@ class AdGuardMiddleware:
 
     def _url(self, root_path: str, name: str) -> str:
         return f"{root_path}{self.names.prefix}/{name}"
+
+
+def _try_templates(renderer: MessageRenderer, template_dir: str | os.PathLike[str]) -> None:
+    """Render the editors' templates once in every mode, so a mistake in them stops the start (or the reload)
+    in one line instead of failing on readers' pages."""
+    for mode in (Mode.NOTICE, Mode.INSTRUCTIONS, Mode.SOFT, Mode.HARD):
+        try:
+            renderer.preview_page(mode.value, stylesheet="")
+        except jinja2.TemplateError as exc:
+            where = f" line {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+            raise ValueError(
+                f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from None
 
 
 def _declares_html(start: ASGIMessage) -> bool:

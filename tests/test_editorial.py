@@ -184,3 +184,31 @@ async def test_the_preview_shows_the_live_message_to_token_holders_only() -> Non
     assert 'data-mode="notice"' in network.text and "network" in network.text.lower()
     assert bad.status_code == 400 and "mode must be one of notice, instructions, soft, hard" in bad.text
     assert unknown_locale.status_code == 400 and "locale must be one of: en, de" in unknown_locale.text
+
+
+async def test_editors_templates_and_css_override_ours(tmp_path: Path) -> None:
+    (tmp_path / "panel.html").write_text(
+        '<div class="{{ css }}" data-mode="{{ mode }}" lang="{{ lang }}"><h2>{{ text.title }}</h2>Our own panel</div>'
+    )
+    (tmp_path / "message.css").write_text(".__C__-title { letter-spacing: 0.1em }")
+    app = wrapped(policy="soft", template_dir=tmp_path)
+    async with client(app) as c:
+        await report(c, app, "blocked")
+        page = (await c.get("/news/1")).text
+        css = (await c.get(f"{app.names.prefix}/{app.names.stylesheet}")).text
+    assert "Our own panel" in page
+    assert f".{app.names.css_class}-title {{ letter-spacing: 0.1em }}" in css  # after ours, so it wins
+
+
+@pytest.mark.parametrize(
+    ("template", "error"),
+    [
+        ("{% if %}", "fail in notice mode line 1"),
+        ("{{ text.no_such_text }}", "fail in notice mode: 'dict object' has no attribute 'no_such_text'"),
+    ],
+)
+def test_a_broken_editors_template_stops_the_start_in_one_line(tmp_path: Path, template: str, error: str) -> None:
+    (tmp_path / "panel.html").write_text(template)
+    with pytest.raises(ValueError, match=re.escape(error)) as caught:
+        wrapped(policy="soft", template_dir=tmp_path)
+    assert "\n" not in str(caught.value)
