@@ -19,6 +19,16 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
 
+# --- axe-core for the accessibility tests (tests/browser/test_accessibility.py) ---------------------------
+# The npm package's axe.min.js, pinned and checked against the registry's sha512 integrity (both in
+# tests/browser/axe.py), extracted into .cache/axe-core/ (git-ignored). No node needed. A failed download or an
+# integrity mismatch stops here.
+if ! .venv/bin/python -m tests.browser.axe; then
+  echo "ERROR: could not fetch axe-core for the accessibility tests (see above)." >&2
+  exit 1
+fi
+# --- end of axe-core -------------------------------------------------------------------------------------
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
