@@ -117,13 +117,6 @@ class AdGuardMiddleware:
             )
         if silent_detector not in ("unknown", "blocked"):
             raise ValueError(f"adguard_mw: silent_detector must be 'unknown' or 'blocked', got {silent_detector!r}")
-        if silent_detector == "blocked" and not beacon:
-            raise ValueError("adguard_mw: silent_detector='blocked' needs the beacon (silence is told by its absence)")
-        for key, value in (("consent_event", consent_event), ("consent_cookie", consent_cookie)):
-            if value is not None and not _COOKIE_NAME.fullmatch(str(value)):
-                raise ValueError(f"adguard_mw: {key} {value!r} must be letters, digits, '_', '-' or '.'")
-        if consent_event is not None and consent_cookie is not None:
-            raise ValueError("adguard_mw: give consent_event or consent_cookie, not both")
         if preview_token is not None and (not isinstance(preview_token, str) or len(preview_token) < 16):
             raise ValueError("adguard_mw: preview_token must be at least 16 random characters (or None: no preview)")
         if paywall_selector is not None and (not isinstance(paywall_selector, str) or not paywall_selector.strip()):

@@ -95,8 +95,9 @@ def test_without_the_beacon_there_is_no_hard_wall() -> None:
     [
         ({"preview_token": "short"}, "preview_token must be at least 16 random characters"),
         ({"paywall_selector": " "}, "paywall_selector must be a CSS selector"),
-        ({"consent_event": "a b"}, "consent_event 'a b' must be letters"),
+        ({"consent_event": "a b"}, "consent_event 'a b' must be 1 to 64 letters"),
         ({"consent_event": "ok", "consent_cookie": "ok"}, "give consent_event or consent_cookie, not both"),
+        ({"silent_detector": "blocked", "beacon": False}, "silent_detector='blocked' needs the beacon"),
     ],
 )
 def test_editorial_mistakes_fail_in_one_line(options: dict[str, object], message: str) -> None:
