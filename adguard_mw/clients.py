@@ -24,9 +24,13 @@ UNKNOWN_CLIENT = ClientFacts("Other", "", "Other", "other")
 
 
 @lru_cache(maxsize=1024)
-def describe_client(user_agent: str) -> ClientFacts:
+def describe_client(user_agent: str, brands: str = "") -> ClientFacts:
+    """`brands` is the Sec-CH-UA client hint: Brave's user-agent says Chrome, its hint says Brave (on https)."""
     if not user_agent:
         return UNKNOWN_CLIENT
+    if '"Brave"' in brands:
+        facts = describe_client(user_agent)
+        return ClientFacts("Brave", facts.browser_major, facts.os, facts.device)
     agent = parse(user_agent[:512])
     if agent.is_bot:
         device = "bot"

@@ -269,7 +269,7 @@ class Endpoints:
         page = editorial.renderer.preview_page(
             mode,
             kind=kind,
-            client=describe_client(headers.get("user-agent", "")),
+            client=describe_client(headers.get("user-agent", ""), headers.get("sec-ch-ua", "")),
             message=message,
             locale=locale,
             stylesheet=editorial.assets.stylesheet.body.decode(),

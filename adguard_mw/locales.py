@@ -232,6 +232,17 @@ STEPS: dict[str, dict[str, tuple[str, ...]]] = {
             "Turn off “Enable Content Blockers”.",
             _EN_BACK,
         ),
+        "Brave": (
+            "Click the Brave Shields icon (the lion) at the right of the address bar.",
+            "Turn Shields down for this site. If you also use an ad-blocking extension, turn it off for this site too.",
+            _EN_BACK,
+        ),
+        "mobile": (
+            "If your browser blocks ads itself (Samsung Internet, Brave, Opera), open its menu and turn ad blocking "
+            "off for this site.",
+            "If an app or a Private DNS setting blocks ads on your phone, pause it or add this site to its allow-list.",
+            _EN_BACK,
+        ),
         "other": _EN_EXTENSION,
         "network": (
             "Open your filter's settings: the Pi-hole or NextDNS dashboard, your router, or ask whoever runs your "
@@ -267,6 +278,19 @@ STEPS: dict[str, dict[str, tuple[str, ...]]] = {
             "Deaktivieren Sie „Inhaltsblocker aktivieren“.",
             _DE_BACK,
         ),
+        "Brave": (
+            "Klicken Sie rechts in der Adressleiste auf das Brave-Shields-Symbol (den Löwen).",
+            "Schalten Sie die Shields für diese Website aus. Nutzen Sie zusätzlich eine Werbeblocker-Erweiterung, "
+            "deaktivieren Sie auch diese für diese Website.",
+            _DE_EXTENSION[2],
+        ),
+        "mobile": (
+            "Blockiert Ihr Browser selbst Werbung (Samsung Internet, Brave, Opera), öffnen Sie sein Menü und "
+            "schalten Sie den Werbeblocker für diese Website aus.",
+            "Blockiert eine App oder eine private DNS-Einstellung Werbung auf Ihrem Telefon, pausieren Sie sie oder "
+            "nehmen Sie diese Website in ihre Ausnahmeliste auf.",
+            _DE_EXTENSION[2],
+        ),
         "other": _DE_EXTENSION,
         "network": (
             "Öffnen Sie die Einstellungen Ihres Filters: das Dashboard von Pi-hole oder NextDNS, Ihren Router – oder "
@@ -301,6 +325,19 @@ STEPS: dict[str, dict[str, tuple[str, ...]]] = {
             "Désactivez «\u00a0Activer les bloqueurs de contenu\u00a0».",
             _FR_BACK,
         ),
+        "Brave": (
+            "Cliquez sur l’icône Brave Shields (le lion) à droite de la barre d’adresse.",
+            "Désactivez les Shields pour ce site. Si vous utilisez aussi une extension de blocage, désactivez-la "
+            "également pour ce site.",
+            _FR_BACK,
+        ),
+        "mobile": (
+            "Si votre navigateur bloque lui-même les publicités (Samsung Internet, Brave, Opera), ouvrez son menu et "
+            "désactivez le blocage pour ce site.",
+            "Si une application ou un réglage DNS privé bloque les publicités sur votre téléphone, mettez-le en "
+            "pause ou ajoutez ce site à sa liste d’exceptions.",
+            _FR_BACK,
+        ),
         "other": _FR_EXTENSION,
         "network": (
             "Ouvrez les réglages de votre filtre\u00a0: le tableau de bord de Pi-hole ou de NextDNS, votre box ou "
@@ -333,6 +370,19 @@ STEPS: dict[str, dict[str, tuple[str, ...]]] = {
             "Abra Safari ▸ Ajustes de este sitio web (en el iPhone y el iPad, toque el botón de ajustes de la página "
             "en la barra de direcciones).",
             "Desactive «Activar bloqueadores de contenido».",
+            _ES_BACK,
+        ),
+        "Brave": (
+            "Haga clic en el icono de Brave Shields (el león), a la derecha de la barra de direcciones.",
+            "Desactive los Shields para este sitio. Si además usa una extensión de bloqueo, desactívela también "
+            "para este sitio.",
+            _ES_BACK,
+        ),
+        "mobile": (
+            "Si su navegador bloquea los anuncios por sí mismo (Samsung Internet, Brave, Opera), abra su menú y "
+            "desactive el bloqueo para este sitio.",
+            "Si una aplicación o un ajuste de DNS privado bloquea los anuncios en su teléfono, páuselo o añada este "
+            "sitio a su lista de excepciones.",
             _ES_BACK,
         ),
         "other": _ES_EXTENSION,

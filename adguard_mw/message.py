@@ -171,9 +171,20 @@ def _locale(code: object) -> str:
     return code.lower()
 
 
-_FAMILIES = {"Chrome": "Chrome", "Chrome Mobile": "Chrome", "Chromium": "Chrome", "Edge": "Edge",
-             "Edge Mobile": "Edge", "Opera": "Opera", "Opera Mobile": "Opera", "Firefox": "Firefox",
-             "Firefox Mobile": "Firefox", "Safari": "Safari", "Mobile Safari": "Safari"}  # fmt: skip
+# Chrome on Android has no extensions: its readers block with a browser that blocks by itself, an app or a
+# Private DNS, hence the "mobile" steps. Brave is told by its client hint (clients.describe_client).
+_FAMILIES = {"Chrome": "Chrome", "Chrome Mobile": "mobile", "Chromium": "Chrome", "Edge": "Edge",
+             "Edge Mobile": "mobile", "Opera": "Opera", "Opera Mobile": "mobile", "Firefox": "Firefox",
+             "Firefox Mobile": "Firefox", "Safari": "Safari", "Mobile Safari": "Safari", "Brave": "Brave",
+             "Samsung Internet": "mobile", "Chrome Mobile WebView": "mobile"}  # fmt: skip
+
+
+def steps_family(client: ClientFacts) -> str:
+    """Which steps a reader's browser needs ("Chrome", "mobile", "Brave", ... or "other")."""
+    family = _FAMILIES.get(client.browser, "other")
+    if family == "Chrome" and client.device in ("mobile", "tablet"):
+        return "mobile"  # however the parser names a phone's Chrome, it has no extensions
+    return family
 
 
 def allow_list_steps(
@@ -184,7 +195,7 @@ def allow_list_steps(
     The last step names the "check again" button: `check_label`, by default our own label in that locale.
     """
     table = locales.steps(locale)
-    steps = table["network"] if kind == "network" else table[_FAMILIES.get(client.browser, "other")]
+    steps = table["network"] if kind == "network" else table[steps_family(client)]
     label = check_label if check_label is not None else default_message(locale or "en").check_label
     return tuple(step.replace("{check}", label) for step in steps)
 
@@ -338,7 +349,7 @@ class MessageRenderer:
         """
         locale, message = self._select(message, locale)
         varying = {key: str(escape(context.pop(key))) for key in _PER_REQUEST if context.get(key) is not None}
-        family = _FAMILIES.get(client.browser, "other")  # all the steps depend on
+        family = steps_family(client)  # all the steps depend on
         key = (template, kind, locale, message, family, tuple(sorted(varying)), tuple(sorted(context.items())))
         page = self._rendered.get(key)
         if page is None:

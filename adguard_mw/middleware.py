@@ -384,7 +384,7 @@ class AdGuardMiddleware:
             "check_url": self._url(root_path, self.names.recheck),
             "stylesheet_url": f"{self._url(root_path, self.names.stylesheet)}?v={assets.stylesheet.version}",
             "message_url": f"{self._url(root_path, self.names.message_script)}?v={assets.message_script.version}",
-            "client": describe_client(_header(scope, b"user-agent")),
+            "client": describe_client(_header(scope, b"user-agent"), _header(scope, b"sec-ch-ua")),
             "kind": state.kind if state is not None else None,
             "nonce": csp_nonce(headers),  # the page's policy stays in force: our tags carry its nonces
             "style_nonce": csp_nonce(headers, "style-src"),

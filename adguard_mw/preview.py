@@ -26,7 +26,12 @@ BROWSERS = {
     "Safari/605.1.15",
     "opera": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 "
     "Safari/537.36 OPR/116.0",
+    "brave": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 "
+    "Safari/537.36",
+    "android": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 "
+    "Mobile Safari/537.36",
 }
+_BRANDS = {"brave": '"Brave";v="131", "Chromium";v="131", "Not_A Brand";v="24"'}
 MODES = tuple(mode.value for mode in Mode if mode is not Mode.OBSERVE)
 KINDS = ("extension", "network")
 
@@ -62,7 +67,7 @@ def write_previews(
             )
     if browser not in BROWSERS:
         raise ValueError(f"adguard_mw: browser must be one of {', '.join(BROWSERS)}, got {browser!r}")
-    client = describe_client(BROWSERS[browser])
+    client = describe_client(BROWSERS[browser], _BRANDS.get(browser, ""))
     stylesheet = editorial.assets.stylesheet.body.decode()
     out.mkdir(parents=True, exist_ok=True)
     pages = []

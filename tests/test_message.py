@@ -354,7 +354,7 @@ class TestRenderCache:
         calls = self.count_renders(monkeypatch, renderer)
         for path in ("/a", "/b", "/c"):
             overlay(renderer, next=path)
-            overlay(renderer, next=path, client=ClientFacts("Chrome Mobile", "120", "Android", "mobile"))  # same steps
+            overlay(renderer, next=path, client=ClientFacts("Chromium", "120", "Linux", "desktop"))  # same steps
         assert len(calls) == 1
         overlay(renderer, locale="de")
         overlay(renderer, message=Message(title="B"))
@@ -414,3 +414,36 @@ class TestPreview:
         renderer = MessageRenderer(Message(), site_name="S", template_dir=tmp_path)
         page = renderer.preview_page("hard", kind=None, client=CHROME, stylesheet="p { color: red }")
         assert '<link rel="stylesheet" href="data:text/css;base64,cCB7IGNvbG9yOiByZWQgfQ==">' in page
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "brands", "first_step"),
+    [
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 "
+            "Safari/537.36",
+            '"Brave";v="131", "Chromium";v="131", "Not_A Brand";v="24"',
+            "Click the Brave Shields icon (the lion)",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile "
+            "Safari/537.36",
+            "",
+            "If your browser blocks ads itself",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 "
+            "Chrome/122.0 Mobile Safari/537.36",
+            "",
+            "If your browser blocks ads itself",
+        ),
+    ],
+    ids=["brave-by-its-client-hint", "chrome-on-android-has-no-extensions", "samsung-internet"],
+)
+def test_brave_and_phones_get_their_own_steps(user_agent: str, brands: str, first_step: str) -> None:
+    from adguard_mw.clients import describe_client
+
+    for locale in ("en", "de", "fr", "es"):
+        steps = allow_list_steps(describe_client(user_agent, brands), "extension", locale)
+        assert len(steps) == 3 and "{check}" not in steps[-1]
+    assert allow_list_steps(describe_client(user_agent, brands), "extension", "en")[0].startswith(first_step)

@@ -82,7 +82,7 @@ def test_pages_stand_alone(config: Path) -> None:
         (["--locale", "fr"], "no locale 'fr' in the configuration; it has: en, de"),
         (["--variant", "bold"], "no variant 'bold' in the configuration; it has: plain, warm"),
         (["--mode", "loud"], "mode must be one of notice, instructions, soft, hard, got 'loud'"),
-        (["--browser", "netscape"], "browser must be one of chrome, edge, firefox, safari, opera"),
+        (["--browser", "netscape"], "browser must be one of chrome, edge, firefox, safari, opera, brave, android"),
     ],
 )
 def test_a_wrong_choice_is_one_line(
