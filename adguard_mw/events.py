@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -130,6 +131,8 @@ class EventLog:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._second = -1  # the writer's last whole second and its formatted prefix: most events share one
+        self._second_text = ""
 
     @classmethod
     def to(cls, target: str | os.PathLike[str] | Callable[[Record], object] | None, *, site: str) -> EventLog:
@@ -195,7 +198,10 @@ class EventLog:
                 done.set()
 
     def _record(self, when: float, event: str, fields: dict[str, Any]) -> Record:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1000):03d}Z"
+        second = int(when)
+        if second != self._second:  # formatting the date and time is most of a record's cost: once a second
+            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when))
+        stamp = f"{self._second_text}.{int(when % 1 * 1000):03d}Z"
         record: Record = {"v": SCHEMA_VERSION, "time": stamp, "event": event, "site": self.site}
         record["instance"] = self.instance
         record.update(fields)
@@ -236,6 +242,7 @@ def reader_fields(user_agent: str, accept_language: str, visitor_id: str | None,
     }
 
 
+@lru_cache(maxsize=1024)  # called for every event; the headers readers send are few
 def primary_language(accept_language: str) -> str | None:
     """The reader's first language, e.g. "de" from "de-CH,de;q=0.9,en;q=0.8"; None when absent or odd."""
     first = accept_language.split(",", 1)[0].split(";", 1)[0].strip().split("-", 1)[0].lower()

@@ -77,16 +77,29 @@ def is_rewritable_html(status: int, headers: Headers) -> bool:
 
 
 def find_insertion_point(buffer: bytes, final: bool) -> int | None:
-    """Where to insert in the body seen so far: an offset, -1 for "nowhere, send unchanged", None for "wait"."""
+    """Where to insert in the body seen so far: an offset, -1 for "nowhere, send unchanged", None for "wait".
+
+    After `<meta charset>` when the head has one, else right after `<head>` once the head is complete (or the
+    charset window has passed), else before the last `</body>`. The head's end bounds the search for the meta
+    tag; as the meta tag nearly always comes first, it is looked for first, within the charset window, and the
+    head's end only between `<head>` and it (the same answer as finding the head's end first, for less work).
+    """
     head = _search(_HEAD_OPEN, buffer)
     if head is not None and _search(_BODY_OPEN, buffer, 0, head.start()) is None:
-        head_end = _search(_HEAD_END, buffer, head.end())
-        limit = head_end.start() if head_end is not None else len(buffer)
-        meta = _search(_META_CHARSET, buffer, head.end(), limit)
+        start = head.end()
+        window = min(len(buffer), start + CHARSET_WINDOW)
+        meta = _search(_META_CHARSET, buffer, start, window)
         if meta is not None:
-            return meta.end()
-        if head_end is not None or final or len(buffer) - head.end() >= CHARSET_WINDOW:
-            return head.end()
+            # The first <meta charset> of the head, unless the head ends before it does.
+            return meta.end() if _search(_HEAD_END, buffer, start, meta.end()) is None else start
+        head_end = _search(_HEAD_END, buffer, start)
+        limit = head_end.start() if head_end is not None else len(buffer)
+        if limit > window:  # a head longer than the window: a meta tag may still come later in it
+            meta = _search(_META_CHARSET, buffer, start, limit)
+            if meta is not None:
+                return meta.end()
+        if head_end is not None or final or len(buffer) - start >= CHARSET_WINDOW:
+            return start
         return None
     if not final and len(buffer) < LOOKAHEAD:
         # No head yet: it may still come, or this is a headless document whose </body> we need to see.
@@ -101,9 +114,13 @@ def _search(
 ) -> re.Match[bytes] | None:
     """The first match that is not inside an HTML comment (`<!-- <head> -->` is not the head)."""
     end = len(buffer) if end is None else end
-    for match in pattern.finditer(buffer, start, end):
-        if buffer.rfind(b"<!--", 0, match.start()) <= buffer.rfind(b"-->", 0, match.start()):
+    match = pattern.search(buffer, start, end)
+    while match is not None:
+        at = match.start()
+        opened = buffer.rfind(b"<!--", 0, at)
+        if opened < 0 or opened <= buffer.rfind(b"-->", 0, at):
             return match
+        match = pattern.search(buffer, match.end(), end)  # none of the patterns matches an empty string
     return None
 
 
@@ -128,19 +145,21 @@ class HtmlRewriter:
         self._buffer = b""
         self._insert = b""
 
-    async def __call__(self, message: Message) -> None:
-        if self._mode == "passing":
-            await self._send(message)
-        elif self._mode == "scanning" and message["type"] == "http.response.body":
-            await self._scan(message)
-        elif self._mode == "start" and message["type"] == "http.response.start":
-            await self._on_start(message)
-        elif self._mode == "held" and message["type"] == "http.response.body":
-            await self._on_first_body(message)
-        elif self._mode == "discarding":
-            return
-        else:
-            await self._flush_and_pass(message)
+    def __call__(self, message: Message) -> Awaitable[None]:
+        """The wrapped `send`: it returns the awaitable of whichever step handles the message (the server's own
+        `send` once passing), so no coroutine of its own is made for each message."""
+        mode = self._mode
+        if mode == "passing":
+            return self._send(message)
+        if mode == "scanning" and message["type"] == "http.response.body":
+            return self._scan(message)
+        if mode == "start" and message["type"] == "http.response.start":
+            return self._on_start(message)
+        if mode == "held" and message["type"] == "http.response.body":
+            return self._on_first_body(message)
+        if mode == "discarding":
+            return _nothing()
+        return self._flush_and_pass(message)
 
     async def _on_start(self, message: Message) -> None:
         headers = list(message.get("headers", ()))  # a generator must be read once only
@@ -216,7 +235,8 @@ class HtmlRewriter:
     def _edit(self, body: bytes, offset: int | None) -> bytes:
         if offset is None or offset < 0 or not self._insert:
             return body
-        return body[:offset] + self._insert + body[offset:]
+        view = memoryview(body)  # slices of a view are not copies: the page is copied once, not twice
+        return b"".join((view[:offset], self._insert, view[offset:]))
 
     async def _replace(self, start: Message, rewrite: Rewrite) -> None:
         body = rewrite.replace_body or b""
@@ -240,8 +260,12 @@ class HtmlRewriter:
         await self._send(message)
 
 
+async def _nothing() -> None:
+    return None
+
+
 def _edit_headers(headers: Headers, rewrite: Rewrite) -> Headers:
-    removed = _STALE_WHEN_EDITED | rewrite.remove_headers
+    removed = _STALE_WHEN_EDITED | rewrite.remove_headers if rewrite.remove_headers else _STALE_WHEN_EDITED
     edited = [(name, value) for name, value in headers if name.lower() not in removed]
     edited.extend(rewrite.add_headers)
     return edited

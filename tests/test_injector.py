@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import re
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from starlette.types import Message
 
-from adguard_mw.injector import LOOKAHEAD, HtmlRewriter, Rewrite, find_insertion_point
+from adguard_mw.injector import CHARSET_WINDOW, LOOKAHEAD, HtmlRewriter, Rewrite, find_insertion_point
 
 from .asgi import Sent, body, start
 
@@ -79,6 +82,54 @@ class TestWhereTheTagGoes:
     )
     def test_insertion_point_decisions(self, seen: bytes, final: bool, expected: int | None) -> None:
         assert find_insertion_point(seen, final) == expected
+
+
+def plain_insertion_point(buffer: bytes, final: bool) -> int | None:
+    """The rule of `find_insertion_point`, written the plain way: find the head's end, then the meta tag before it."""
+
+    def first(pattern: str, start: int = 0, end: int | None = None) -> re.Match[bytes] | None:
+        for match in re.finditer(pattern.encode(), buffer[: len(buffer) if end is None else end], re.IGNORECASE):
+            before = buffer[: match.start()]
+            if match.start() >= start and before.rfind(b"<!--") <= before.rfind(b"-->"):
+                return match
+        return None
+
+    def last(pattern: str) -> int | None:
+        matches = list(re.finditer(pattern.encode(), buffer, re.IGNORECASE))
+        return matches[-1].start() if matches else None
+
+    head = first(r"<head(?=[\s>/])[^>]*>")
+    if head is not None and first(r"<body(?=[\s>/])", 0, head.start()) is None:
+        head_end = first(r"</head\s*>|<body(?=[\s>/])", head.end())
+        limit = head_end.start() if head_end is not None else len(buffer)
+        meta = first(r"<meta\s[^>]*charset[^>]*>", head.end(), limit)
+        if meta is not None:
+            return meta.end()
+        if head_end is not None or final or len(buffer) - head.end() >= CHARSET_WINDOW:
+            return head.end()
+        return None
+    if not final and len(buffer) < LOOKAHEAD:
+        return last(r"</body\s*>") if first(r"<body(?=[\s>/])") else None
+    close = last(r"</body\s*>")
+    return close if close is not None else -1
+
+
+PIECES = [
+    b"<head>", b"<HEAD lang=en>", b"<head", b">", b"</head>", b"</HEAD >", b"<body>", b"<BODY class=x>", b"<body",
+    b"</body>", b"<meta charset=utf-8>", b"<META CHARSET='x'>", b"<meta name=x>", b"<meta\tcharset", b"charset",
+    b"<!--", b"-->", b"<!-->", b"<title>T</title>", b"<header>", b"<p>", b"x", b"<", b"/", b" " * 600, b"\n",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=14), st.booleans())
+@example([b"<head>", b" " * 600, b" " * 600, b"<meta charset=utf-8>", b"</head>"], False)  # a meta tag past the window
+@example([b"<head>", b"<meta name=x", b"</head>", b"charset>"], True)  # the head ends inside the would-be meta tag
+def test_insertion_point_agrees_with_the_plain_rule(pieces: list[bytes], final: bool) -> None:
+    page = b"".join(pieces)
+    assert find_insertion_point(page, final) == plain_insertion_point(page, final)
+    for cut in range(0, len(page), 7):  # as a stream sees it, a little more at a time
+        assert find_insertion_point(page[:cut], False) == plain_insertion_point(page[:cut], False)
 
 
 class TestStreaming:
