@@ -527,11 +527,18 @@ def _cookie_int(cookie_header: str, name: str) -> int | None:
     return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 12 else None
 
 
+_HEADERS_KEY = "adguard_mw.headers"
+
+
 def _header_bytes(scope: Scope, name: bytes) -> bytes:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value  # type: ignore[no-any-return]
-    return b""
+    """A request header by its lower-case name. A page asks for several: they are indexed once per request."""
+    headers: dict[bytes, bytes] | None = scope.get(_HEADERS_KEY)
+    if headers is None:
+        headers = {}
+        for key, value in scope["headers"]:
+            headers.setdefault(key, value)  # the first of repeated headers, as before
+        scope[_HEADERS_KEY] = headers
+    return headers.get(name, b"")
 
 
 def _header(scope: Scope, name: bytes) -> str:

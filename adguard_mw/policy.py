@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import TypeVar
 
 from starlette.requests import Request
@@ -324,5 +325,6 @@ def _compile_rules(rules: tuple[Rule, ...]) -> re.Pattern[str] | None:
 _CRAWLER = re.compile(r"bot|crawl|spider|slurp|mediapartners|facebookexternalhit|preview", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1024)
 def is_crawler(user_agent: str) -> bool:
     return not user_agent or _CRAWLER.search(user_agent) is not None

@@ -24,6 +24,9 @@ from itsdangerous.signer import HMACAlgorithm
 SALT = "adguard_mw.visitor-state"
 # Browsers silently drop cookies over ~4096 bytes; ours is about 120, and anything far larger is not ours.
 MAX_COOKIE_LENGTH = 1024
+# Verified cookie values remembered per process: a reader's cookie is the same on every page view until it changes,
+# and checking its signature is most of what a page costs us. Bounded; cleared when full.
+VERIFIED_CACHE_SIZE = 4096
 
 
 class Verdict(StrEnum):
@@ -86,6 +89,7 @@ class StateCookie:
         self._signer = TimestampSigner(list(secret_keys), salt=SALT, algorithm=HMACAlgorithm("sha256"))
         self._needle = name.encode("latin-1") + b"="
         self.companion_name = name + "_v"
+        self._verified: dict[str, tuple[VisitorState | None, float]] = {}  # value -> (state, signed at)
 
     def carried_by(self, cookie_header: bytes) -> bool:
         """A cheap test that avoids parsing and verifying anything for visitors without our cookie."""
@@ -95,11 +99,21 @@ class StateCookie:
         value = cookie_value(cookie_header.decode("latin-1"), self.name)
         if value is None or len(value) > MAX_COOKIE_LENGTH:
             return None
+        known = self._verified.get(value)
+        if known is not None:
+            state, signed_at = known
+            # The same value was verified with the same keys; only its age can have changed since.
+            return state if time.time() - signed_at <= self.max_age else None
         try:
-            payload = self._signer.unsign(value, max_age=self.max_age).decode("ascii")
+            raw, signed = self._signer.unsign(value, max_age=self.max_age, return_timestamp=True)
+            payload = raw.decode("ascii")
         except (BadSignature, ValueError, UnicodeError):
             return None
-        return _from_payload(payload)
+        state = _from_payload(payload)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[value] = (state, signed.timestamp())
+        return state
 
     def dump(self, state: VisitorState) -> str:
         return self._signer.sign(_to_payload(state)).decode("ascii")

@@ -94,6 +94,23 @@ def test_expired_cookie_is_absent(monkeypatch: pytest.MonkeyPatch) -> None:
     assert jar.load(header(value)) is None
 
 
+def test_a_cookie_read_before_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verified values are remembered per process (a reader sends the same cookie on every page); age still counts."""
+    jar = cookie_jar([NEW_KEY])
+    value = jar.dump(STATE)
+    assert jar.load(header(value)) == STATE
+    assert jar.load(header(value)) == STATE  # remembered
+    later = time.time() + 3601
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert jar.load(header(value)) is None
+
+
+def test_only_genuine_values_are_remembered() -> None:
+    jar = cookie_jar([NEW_KEY])
+    forged = jar.dump(STATE)[:-2] + "xx"
+    assert jar.load(header(forged)) is None and jar.load(header(forged)) is None
+
+
 def test_the_app_session_cookie_signed_with_the_same_key_is_not_ours() -> None:
     """Starlette's SessionMiddleware signs with itsdangerous and no salt: our salt keeps the two apart."""
     session_like = TimestampSigner(NEW_KEY).sign("visitor-1~b~1~0~~e").decode()
