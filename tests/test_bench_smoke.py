@@ -34,3 +34,13 @@ def test_quick_benchmark_runs_every_case(tmp_path: Path) -> None:
     assert "report" in results
     assert results["budgets"] and all(b["ok"] in (True, False, None) for b in results["budgets"])
     assert output.with_suffix(".md").read_text().startswith("Medians")
+
+
+def test_counts_per_request_run() -> None:
+    """`bench/counts.py` (deterministic counts, for busy machines) runs; without --callgrind it needs no valgrind."""
+    command = [sys.executable, str(ROOT / "bench" / "counts.py"), "--case", "json", "--requests", "5", "--json"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    counts = json.loads(done.stdout)["json"]
+    assert list(counts)[:2] == ["bare", "adguard"]
+    assert all(entry["calls"] > 0 and entry["peak_kib"] > 0 for entry in counts.values())
