@@ -269,20 +269,20 @@ class AdGuardMiddleware:
             await self.app(scope, receive, send)
 
     def _watch_for_html(self, scope: Scope, path: str, send: Send) -> Send:
-        """A `send` that costs next to nothing unless the response turns out to be an HTML page."""
+        """A `send` that costs next to nothing unless the response turns out to be an HTML page.
+
+        A plain function, not a coroutine: it returns the awaitable of the `send` (or the rewriter) it hands the
+        message to, so a response streamed in many chunks costs a function call per chunk, not a coroutine.
+        """
         rewriter: HtmlRewriter | None = None
 
-        async def send_or_rewrite(message: ASGIMessage) -> None:
+        def send_or_rewrite(message: ASGIMessage) -> Awaitable[None]:
             nonlocal rewriter
             if rewriter is None:
                 if message["type"] != "http.response.start" or not _declares_html(message):
-                    await send(message)
-                    return
+                    return send(message)
                 rewriter = HtmlRewriter(send, partial(self._rewrite_page, scope, path))
-            if rewriter.passing:
-                await send(message)
-            else:
-                await rewriter(message)
+            return send(message) if rewriter.passing else rewriter(message)
 
         return send_or_rewrite
 
