@@ -207,9 +207,8 @@ class Endpoints:
     def _fields(self, headers: RequestHeaders, visitor_id: str | None, path: str) -> dict[str, Any]:
         user_agent, language = headers.get("user-agent", ""), headers.get("accept-language", "")
         mode, variant = self.policy.labels(path, visitor_id)
-        fields = reader_fields(user_agent, language, visitor_id, path, mode=mode)
-        fields["variant"] = variant
-        return fields
+        brands = headers.get("sec-ch-ua", "")
+        return reader_fields(user_agent, language, visitor_id, path, mode=mode, variant=variant, brands=brands)
 
     def use(self, editorial: Editorial) -> None:
         """At start and after a reload: the policy events record, the files browsers load, the message."""

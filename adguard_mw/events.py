@@ -226,9 +226,20 @@ def _dumps(record: Record) -> str:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=True)
 
 
-def reader_fields(user_agent: str, accept_language: str, visitor_id: str | None, path: str, *, mode: str) -> Record:
-    """The coarse, pseudonymous facts every event carries about its reader, and the policy it met."""
-    client = describe_client(user_agent)
+def reader_fields(
+    user_agent: str,
+    accept_language: str,
+    visitor_id: str | None,
+    path: str,
+    *,
+    mode: str,
+    variant: str | None = None,
+    brands: str = "",
+) -> Record:
+    """The coarse, pseudonymous facts every event carries about its reader, and the policy and variant it met.
+
+    `brands` is the Sec-CH-UA client hint, which tells Brave from Chrome."""
+    client = describe_client(user_agent, brands)
     return {
         "path": path,
         "locale": primary_language(accept_language),
@@ -238,7 +249,7 @@ def reader_fields(user_agent: str, accept_language: str, visitor_id: str | None,
         "device": client.device,
         "visitor": visitor_id,
         "mode": mode,
-        "variant": None,  # A/B variants are not built yet
+        "variant": variant,
     }
 
 

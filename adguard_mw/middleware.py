@@ -447,9 +447,8 @@ class AdGuardMiddleware:
         visitor = state.visitor_id if state is not None else None
         user_agent, language = _header(scope, b"user-agent"), _header(scope, b"accept-language")
         mode, variant = editorial.policy.labels(path, visitor)
-        fields = reader_fields(user_agent, language, visitor, path, mode=mode)
-        fields["variant"] = variant
-        return fields
+        brands = _header(scope, b"sec-ch-ua")
+        return reader_fields(user_agent, language, visitor, path, mode=mode, variant=variant, brands=brands)
 
     def _read_state(self, scope: Scope) -> VisitorState | None:
         cookie = _header_bytes(scope, b"cookie")
@@ -499,7 +498,7 @@ def _declares_html(start: ASGIMessage) -> bool:
     if not isinstance(headers, list):
         headers = start["headers"] = list(headers)  # a generator can be read only once
     for name, value in headers:
-        if name == b"content-type" or name.lower() == b"content-type":
+        if len(name) == 12 and (name == b"content-type" or name.lower() == b"content-type"):
             kind: bytes = value[:21].lower()
             return kind.startswith(b"text/html") or kind == b"application/xhtml+xml"
     return False
