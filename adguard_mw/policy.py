@@ -48,6 +48,7 @@ DISMISSIBLE = frozenset({Mode.NOTICE, Mode.INSTRUCTIONS, Mode.SOFT})
 _STRENGTH = {Mode.OBSERVE: 0, Mode.NOTICE: 1, Mode.INSTRUCTIONS: 1, Mode.SOFT: 2, Mode.HARD: 3}
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _T = TypeVar("_T")
+_E = TypeVar("_E", bound=StrEnum)
 
 ExemptHook = Callable[[Request], bool | Awaitable[bool]]
 
@@ -56,24 +57,25 @@ def _fail(what: str) -> ValueError:
     return ValueError(f"adguard_mw: policy {what}")
 
 
-def _check_mode(where: str, value: object) -> Mode:
+def _check_choice(kind: type[_E], where: str, value: object) -> _E:
     try:
-        return Mode(value if isinstance(value, str) else repr(value))
+        return kind(value if isinstance(value, str) else repr(value))
     except ValueError:
-        raise _fail(f"{where} {value!r} is not one of: {', '.join(mode.value for mode in Mode)}") from None
+        raise _fail(f"{where} {value!r} is not one of: {', '.join(choice.value for choice in kind)}") from None
+
+
+def _check_mode(where: str, value: object) -> Mode:
+    return _check_choice(Mode, where, value)
+
+
+def _check_meter(where: str, value: object) -> Meter:
+    return _check_choice(Meter, where, value)
 
 
 def _check_count(where: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise _fail(f"{where} must be a whole number >= 0, got {value!r}")
     return value
-
-
-def _check_meter(where: str, value: object) -> Meter:
-    try:
-        return Meter(value if isinstance(value, str) else repr(value))
-    except ValueError:
-        raise _fail(f"{where} {value!r} is not one of: {', '.join(meter.value for meter in Meter)}") from None
 
 
 def _check_pattern(where: str, value: object) -> str:
