@@ -18,6 +18,7 @@ from pathlib import Path
 import rjsmin
 
 from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
+from .theme import Theme, stylesheet_source
 
 # Detector timings in milliseconds: a probe gives up after `timeout`; the cosmetic check waits `settle` after load.
 PROBE_TIMEOUT_MS = 1500
@@ -73,6 +74,8 @@ class Assets:
         consent_cookie: str | None = None,
         beacon: bool = True,
         dismiss_cooldown: int = DISMISS_COOLDOWN,
+        theme: Theme | None = None,
+        override_dir: Path | None = None,
     ) -> Assets:
         """The three files, configured for this deployment.
 
@@ -80,7 +83,8 @@ class Assets:
         `document` (or `<html>` carries `data-<consent_event>`), or until that cookie exists (see privacy.md).
         `beacon=False`: the detector decides the verdict in the browser and sends nothing; the message script
         shows the overlay the server inserted only for a `blocked` verdict of kind `extension`, and remembers a
-        dismissal in `localStorage` for `dismiss_cooldown` seconds.
+        dismissal in `localStorage` for `dismiss_cooldown` seconds. `theme` and the editors' `override_dir` shape
+        the stylesheet (`theme.stylesheet_source`).
         """
         for key, value in (("consent_event", consent_event), ("consent_cookie", consent_cookie)):
             if value is not None and not (isinstance(value, str) and CONSENT_NAME.fullmatch(value)):
@@ -127,7 +131,7 @@ class Assets:
         return cls(
             detector=_asset(_fill(folder / "detector.js", detector_config), "text/javascript"),
             message_script=_asset(_fill(folder / "message.js", message_config), "text/javascript"),
-            stylesheet=_asset((folder / "message.css").read_text().replace("__C__", names.css_class), "text/css"),
+            stylesheet=_asset(stylesheet_source(names.css_class, theme, override_dir), "text/css"),
         )
 
 

@@ -21,7 +21,7 @@ from ._faults import report_fault
 from .assets import BAIT_PNG, REFRESH_AFTER, TOKEN, Asset, Assets, echo_script
 from .clients import describe_client
 from .editorial import Editorial
-from .events import EventLog, reader_fields
+from .events import EventLog
 from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
 from .policy import Mode
 from .signals import SIGNALS, VALUES, combine
@@ -205,15 +205,17 @@ class Endpoints:
         response.raw_headers.append(self.cookie.set_companion_header(state, https=https))
 
     def _fields(self, headers: RequestHeaders, visitor_id: str | None, path: str) -> dict[str, Any]:
-        user_agent, language = headers.get("user-agent", ""), headers.get("accept-language", "")
-        mode, variant = self.policy.labels(path, visitor_id)
-        brands = headers.get("sec-ch-ua", "")
-        return reader_fields(user_agent, language, visitor_id, path, mode=mode, variant=variant, brands=brands)
+        return self.editorial.event_fields(
+            visitor_id,
+            path,
+            user_agent=headers.get("user-agent", ""),
+            accept_language=headers.get("accept-language", ""),
+            brands=headers.get("sec-ch-ua", ""),
+        )
 
     def use(self, editorial: Editorial) -> None:
         """At start and after a reload: the policy events record, the files browsers load, the message."""
         self.editorial = editorial
-        self.policy = editorial.policy
         self._assets = self._asset_paths(editorial.assets)
 
     def follow(self, scope: Scope) -> Response:
@@ -257,8 +259,7 @@ class Endpoints:
         if "variant" in query and variant is None:
             return _error(400, f"variant must be one of: {', '.join(variants) or '(none configured)'}")
         headers = request_headers(scope)
-        messages = editorial.variant_messages.get(variant.name) if variant is not None else None
-        messages = messages or editorial.renderer.messages
+        messages = editorial.messages_for(variant.name if variant is not None else None)
         if "locale" in query:
             if query["locale"] not in messages:
                 return _error(400, f"locale must be one of: {', '.join(messages)}")

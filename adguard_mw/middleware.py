@@ -7,8 +7,6 @@ middleware's own neutral path prefix are answered here without calling the app.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import inspect
 import json
 import os
@@ -27,12 +25,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
 from ._faults import report_fault
-from .assets import Asset, Assets
+from .assets import Assets
 from .clients import describe_client
 from .csp import csp_nonce
 from .editorial import Editorial
 from .endpoints import Endpoints
-from .events import EventLog, Record, reader_fields
+from .events import EventLog, Record
 from .injector import Headers, HtmlRewriter, Rewrite
 from .message import Message, MessageRenderer, Messages
 from .names import Names
@@ -40,7 +38,7 @@ from .policy import NOTHING, Mode, Policy, decide, is_crawler
 from .reload import Reloader
 from .signals import Kind
 from .state import StateCookie, Verdict, VisitorState, cookie_value, new_visitor_id
-from .theme import Theme, stylesheet_source
+from .theme import Theme
 
 # Any ASGI app. Frameworks spell the ASGI types their own way (Litestar and Quart use TypedDicts), and a callable
 # that takes a TypedDict scope is not a Starlette ASGIApp to a type checker, though it is the same thing at run time.
@@ -140,18 +138,16 @@ class AdGuardMiddleware:
             self._metrics = MetricsEndpoint()
         self.pending_cookie = self.names.cookie + "_p" if silent_detector == "blocked" else None
         self.beacon = beacon
+        # How the detector runs: fixed for the process's life (a reload rebuilds the assets with the same values).
         self._detection: dict[str, Any] = {
             "third_party_bait": third_party_bait,
             "pending_cookie": self.pending_cookie,
             "honor_gpc": honor_gpc,
+            "consent_event": consent_event,
+            "consent_cookie": consent_cookie,
+            "beacon": beacon,
         }
-        if consent_event is not None:
-            self._detection["consent_event"] = consent_event
-        if consent_cookie is not None:
-            self._detection["consent_cookie"] = consent_cookie
-        if not beacon:
-            self._detection["beacon"] = False
-        self._editorial = self.editorial(
+        self._editorial = self.build_editorial(
             policy=policy,
             message=message,
             variant_messages=variant_messages,
@@ -166,7 +162,7 @@ class AdGuardMiddleware:
         self._plain_tag = self.detector_tag("", None).encode()
         self.reloader: Reloader | None = None
 
-    def editorial(
+    def build_editorial(
         self,
         *,
         policy: Policy | Mode | str = Mode.OBSERVE,
@@ -192,7 +188,7 @@ class AdGuardMiddleware:
             by_variant[name] = texts if isinstance(texts, Messages) else Messages({"en": texts})
         if theme is not None and not isinstance(theme, Theme):
             raise TypeError(f"adguard_mw: theme must be an adguard_mw.Theme, got {type(theme).__name__}")
-        if not self.beacon and (checked.mode is Mode.HARD or any(r.mode is Mode.HARD for r in checked.rules)):
+        if not self.beacon and Mode.HARD in checked.modes:
             raise ValueError("adguard_mw: the hard mode needs the beacon (the server must know the verdict); "
                              "use soft, or turn the beacon on")  # fmt: skip
         extra = [texts[locale] for texts in by_variant.values() for locale in texts]
@@ -205,10 +201,13 @@ class AdGuardMiddleware:
         )
         if template_dir is not None:
             _try_templates(renderer, template_dir)
-        assets = Assets.build(self.names, **self._detection, dismiss_cooldown=checked.dismiss_cooldown)
-        override = Path(template_dir) if template_dir is not None else None
-        css = stylesheet_source(self.names.css_class, theme, override).encode()
-        assets = dataclasses.replace(assets, stylesheet=Asset(css, "text/css", hashlib.sha256(css).hexdigest()[:10]))
+        assets = Assets.build(
+            self.names,
+            **self._detection,
+            dismiss_cooldown=checked.dismiss_cooldown,
+            theme=theme,
+            override_dir=Path(template_dir) if template_dir is not None else None,
+        )
         paywall = b""
         if paywall_selector is not None:
             data = {
@@ -225,6 +224,11 @@ class AdGuardMiddleware:
         """Switch to new editorial settings (a reload); requests in flight finish with the old ones."""
         self._editorial = editorial
         self.endpoints.use(editorial)
+
+    @property
+    def editorial(self) -> Editorial:
+        """The editors' settings in force now."""
+        return self._editorial
 
     @property
     def policy(self) -> Policy:
@@ -444,11 +448,13 @@ class AdGuardMiddleware:
         return silenced
 
     def _fields(self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial) -> dict[str, Any]:
-        visitor = state.visitor_id if state is not None else None
-        user_agent, language = _header(scope, b"user-agent"), _header(scope, b"accept-language")
-        mode, variant = editorial.policy.labels(path, visitor)
-        brands = _header(scope, b"sec-ch-ua")
-        return reader_fields(user_agent, language, visitor, path, mode=mode, variant=variant, brands=brands)
+        return editorial.event_fields(
+            state.visitor_id if state is not None else None,
+            path,
+            user_agent=_header(scope, b"user-agent"),
+            accept_language=_header(scope, b"accept-language"),
+            brands=_header(scope, b"sec-ch-ua"),
+        )
 
     def _read_state(self, scope: Scope) -> VisitorState | None:
         cookie = _header_bytes(scope, b"cookie")

@@ -163,6 +163,8 @@ class Policy:
     _exclude_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
     _rules_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
     _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False, default=())
+    # Every mode some reader may meet somewhere: the policy's, its rules' and its variants'.
+    modes: frozenset[Mode] = field(init=False, repr=False, compare=False, default=frozenset())
 
     def __post_init__(self) -> None:
         for key in ("mode", "network_mode"):
@@ -198,6 +200,8 @@ class Policy:
             running += variant.weight / total
             cumulative.append(running)
         object.__setattr__(self, "_cumulative", tuple(cumulative))
+        named = (self.mode, *(rule.mode for rule in self.rules), *(variant.mode for variant in self.variants))
+        object.__setattr__(self, "modes", frozenset(mode for mode in named if mode is not None))
 
     def covers(self, path: str) -> bool:
         """Whether the message may appear on this path (exclusions win)."""

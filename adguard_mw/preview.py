@@ -57,7 +57,7 @@ def write_previews(
 ) -> list[Page]:
     """Render every combination asked for into `out`; raises ValueError naming a mode, locale or variant that
     the configuration does not have."""
-    editorial = middleware._editorial
+    editorial = middleware.editorial
     names = [variant.name for variant in editorial.policy.variants]
     chosen_variants = list(variants) if variants is not None else [None, *editorial.variant_messages]
     for variant in chosen_variants:
@@ -72,8 +72,7 @@ def write_previews(
     out.mkdir(parents=True, exist_ok=True)
     pages = []
     for variant in chosen_variants:
-        messages = editorial.variant_messages.get(variant, editorial.renderer.messages) if variant else None
-        messages = messages or editorial.renderer.messages
+        messages = editorial.messages_for(variant)
         for locale in list(locales) if locales is not None else list(messages):
             if locale not in messages:
                 raise ValueError(

@@ -86,7 +86,7 @@ class Reloader:
 
         try:
             options = {**load_settings(self.path).options, **self.overrides}
-            editorial = self.middleware.editorial(**{key: options[key] for key in EDITORIAL if key in options})
+            editorial = self.middleware.build_editorial(**{key: options[key] for key in EDITORIAL if key in options})
         except (ConfigError, ValueError, TypeError) as exc:
             logger.error(
                 "adguard_mw: %s was not reloaded, the previous settings stay in force: %s",

@@ -85,9 +85,18 @@ async def test_the_paywall_selector_cannot_break_out_of_its_script() -> None:
     assert "<script>alert(1)" not in text and "\\u003c/script>" in text
 
 
-def test_without_the_beacon_there_is_no_hard_wall() -> None:
+@pytest.mark.parametrize(
+    "policy",
+    [
+        Policy(mode=Mode.HARD),
+        Policy(mode=Mode.SOFT, rules=(Rule("/news/*", mode=Mode.HARD),)),
+        Policy(mode=Mode.SOFT, variants=(Variant("calm"), Variant("firm", mode=Mode.HARD))),
+    ],
+    ids=["policy", "rule", "variant"],
+)
+def test_without_the_beacon_there_is_no_hard_wall(policy: Policy) -> None:
     with pytest.raises(ValueError, match=r"^adguard_mw: the hard mode needs the beacon"):
-        wrapped(policy="hard", beacon=False)
+        wrapped(policy=policy, beacon=False)
 
 
 @pytest.mark.parametrize(
