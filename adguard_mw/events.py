@@ -12,10 +12,12 @@ import atexit
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from functools import lru_cache
@@ -38,6 +40,31 @@ EVENT_NAMES = (
     "exempted",
 )
 _KNOWN_EVENTS = frozenset(EVENT_NAMES)
+# Every v1 field and its type, as readers store it (Parquet, DuckDB, Spark): the one description they derive from.
+FIELD_TYPES = {
+    "v": "BIGINT",
+    "id": "VARCHAR",
+    "time": "TIMESTAMP",
+    "event": "VARCHAR",
+    "site": "VARCHAR",
+    "instance": "VARCHAR",
+    "path": "VARCHAR",
+    "locale": "VARCHAR",
+    "variant": "VARCHAR",
+    "mode": "VARCHAR",
+    "browser": "VARCHAR",
+    "browser_major": "VARCHAR",
+    "os": "VARCHAR",
+    "device": "VARCHAR",
+    "visitor": "VARCHAR",
+    "verdict": "VARCHAR",
+    "kind": "VARCHAR",
+    "sample_rate": "DOUBLE",
+    "signals": "JSON",
+    "previous": "VARCHAR",
+    "cta": "VARCHAR",
+    "reason": "VARCHAR",
+}
 FLUSH_INTERVAL = 1.0  # seconds: at most this much is lost if the process dies
 QUEUE_SIZE = 10_000
 
@@ -46,6 +73,9 @@ logger = logging.getLogger("adguard_mw.events")
 
 
 class Sink(Protocol):
+    """Takes batches of records on the writer thread. A sink that buffers may also have `tick()` (called at least
+    once a second: write what is due), `flush()` (write everything now) and `close()`."""
+
     def write(self, records: list[Record]) -> None: ...
 
 
@@ -135,14 +165,18 @@ class EventLog:
         self._second_text = ""
 
     @classmethod
-    def to(cls, target: str | os.PathLike[str] | Callable[[Record], object] | None, *, site: str) -> EventLog:
-        """The usual set-up: a directory of JSON lines (or a function), plus Python logging."""
+    def to(
+        cls,
+        target: Target | Iterable[Target] | None,
+        *,
+        site: str,
+    ) -> EventLog:
+        """The usual set-up: Python logging, plus a directory of JSON lines, an `s3://bucket/prefix` dataset, an
+        `otlp+http://host:4318` OpenTelemetry endpoint or a function (or a list of them)."""
         instance = default_instance_id()
         sinks: list[Sink] = [LoggingSink()]
-        if callable(target):
-            sinks.append(CallableSink(target))
-        elif target is not None:
-            sinks.append(JsonLinesSink(target, instance))
+        targets = [target] if isinstance(target, str | os.PathLike) or callable(target) else list(target or ())
+        sinks.extend(sink_for(each, instance) for each in targets)
         return cls(sinks, site=site, instance=instance)
 
     def emit(self, event: str, **fields: Any) -> None:
@@ -194,6 +228,7 @@ class EventLog:
                     batch = []
             if batch:
                 self._write(batch)
+            self._call_sinks("flush" if requests else "tick")
             for done in requests:
                 done.set()
 
@@ -202,7 +237,7 @@ class EventLog:
         if second != self._second:  # formatting the date and time is most of a record's cost: once a second
             self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when))
         stamp = f"{self._second_text}.{int(when % 1 * 1000):03d}Z"
-        record: Record = {"v": SCHEMA_VERSION, "time": stamp, "event": event, "site": self.site}
+        record: Record = {"v": SCHEMA_VERSION, "id": uuid7(when), "time": stamp, "event": event, "site": self.site}
         record["instance"] = self.instance
         record.update(fields)
         return record
@@ -213,6 +248,65 @@ class EventLog:
                 sink.write(batch)
             except Exception as exc:
                 report_fault(f"writing events to {type(sink).__name__}", exc, "those events were dropped")
+
+    def _call_sinks(self, method: str) -> None:
+        """`tick` or `flush` on the sinks that buffer (they count and report their own failures)."""
+        for sink in self.sinks:
+            call = getattr(sink, method, None)
+            if call is not None:
+                try:
+                    call()
+                except Exception as exc:
+                    report_fault(f"writing events to {type(sink).__name__}", exc, "those events were dropped")
+
+
+Target = str | os.PathLike[str] | Callable[[Record], object]
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def sink_for(target: Target, instance: str) -> Sink:
+    """The sink for one `events=` target; a URL scheme we do not serve is an error here, at start-up."""
+    if callable(target):
+        return CallableSink(target)
+    text = os.fspath(target)
+    match = _URL.match(text) if isinstance(target, str) else None
+    if match is None:
+        return JsonLinesSink(target, instance)
+    scheme = match.group(1).lower()
+    if scheme == "s3":
+        from .events_s3 import S3ParquetSink
+
+        return S3ParquetSink(text, instance)
+    if scheme in ("otlp+http", "otlp+https"):
+        from .events_otel import OtlpLogSink
+
+        return OtlpLogSink(text)
+    raise ValueError(
+        f"adguard_mw: events={text!r}: {scheme}:// is not a supported destination; "
+        "use a directory, s3://bucket/prefix or otlp+http://host:4318"
+    )
+
+
+_uuid_lock = threading.Lock()
+_uuid_last = (0, 0)  # the last id's millisecond and 12-bit sequence, so ids of one process always increase
+
+
+def uuid7(when: float | None = None) -> str:
+    """A UUIDv7 (RFC 9562) for an event at `when` (seconds): 48 bits of Unix milliseconds, then a 12-bit
+    sequence that keeps ids of one process increasing within a millisecond, then 62 random bits."""
+    global _uuid_last
+    millis = int((time.time() if when is None else when) * 1000)
+    with _uuid_lock:
+        last_millis, last_sequence = _uuid_last
+        if millis <= last_millis:
+            millis, sequence = last_millis, last_sequence + 1
+            if sequence > 0xFFF:
+                millis, sequence = millis + 1, secrets.randbits(11)
+        else:
+            sequence = secrets.randbits(11)  # room left for the sequence to grow within this millisecond
+        _uuid_last = (millis, sequence)
+    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | sequence << 64 | 0b10 << 62 | secrets.randbits(62)
+    return str(uuid.UUID(int=value))
 
 
 def default_instance_id() -> str:

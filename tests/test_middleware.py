@@ -250,7 +250,7 @@ class TestAsking:
         assert page_view["event"] == "page_view" and page_view["verdict"] == "blocked" and page_view["sample_rate"] == 1
         assert shown["event"] == "message_shown" and shown["mode"] == "soft" and shown["path"] == "/news/1"
         assert shown["locale"] == "de" and shown["kind"] == "extension" and shown["site"] == "this site"
-        common = {"v", "time", "event", "site", "instance", "path", "locale", "variant", "mode", "visitor"}
+        common = {"v", "id", "time", "event", "site", "instance", "path", "locale", "variant", "mode", "visitor"}
         assert set(shown) == common | {"browser", "browser_major", "os", "device", "verdict", "kind"}
         raw = "".join(file.read_text() for file in tmp_path.rglob("*.jsonl"))
         assert "127.0.0.1" not in raw and CHROME not in raw and "reader@example.com" not in raw and "utm" not in raw

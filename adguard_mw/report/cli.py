@@ -42,13 +42,22 @@ def add_commands(commands: Any) -> None:
         help="block rate, messages and recoveries from event files",
         description="Read event files (JSON lines and compacted Parquet) and report the metrics of docs/events.md.",
     )
-    report.add_argument("paths", nargs="+", metavar="PATH", help="event files or directories (searched recursively)")
+    report.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="event files or directories (searched recursively), or s3://bucket/prefix datasets",
+    )
     report.add_argument("--since", type=_date, metavar="DATE", help="first UTC day to include (YYYY-MM-DD)")
     report.add_argument("--until", type=_date, metavar="DATE", help="last UTC day to include (YYYY-MM-DD)")
     report.add_argument("--by", choices=list(DIMENSIONS), help="also break every metric down by this")
     report.add_argument("--format", choices=FORMATS, default="table", help="output format (default: %(default)s)")
     report.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     report.add_argument("--baseline", metavar="VARIANT", help="variant to compare against (default: first by name)")
+    report.add_argument(
+        "--engine", choices=("duckdb", "spark"), default="duckdb", help="where the SQL runs (default: %(default)s)"
+    )
+    report.add_argument("--master", metavar="URL", help="Spark master, e.g. spark://host:7077 (default: local[*])")
 
     compact = commands.add_parser(
         "compact",
@@ -102,7 +111,7 @@ def run_report(args: argparse.Namespace) -> int:
     if not inputs.files:
         where = ", ".join(str(p) for p in args.paths)
         raise ReportError(f"no event files (*.jsonl, *.parquet) in {where}{_period(args.since, args.until)}")
-    progress = stderr_progress()
+    progress = stderr_progress() if args.engine == "duckdb" else None
     try:
         report = build_report(
             inputs,
@@ -112,6 +121,8 @@ def run_report(args: argparse.Namespace) -> int:
             baseline=args.baseline,
             charts=args.format == "html",
             progress=progress,
+            engine=args.engine,
+            master=args.master,
         )
     finally:
         if progress is not None:

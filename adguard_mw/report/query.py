@@ -11,55 +11,34 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sys
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..events import EVENT_NAMES, SCHEMA_VERSION
+from ..events import EVENT_NAMES, FIELD_TYPES, SCHEMA_VERSION
 from .stats import Interval, newcombe_difference
 
 if TYPE_CHECKING:
     import duckdb
+
+    from .engines import Engine
 
 VERDICTS = ("blocked", "not_blocked", "unknown")
 NONE_LABEL = "(none)"
 DUCKDB_MISSING = "adguard-mw {command} needs DuckDB: pip install 'adguard-mw[report]'"
 
 # Every v1 field, as stored in Parquet. Unknown extra fields are not carried over.
-V1_COLUMNS = {
-    "v": "BIGINT",
-    "time": "TIMESTAMP",
-    "event": "VARCHAR",
-    "site": "VARCHAR",
-    "instance": "VARCHAR",
-    "path": "VARCHAR",
-    "locale": "VARCHAR",
-    "variant": "VARCHAR",
-    "mode": "VARCHAR",
-    "browser": "VARCHAR",
-    "browser_major": "VARCHAR",
-    "os": "VARCHAR",
-    "device": "VARCHAR",
-    "visitor": "VARCHAR",
-    "verdict": "VARCHAR",
-    "kind": "VARCHAR",
-    "sample_rate": "DOUBLE",
-    "signals": "JSON",
-    "previous": "VARCHAR",
-    "cta": "VARCHAR",
-    "reason": "VARCHAR",
-}
+V1_COLUMNS = FIELD_TYPES
 
 # The v1 columns the report reads. Unknown extra fields in a line are ignored (forward compatible); a field of
 # the wrong type reads as null, and a line that is not a JSON object reads as all nulls (counted as malformed).
 READ_COLUMNS = {
     name: V1_COLUMNS[name]
-    for name in ("v", "time", "event", "path", "locale", "variant", "mode", "browser", "os", "device", "visitor",
-                 "verdict", "kind", "sample_rate")
+    for name in ("v", "id", "time", "event", "path", "locale", "variant", "mode", "browser", "os", "device",
+                 "visitor", "verdict", "kind", "sample_rate", "cta")
 }  # fmt: skip
-ALWAYS_READ = ("v", "time", "event", "visitor", "verdict", "kind", "sample_rate", "variant")
+ALWAYS_READ = ("v", "id", "time", "event", "visitor", "verdict", "kind", "sample_rate", "variant")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +57,7 @@ DIMENSIONS = {
     "os": Dimension("os", ("os",)),
     "device": Dimension("device", ("device",)),
     "path": Dimension("path", ("path",)),
-    "section": Dimension("nullif(regexp_extract(path, '^/[^/]*'), '')", ("path",)),
+    "section": Dimension("nullif(regexp_extract(path, '^(/[^/]*)', 1), '')", ("path",)),
     "locale": Dimension("locale", ("locale",)),
     "variant": Dimension("variant", ("variant",)),
     "mode": Dimension("mode", ("mode",)),
@@ -165,10 +144,11 @@ class Inputs:
     jsonl: tuple[Path, ...]
     parquet: tuple[Path, ...]
     missing: tuple[str, ...] = ()  # paths given that do not exist
+    datasets: tuple[str, ...] = ()  # s3://bucket/prefix URLs of Parquet datasets
 
     @property
     def files(self) -> int:
-        return len(self.jsonl) + len(self.parquet)
+        return len(self.jsonl) + len(self.parquet) + len(self.datasets)
 
 
 @dataclass(frozen=True)
@@ -198,7 +178,11 @@ def find_inputs(paths: Iterable[str | Path], since: dt.date | None = None, until
     jsonl: list[Path] = []
     parquet: list[Path] = []
     missing: list[str] = []
+    datasets: list[str] = []
     for given in paths:
+        if isinstance(given, str) and given.lower().startswith("s3://"):
+            datasets.append(given)
+            continue
         path = Path(given)
         if path.is_dir():
             candidates = sorted(p for pattern in ("*.jsonl", "*.parquet") for p in path.rglob(pattern) if p.is_file())
@@ -211,7 +195,7 @@ def find_inputs(paths: Iterable[str | Path], since: dt.date | None = None, until
             if not _day_in_range(candidate, since, until):
                 continue
             (parquet if candidate.suffix == ".parquet" else jsonl).append(candidate)
-    return Inputs(tuple(dict.fromkeys(jsonl)), tuple(dict.fromkeys(parquet)), tuple(missing))
+    return Inputs(tuple(dict.fromkeys(jsonl)), tuple(dict.fromkeys(parquet)), tuple(missing), tuple(datasets))
 
 
 def partition_day(path: Path) -> dt.date | None:
@@ -241,7 +225,11 @@ def connect(command: str = "report") -> duckdb.DuckDBPyConnection:
     except ImportError:
         raise ReportError(DUCKDB_MISSING.format(command=command)) from None
     con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")  # DuckDB's own bar writes to stdout, where the report goes
+    # Progress is tracked (query_progress) but not printed: DuckDB's own bar would write to stdout, where the
+    # report goes; the report draws its own on stderr. Timestamps are UTC, whatever the machine's zone.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    con.execute("SET TimeZone = 'UTC'")
     return con
 
 
@@ -254,33 +242,39 @@ def build_report(
     baseline: str | None = None,
     charts: bool = False,
     progress: Callable[[float], None] | None = None,
+    engine: str = "duckdb",
+    master: str | None = None,
 ) -> Report:
-    """Scan the files once and compute every metric; raises ReportError when nothing could be read."""
+    """Scan the files once and compute every metric; raises ReportError when nothing could be read.
+
+    `engine` is "duckdb" (embedded, the default) or "spark" (`master` as for spark-submit, default local):
+    both run the same SQL below, so both give the same figures."""
     if by is not None and by not in DIMENSIONS:
         raise ReportError(f"unknown grouping {by!r}; choose one of {', '.join(DIMENSIONS)}", usage=True)
     if since and until and since > until:
         raise ReportError(f"--since {since} is after --until {until}", usage=True)
     if not inputs.files:
         raise ReportError("no event files (*.jsonl, *.parquet) to read")
-    dimensions = {"variant"} | ({by} if by else set()) | ({"day", "browser"} if charts else set())
-    con = connect()
-    try:
-        import duckdb
+    from .engines import open_engine
 
-        try:
-            _run(con, _facts_sql(inputs, sorted(dimensions), since, until), progress)
-        except duckdb.Error as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ReportError(f"DuckDB could not read the event files: {first_line}") from error
-        skipped = _skipped(con)
-        span = con.execute("SELECT min(first), max(last) FROM facts WHERE problem IS NULL").fetchone()
-        first, last = span if span is not None else (None, None)
-        total = _metrics(con, None)
-        if total[0][1].events == 0:
+    dimensions = {"variant"} | ({by} if by else set()) | ({"day", "browser"} if charts else set())
+    needed = set(ALWAYS_READ)
+    for name in dimensions:
+        needed.update(DIMENSIONS[name].columns)
+    columns = [name for name in READ_COLUMNS if name in needed]
+    db = open_engine(engine, master=master, progress=progress)
+    try:
+        db.load(inputs, columns)
+        db.materialize("facts", facts_sql(sorted(dimensions), since, until))
+        skipped = _skipped(db)
+        span = db.rows("SELECT min(first), max(last) FROM facts WHERE problem IS NULL")
+        first, last = span[0] if span else (None, None)
+        total = _metrics(db, None)
+        if not total or total[0][1].events == 0:
             detail = f": skipped {skipped.describe()}" if skipped.total else ""
             period = _period(since, until)
             raise ReportError(f"no events could be read from {_files(inputs.files)}{period}{detail}")
-        variants = [group for group in _groups(con, "variant") if group.key != NONE_LABEL]
+        variants = [group for group in _groups(db, "variant") if group.key != NONE_LABEL]
         names = [group.key for group in variants]
         if baseline is not None and baseline not in names:
             known = ", ".join(names) or "none"
@@ -295,15 +289,15 @@ def build_report(
             first=first,
             last=last,
             total=total[0][1],
-            groups=_groups(con, by) if by else [],
+            groups=_groups(db, by) if by else [],
             variants=variants,
             baseline=chosen,
             comparisons=compare(variants, chosen),
-            days=_groups(con, "day") if charts else [],
-            browsers=_groups(con, "browser") if charts else [],
+            days=_groups(db, "day") if charts else [],
+            browsers=_groups(db, "browser") if charts else [],
         )
     finally:
-        con.close()
+        db.close()
 
 
 def compare(variants: Sequence[Group], baseline: str | None) -> list[Comparison]:
@@ -336,28 +330,6 @@ def compare(variants: Sequence[Group], baseline: str | None) -> list[Comparison]
     return comparisons
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, progress: Callable[[float], None] | None) -> None:
-    """Execute, reporting DuckDB's progress (0-100) from a watcher thread while the scan runs."""
-    if progress is None:
-        con.execute(sql)
-        return
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.25):
-            value = con.query_progress()
-            if value >= 0:
-                progress(value)
-
-    watcher = threading.Thread(target=watch, name="adguard_mw-report-progress", daemon=True)
-    watcher.start()
-    try:
-        con.execute(sql)
-    finally:
-        done.set()
-        watcher.join()
-
-
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -366,16 +338,37 @@ def _sql_list(paths: Iterable[Path]) -> str:
     return "[" + ", ".join(_sql_string(str(path)) for path in paths) + "]"
 
 
+def typed_json_sql(name: str, kind: str) -> str:
+    """A JSON value read as `kind` only when it has that JSON type, else NULL: `"visitor": 123` is no visitor
+    and `"v": "1"` no version (DuckDB's own conversion would coerce both)."""
+    if kind == "JSON":
+        return name
+    if kind == "VARCHAR":
+        return f"CASE WHEN json_type({name}) = 'VARCHAR' THEN {name} ->> '$' END"
+    if kind == "BIGINT":
+        return f"CASE WHEN json_type({name}) IN ('BIGINT', 'UBIGINT') THEN TRY_CAST({name} AS BIGINT) END"
+    if kind == "DOUBLE":
+        return f"CASE WHEN json_type({name}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST({name} AS DOUBLE) END"
+    if kind == "TIMESTAMP":
+        return f"CASE WHEN json_type({name}) = 'VARCHAR' THEN TRY_CAST({name} ->> '$' AS TIMESTAMP) END"
+    raise ValueError(kind)  # pragma: no cover
+
+
+def jsonl_sql(files: Sequence[Path], columns: Sequence[str], all_columns: dict[str, str] = READ_COLUMNS) -> str:
+    """JSON lines files as a relation with exactly `columns`, each of its documented type (or NULL)."""
+    schema = "{" + ", ".join(f"{name}: 'JSON'" for name in columns) + "}"
+    typed = ", ".join(f"{typed_json_sql(name, all_columns[name])} AS {name}" for name in columns)
+    return (
+        f"SELECT {typed} FROM read_json({_sql_list(files)}, columns = {schema}, "
+        "format = 'newline_delimited', ignore_errors = true, hive_partitioning = false)"
+    )
+
+
 def _source_sql(inputs: Inputs, columns: Sequence[str], all_columns: dict[str, str] = READ_COLUMNS) -> str:
-    """One relation over every input file, with exactly `columns`."""
-    selected = ", ".join(columns)
+    """One relation over every local input file, with exactly `columns` (DuckDB)."""
     parts = []
     if inputs.jsonl:
-        schema = "{" + ", ".join(f"{name}: {_sql_string(all_columns[name])}" for name in columns) + "}"
-        parts.append(
-            f"SELECT {selected} FROM read_json({_sql_list(inputs.jsonl)}, columns = {schema}, "
-            "format = 'newline_delimited', ignore_errors = true, hive_partitioning = false)"
-        )
+        parts.append(jsonl_sql(inputs.jsonl, columns, all_columns))
     if inputs.parquet:
         casts = ", ".join(f"CAST({name} AS {all_columns[name]}) AS {name}" for name in columns)
         parts.append(
@@ -399,22 +392,39 @@ def problem_sql() -> str:
     )
 
 
-def _facts_sql(inputs: Inputs, dimensions: Sequence[str], since: dt.date | None, until: dt.date | None) -> str:
-    needed = set(ALWAYS_READ)
-    for name in dimensions:
-        needed.update(DIMENSIONS[name].columns)
-    columns = [name for name in READ_COLUMNS if name in needed]
+def unique_sql(relation: str, columns: Sequence[str]) -> str:
+    """The rows of `relation` with each event id once (a valid copy first); rows without an id all stay.
+
+    Shipping at least once and copying files twice must never double a figure."""
+    listed = ", ".join(columns)
+    return f"""
+        SELECT {listed} FROM {relation} WHERE id IS NULL
+        UNION ALL
+        SELECT {listed} FROM (
+            SELECT {listed}, row_number() OVER (PARTITION BY id ORDER BY problem NULLS FIRST) AS copy
+            FROM {relation} WHERE id IS NOT NULL
+        ) copies WHERE copy = 1
+    """
+
+
+def facts_sql(dimensions: Sequence[str], since: dt.date | None, until: dt.date | None) -> str:
+    """The `facts` table from the relation `events`: plain SQL that DuckDB and Spark both run."""
     keys = "".join(f"{DIMENSIONS[name].sql} AS k_{name}, " for name in dimensions)
     conditions = []
     if since is not None:
-        conditions.append(f"time >= TIMESTAMP '{since.isoformat()}'")
+        conditions.append(f"time >= TIMESTAMP '{since.isoformat()} 00:00:00'")
     if until is not None:
-        conditions.append(f"time < TIMESTAMP '{(until + dt.timedelta(days=1)).isoformat()}'")
+        conditions.append(f"time < TIMESTAMP '{(until + dt.timedelta(days=1)).isoformat()} 00:00:00'")
     where = f"WHERE time IS NULL OR ({' AND '.join(conditions)})" if conditions else ""
+    needed = {"v", "id", "time", "event", "visitor", "verdict", "kind", "sample_rate"}
+    for name in dimensions:
+        needed.update(DIMENSIONS[name].columns)
+    columns = [name for name in READ_COLUMNS if name in needed] + ["problem"]
     return f"""
-        CREATE TEMP TABLE facts AS
+        WITH checked AS (SELECT *, {problem_sql()} AS problem FROM events {where}),
+        unique_events AS ({unique_sql("checked", columns)})
         SELECT
-            {problem_sql()} AS problem,
+            problem,
             CASE WHEN v <> {SCHEMA_VERSION} THEN v END AS other_version,
             {keys}
             event, verdict, kind,
@@ -423,8 +433,7 @@ def _facts_sql(inputs: Inputs, dimensions: Sequence[str], since: dt.date | None,
             sum(CASE WHEN event = 'page_view' THEN 1.0 / sample_rate END) AS w,
             min(time) AS first,
             max(time) AS last
-        FROM ({_source_sql(inputs, columns)})
-        {where}
+        FROM unique_events
         GROUP BY ALL
     """
 
@@ -448,12 +457,12 @@ METRICS_SQL = """
 """
 
 
-def _metrics(con: duckdb.DuckDBPyConnection, dimension: str | None) -> list[tuple[Any, Metrics]]:
+def _metrics(db: Engine, dimension: str | None) -> list[tuple[Any, Metrics]]:
     if dimension is None:
         sql = f"SELECT NULL AS key, {METRICS_SQL} FROM facts WHERE problem IS NULL"
     else:
-        sql = f"SELECT k_{dimension} AS key, {METRICS_SQL} FROM facts WHERE problem IS NULL GROUP BY key"
-    return [(row[0], _to_metrics(row[1:])) for row in con.execute(sql).fetchall()]
+        sql = f"SELECT k_{dimension} AS key, {METRICS_SQL} FROM facts WHERE problem IS NULL GROUP BY k_{dimension}"
+    return [(row[0], _to_metrics(row[1:])) for row in db.rows(sql)]
 
 
 def _to_metrics(row: Sequence[Any]) -> Metrics:
@@ -477,8 +486,8 @@ def _to_metrics(row: Sequence[Any]) -> Metrics:
     )
 
 
-def _groups(con: duckdb.DuckDBPyConnection, dimension: str) -> list[Group]:
-    rows = _metrics(con, dimension)
+def _groups(db: Engine, dimension: str) -> list[Group]:
+    rows = _metrics(db, dimension)
     if DIMENSIONS[dimension].chronological or dimension == "variant":
         rows.sort(key=lambda row: (row[0] is None, row[0] if row[0] is not None else ""))
     else:
@@ -497,12 +506,12 @@ def _label(dimension: str, key: Any) -> str:
     return str(key)
 
 
-def _skipped(con: duckdb.DuckDBPyConnection) -> Skipped:
+def _skipped(db: Engine) -> Skipped:
     malformed = invalid = 0
     versions: dict[int, int] = {}
-    for problem, version, count in con.execute(
-        "SELECT problem, other_version, sum(n) FROM facts WHERE problem IS NOT NULL GROUP BY ALL"
-    ).fetchall():
+    for problem, version, count in db.rows(
+        "SELECT problem, other_version, sum(n) FROM facts WHERE problem IS NOT NULL GROUP BY problem, other_version"
+    ):
         if problem == "malformed":
             malformed += int(count)
         elif problem == "version":

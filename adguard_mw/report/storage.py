@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import re
 import shutil
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..events import EVENT_NAMES, SCHEMA_VERSION
-from .query import V1_COLUMNS, VERDICTS, ReportError, connect, problem_sql
+from .query import V1_COLUMNS, VERDICTS, ReportError, connect, jsonl_sql, unique_sql
 
 PARQUET_NAME = "events.parquet"
 UNREADABLE_NAME = "unreadable.jsonl"
@@ -128,12 +129,14 @@ def compact(
 
 
 # The steps of one day, each safe to be interrupted:
-#   1. write .events.parquet.tmp (and .unreadable.jsonl.tmp), sync them, check the row count;
+#   1. sort the lines into .clean.jsonl.tmp and .unreadable.jsonl.tmp; write .events.parquet.tmp from the clean
+#      lines and the day's earlier Parquet, each event id once; sync, check the row counts;
 #   2. write .compact.json, the list of JSON lines files being replaced, and sync it;
 #   3. rename .events.parquet.tmp to events.parquet: the commit;
 #   4. remove the listed files, move .unreadable.jsonl.tmp into place, remove .compact.json.
 # A crash before 3 leaves temporary files that the next run throws away; after 3, the next run finishes 4.
 MANIFEST_NAME = ".compact.json"
+CLEAN_NAME = ".clean.jsonl.tmp"  # the lines that go into Parquet, as judged by `v1_record`
 
 
 def _compact_day(con: duckdb.DuckDBPyConnection, partition: Partition, quiet_seconds: float) -> Compacted | None:
@@ -147,28 +150,33 @@ def _compact_day(con: duckdb.DuckDBPyConnection, partition: Partition, quiet_sec
         return Compacted(partition, 0, 0, 0, skipped_reason="written to in the last two minutes")
     parquet = folder / PARQUET_NAME
     temporary = folder / f".{PARQUET_NAME}.tmp"
-    schema = "{" + ", ".join(f"{name}: '{kind}'" for name, kind in V1_COLUMNS.items()) + "}"
-    valid = f"({problem_sql()}) IS NULL"  # exactly the lines the report counts as events
-    lines = (
-        f"SELECT * FROM read_json({_sql_list(jsonl)}, columns = {schema}, format = 'newline_delimited', "
-        "ignore_errors = true, hive_partitioning = false)"
-    )
-    counted = con.execute(
-        f"SELECT count(*) FILTER (WHERE {valid}), count(*) FILTER (WHERE NOT {valid}) FROM ({lines})"
-    ).fetchone()
-    good, bad = (int(counted[0]), int(counted[1])) if counted else (0, 0)
-    rows = f"SELECT * FROM ({lines}) WHERE {valid}"
-    expected = good
+    clean = folder / CLEAN_NAME
+    # One judge per line: each goes either into the clean file (then Parquet) or into unreadable.jsonl, never
+    # both and never neither (a line DuckDB would read differently, e.g. invalid UTF-8, is unreadable).
+    good, kept = _sort_lines(folder, jsonl, clean)
+    columns = list(V1_COLUMNS)
+    parts = [jsonl_sql([clean], columns, V1_COLUMNS).replace("ignore_errors = true", "ignore_errors = false")]
     if parquet.exists():
-        rows += f" UNION ALL BY NAME SELECT * FROM read_parquet({_sql_list([parquet])})"
-        expected += _parquet_rows(con, parquet)
-    con.execute(f"COPY ({rows} ORDER BY time) TO {_quoted(temporary)} (FORMAT parquet, COMPRESSION zstd)")
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quoted(parquet)})").fetchall()}
+        casts = ", ".join(f"CAST({n if n in present else 'NULL'} AS {V1_COLUMNS[n]}) AS {n}" for n in columns)
+        parts.append(f"SELECT {casts} FROM read_parquet({_quoted(parquet)})")
+    rows = f"SELECT *, NULL AS problem FROM ({' UNION ALL '.join(parts)})"
+    unique = f"SELECT * FROM ({unique_sql(f'({rows})', columns)})"
+    counted = con.execute(f"SELECT count(*) FROM ({' UNION ALL '.join(parts)})").fetchone()
+    expected_in = good + (_parquet_rows(con, parquet) if parquet.exists() else 0)
+    if not counted or int(counted[0]) != expected_in:
+        raise ReportError(f"compacting {folder}: read {counted[0] if counted else 0} rows, expected {expected_in}")
+    expected_row = con.execute(f"SELECT count(*) FROM ({unique})").fetchone()
+    expected = int(expected_row[0]) if expected_row else 0
+    con.execute(f"COPY ({unique} ORDER BY time, id) TO {_quoted(temporary)} (FORMAT parquet, COMPRESSION zstd)")
+    clean.unlink()
     written = _parquet_rows(con, temporary)
     if written != expected:
         temporary.unlink(missing_ok=True)
         raise ReportError(f"compacting {folder}: wrote {written} rows, expected {expected}; nothing removed")
     _fsync(temporary)
-    kept = _keep_unreadable(folder, jsonl) if bad else 0
+    if not kept:
+        (folder / f".{UNREADABLE_NAME}.tmp").unlink(missing_ok=True)
     _write_synced(folder / MANIFEST_NAME, json.dumps([p.name for p in jsonl]))
     _fsync_directory(folder)
     os.replace(temporary, parquet)
@@ -181,6 +189,7 @@ def _recover(folder: Path) -> None:
     """Finish or undo a compaction that was interrupted (see the steps above)."""
     manifest = folder / MANIFEST_NAME
     temporary = folder / f".{PARQUET_NAME}.tmp"
+    (folder / CLEAN_NAME).unlink(missing_ok=True)
     if manifest.exists() and not temporary.exists():
         _finish(folder)
         return
@@ -223,30 +232,42 @@ def _parquet_rows(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 
 
 def is_v1_line(line: str) -> bool:
-    """Whether compaction carried a line into Parquet; strict, so that a doubtful line is kept rather than lost."""
+    """Whether compaction carries a line into Parquet (else it keeps it in unreadable.jsonl)."""
+    return v1_record(line.encode("utf-8", "surrogateescape")) is not None
+
+
+def v1_record(line: bytes) -> dict[str, object] | None:
+    """A line as the report reads it: a valid v1 event with each field of the wrong type set to null, or None.
+
+    The same rules as `query.problem_sql` and `query.typed_json_sql`, so that compaction never changes a figure."""
     try:
-        record = json.loads(line)
-    except ValueError:
-        return False
-    if not isinstance(record, dict) or record.get("v") != SCHEMA_VERSION or record.get("event") not in EVENT_NAMES:
-        return False
-    for name, kind in V1_COLUMNS.items():
-        value = record.get(name)
-        if value is None or kind == "JSON":
-            continue
-        if kind == "VARCHAR" and not isinstance(value, str):
-            return False
-        if kind in ("BIGINT", "DOUBLE") and (isinstance(value, bool) or not isinstance(value, int | float)):
-            return False
-        if kind == "BIGINT" and not isinstance(value, int):
-            return False
-        if kind == "TIMESTAMP" and not _is_timestamp(value):
-            return False
-    if record["event"] == "page_view":
-        rate = record.get("sample_rate")
-        if rate is None or not 0 < rate <= 1 or record.get("verdict") not in (None, *VERDICTS):
-            return False
-    return "time" in record
+        record = json.loads(line.decode("utf-8"))
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        return None
+    if not isinstance(record, dict):
+        return None
+    typed = {name: _typed(record.get(name), kind) for name, kind in V1_COLUMNS.items()}
+    if typed["v"] != SCHEMA_VERSION or typed["time"] is None or typed["event"] not in EVENT_NAMES:
+        return None
+    if typed["event"] == "page_view":
+        rate = typed["sample_rate"]
+        if not isinstance(rate, float) or not 0 < rate <= 1 or typed["verdict"] not in (None, *VERDICTS):
+            return None
+    return typed
+
+
+def _typed(value: object, kind: str) -> object:
+    if value is None or kind == "JSON":
+        return value
+    if kind == "VARCHAR":
+        return value if isinstance(value, str) else None
+    if isinstance(value, bool):
+        return None
+    if kind == "BIGINT":
+        return value if isinstance(value, int) and -(2**63) <= value < 2**63 else None
+    if kind == "DOUBLE":
+        return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+    return value if _is_timestamp(value) else None  # TIMESTAMP
 
 
 def _is_timestamp(value: object) -> bool:
@@ -259,21 +280,28 @@ def _is_timestamp(value: object) -> bool:
     return True
 
 
-def _keep_unreadable(folder: Path, jsonl: list[Path]) -> int:
-    """Copy every line that is not v1 (including those kept before) into .unreadable.jsonl.tmp, synced."""
-    temporary = folder / f".{UNREADABLE_NAME}.tmp"
-    kept = 0
-    with open(temporary, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as out:
+def _sort_lines(folder: Path, jsonl: list[Path], clean: Path) -> tuple[int, int]:
+    """Each line of the files (the kept unreadable ones included) into `clean`, typed, or, verbatim, into
+    .unreadable.jsonl.tmp; both synced. Returns (clean lines, unreadable lines)."""
+    good = kept = 0
+    with open(clean, "wb") as valid, open(folder / f".{UNREADABLE_NAME}.tmp", "wb") as invalid:
         for path in jsonl:
-            with open(path, encoding="utf-8", errors="surrogateescape", newline="\n") as source:
+            with open(path, "rb") as source:
                 for line in source:
-                    text = line.rstrip("\n")
-                    if text.strip() and not is_v1_line(text):
-                        out.write(text + "\n")
+                    raw = line.rstrip(b"\n")
+                    if not raw.strip():
+                        continue
+                    record = v1_record(raw)
+                    if record is None:
+                        invalid.write(raw + b"\n")
                         kept += 1
-        out.flush()
-        os.fsync(out.fileno())
-    return kept
+                    else:
+                        valid.write(json.dumps(record, separators=(",", ":")).encode() + b"\n")
+                        good += 1
+        for out in (valid, invalid):
+            out.flush()
+            os.fsync(out.fileno())
+    return good, kept
 
 
 def _fsync(path: Path) -> None:

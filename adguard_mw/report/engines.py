@@ -1,0 +1,184 @@
+"""Where the report's SQL runs: DuckDB, embedded (the default), or Apache Spark for data one machine cannot hold.
+
+An engine only knows how to present the input as a relation named `events` with the documented column types,
+to keep a query's result as a named table, and to return rows. The metric definitions themselves are plain SQL
+in `query.py` that both engines accept, written once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .query import READ_COLUMNS, ReportError, _source_sql, connect
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from .query import Inputs
+
+ENGINES = ("duckdb", "spark")
+SPARK_MISSING = "adguard-mw report --engine spark needs PySpark and Java 17+: pip install 'adguard-mw[spark]'"
+
+
+class Engine(Protocol):
+    def load(self, inputs: Inputs, columns: Sequence[str]) -> None: ...
+    def materialize(self, name: str, sql: str) -> None: ...
+    def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
+    def close(self) -> None: ...
+
+
+def open_engine(name: str, *, master: str | None = None, progress: Callable[[float], None] | None = None) -> Engine:
+    if name == "duckdb":
+        return DuckDBEngine(progress)
+    if name == "spark":
+        return SparkEngine(master)
+    raise ReportError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}", usage=True)
+
+
+class DuckDBEngine:
+    """An in-memory DuckDB; local files are read by DuckDB itself, s3:// datasets through pyarrow's S3 client."""
+
+    def __init__(self, progress: Callable[[float], None] | None = None) -> None:
+        self.con = connect()
+        self.progress = progress
+
+    def load(self, inputs: Inputs, columns: Sequence[str]) -> None:
+        parts = [_source_sql(inputs, columns)] if inputs.jsonl or inputs.parquet else []
+        for number, url in enumerate(inputs.datasets):
+            name = f"dataset_{number}"
+            self.con.register(name, s3_dataset(url))
+            present = {row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {name}").fetchall()}
+            parts.append(f"SELECT {', '.join(_casts(columns, present))} FROM {name}")
+        self.con.execute(f"CREATE TEMP VIEW events AS {' UNION ALL '.join(parts)}")
+
+    def materialize(self, name: str, sql: str) -> None:
+        import duckdb
+
+        try:
+            self._run(f"CREATE TEMP TABLE {name} AS {sql}")
+        except duckdb.Error as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ReportError(f"DuckDB could not read the event files: {first_line}") from error
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql).fetchall()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _run(self, sql: str) -> None:
+        """Execute, reporting DuckDB's progress (0-100) from a watcher thread while the scan runs."""
+        progress = self.progress
+        if progress is None:
+            self.con.execute(sql)
+            return
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(0.25):
+                value = self.con.query_progress()
+                if value >= 0:
+                    progress(value)
+
+        watcher = threading.Thread(target=watch, name="adguard_mw-report-progress", daemon=True)
+        watcher.start()
+        try:
+            self.con.execute(sql)
+        finally:
+            done.set()
+            watcher.join()
+
+
+def s3_dataset(url: str) -> Any:
+    """A pyarrow dataset over `s3://bucket/prefix`'s Parquet files (hive partitions), for DuckDB to scan."""
+    from ..events_s3 import s3_filesystem, split_url
+
+    try:
+        import pyarrow.dataset as ds
+    except ImportError:
+        raise ReportError("adguard-mw report s3://… needs pyarrow: pip install 'adguard-mw[s3]'") from None
+    bucket, prefix = split_url(url)
+    try:
+        return ds.dataset(f"{bucket}/{prefix}".rstrip("/"), filesystem=s3_filesystem(), format="parquet")
+    except OSError as error:
+        raise ReportError(f"could not read {url}: {str(error).splitlines()[0]}") from error
+
+
+def _casts(columns: Sequence[str], present: set[str]) -> list[str]:
+    """Each column of its documented type; NULL for a column a file predates (e.g. `id` in old files)."""
+    return [f"CAST({name if name in present else 'NULL'} AS {_storage_type(name)}) AS {name}" for name in columns]
+
+
+def _storage_type(name: str) -> str:
+    kind = READ_COLUMNS[name]
+    return "STRING" if kind in ("VARCHAR", "JSON") else kind
+
+
+class SparkEngine:
+    """Spark SQL over Parquet: the s3:// dataset or compacted days (JSON lines: run `adguard-mw compact` first).
+
+    One session per process (starting the JVM takes seconds); `master` as for spark-submit, default `local[*]`.
+    On a cluster, s3:// is read through Hadoop's s3a connector, configured there."""
+
+    _session: SparkSession | None = None
+
+    def __init__(self, master: str | None = None) -> None:
+        self.spark = spark_session(master)
+        self._tables: list[str] = []
+
+    def load(self, inputs: Inputs, columns: Sequence[str]) -> None:
+        if inputs.jsonl:
+            raise ReportError(
+                f"the Spark engine reads Parquet; {len(inputs.jsonl):,} JSON lines file(s) given: "
+                "run `adguard-mw compact` first, or use the DuckDB engine",
+                usage=True,
+            )
+        paths = [str(path) for path in inputs.parquet]
+        paths += ["s3a://" + url.split("://", 1)[1] for url in inputs.datasets]
+        frame: DataFrame = self.spark.read.option("mergeSchema", "true").parquet(*paths)
+        present = set(frame.columns)
+        frame.selectExpr(*_casts(columns, present)).createOrReplaceTempView("events")
+        self._tables.append("events")
+
+    def materialize(self, name: str, sql: str) -> None:
+        frame = self.spark.sql(sql).cache()
+        frame.count()
+        frame.createOrReplaceTempView(name)
+        self._tables.append(name)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.spark.sql(sql).collect()]
+
+    def close(self) -> None:
+        for name in self._tables:
+            self.spark.catalog.dropTempView(name)
+        self.spark.catalog.clearCache()
+
+
+def spark_session(master: str | None = None) -> SparkSession:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ReportError(SPARK_MISSING) from None
+    builder = SparkSession.builder.appName("adguard-mw report")
+    if master:
+        builder = builder.master(master)
+    elif not _has_master():
+        builder = builder.master("local[*]")
+    builder = (
+        builder.config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "8")
+    )
+    try:
+        return builder.getOrCreate()
+    except Exception as error:
+        raise ReportError(f"{SPARK_MISSING} ({str(error).strip().splitlines()[0]})") from error
+
+
+def _has_master() -> bool:
+    import os
+
+    return "spark.master" in os.environ.get("PYSPARK_SUBMIT_ARGS", "") or bool(os.environ.get("MASTER"))
