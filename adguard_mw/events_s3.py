@@ -104,15 +104,19 @@ class S3ParquetSink:
             self._oldest = time.monotonic()
         self._rows.extend(records)
         if len(self._rows) >= self.max_rows:
-            self.flush()
+            self._send(whole_batches_only=True)
 
     def tick(self) -> None:
         if self._rows and time.monotonic() - self._oldest >= self.max_seconds:
-            self.flush()
+            self._send()
 
     def flush(self) -> None:
-        """Upload every buffered row now, in objects of at most `max_rows`; keep them if the store fails."""
-        while self._rows:
+        """Upload every buffered row now (tests, shutdown)."""
+        self._send()
+
+    def _send(self, *, whole_batches_only: bool = False) -> None:
+        """Upload buffered rows in objects of at most `max_rows`; keep them for later if the store fails."""
+        while self._rows and (len(self._rows) >= self.max_rows or not whole_batches_only):
             batch = self._rows[: self.max_rows]
             try:
                 self._upload(batch)
