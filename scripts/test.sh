@@ -19,6 +19,16 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
 
+# Debian's headless Java for the Spark engine's tests (PySpark 4 needs Java 17+; default-jre-headless is 17 on
+# Debian 12, 21 on Debian 13).
+if ! command -v java >/dev/null 2>&1; then
+  echo "Installing Debian's headless Java for the Spark tests..."
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq default-jre-headless >/dev/null
+fi
+
 # --- axe-core for the accessibility tests (tests/browser/test_accessibility.py) ---------------------------
 # The npm package's axe.min.js, pinned and checked against the registry's sha512 integrity (both in
 # tests/browser/axe.py), extracted into .cache/axe-core/ (git-ignored). No node needed. A failed download or an

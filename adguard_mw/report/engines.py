@@ -7,6 +7,8 @@ in `query.py` that both engines accept, written once.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -162,23 +164,21 @@ def spark_session(master: str | None = None) -> SparkSession:
         from pyspark.sql import SparkSession
     except ImportError:
         raise ReportError(SPARK_MISSING) from None
-    builder = SparkSession.builder.appName("adguard-mw report")
+    builder = SparkSession.builder.appName("adguard-mw report").config("spark.sql.session.timeZone", "UTC")
+    builder = builder.config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
     if master:
         builder = builder.master(master)
     elif not _has_master():
-        builder = builder.master("local[*]")
-    builder = (
-        builder.config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "8")
-    )
+        # One machine: few shuffle partitions (the facts table is small) and no web UI.
+        builder = builder.master("local[*]").config("spark.sql.shuffle.partitions", "4")
+        builder = builder.config("spark.ui.enabled", "false")
     try:
-        return builder.getOrCreate()
+        session = builder.getOrCreate()
     except Exception as error:
         raise ReportError(f"{SPARK_MISSING} ({str(error).strip().splitlines()[0]})") from error
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _has_master() -> bool:
-    import os
-
     return "spark.master" in os.environ.get("PYSPARK_SUBMIT_ARGS", "") or bool(os.environ.get("MASTER"))

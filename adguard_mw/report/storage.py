@@ -168,7 +168,9 @@ def _compact_day(con: duckdb.DuckDBPyConnection, partition: Partition, quiet_sec
         raise ReportError(f"compacting {folder}: read {counted[0] if counted else 0} rows, expected {expected_in}")
     expected_row = con.execute(f"SELECT count(*) FROM ({unique})").fetchone()
     expected = int(expected_row[0]) if expected_row else 0
-    con.execute(f"COPY ({unique} ORDER BY time, id) TO {_quoted(temporary)} (FORMAT parquet, COMPRESSION zstd)")
+    # The same schema as the S3 sink's objects (times marked as UTC), so that one dataset can hold both.
+    stored = f"SELECT * REPLACE (CAST(time AS TIMESTAMPTZ) AS time) FROM ({unique}) ORDER BY time, id"
+    con.execute(f"COPY ({stored}) TO {_quoted(temporary)} (FORMAT parquet, COMPRESSION zstd)")
     clean.unlink()
     written = _parquet_rows(con, temporary)
     if written != expected:

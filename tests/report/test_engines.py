@@ -1,0 +1,73 @@
+"""The same metric definitions on DuckDB and on Apache Spark (local mode) give the same figures.
+
+Both engines run the SQL of `adguard_mw.report.query`, written once. The events mix the two kinds of Parquet a
+dataset holds: days compacted from JSON lines, and objects written by the S3 sink (with a re-shipped copy of
+some events, which both must count once). Spark starts slowly: the tests share one session, and are marked
+`spark` so that a quick local run can leave them out (`-m "not spark"`); CI runs them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adguard_mw.events import uuid7
+from adguard_mw.report.query import build_report, find_inputs
+from adguard_mw.report.render import render_json, render_table
+from adguard_mw.report.storage import compact
+
+from .test_event_ids import with_ids
+from .test_metrics import small_site
+
+pytestmark = pytest.mark.spark
+pytest.importorskip("duckdb")
+pytest.importorskip("pyspark")
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+if shutil.which("java") is None:
+    pytest.skip("the Spark tests need Java 17+ (scripts/test.sh installs Debian's)", allow_module_level=True)
+
+
+def sink_object(path: Path, rows: list[dict[str, Any]]) -> None:
+    """A Parquet object exactly as the S3 sink writes it."""
+    from adguard_mw.events_s3 import arrow_schema, columns
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pydict(columns(rows, arrow_schema()), schema=arrow_schema()), path)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = with_ids(small_site(tmp_path_factory.mktemp("engines") / "events"))
+    compact(root, 1, today=dt.date(2026, 11, 22), quiet_seconds=0)
+    reader = {"v": 1, "site": "lantern", "instance": "web-3", "locale": "fr", "mode": "hard", "os": "Linux"}
+    rows = [
+        {**reader, "id": uuid7(), "time": "2026-11-21T09:00:00.000Z", "event": "page_view", "visitor": "v9",
+         "variant": "c", "path": "/culture/film", "browser": "Firefox", "device": "desktop", "verdict": "blocked",
+         "kind": "network", "sample_rate": 0.5},
+        {**reader, "id": uuid7(), "time": "2026-11-21T09:00:01.000Z", "event": "message_shown", "visitor": "v9",
+         "variant": "c", "path": "/culture/film", "browser": "Firefox", "device": "desktop", "verdict": "blocked",
+         "kind": "network"},
+        {**reader, "id": uuid7(), "time": "2026-11-21T09:02:00.000Z", "event": "recovered", "visitor": "v9",
+         "variant": "c", "path": "/culture/film", "browser": "Firefox", "device": "desktop",
+         "signals": {"script": "not_blocked"}},
+    ]  # fmt: skip
+    sink_object(root / "dt=2026-11-21" / "web-3-a.parquet", rows)
+    sink_object(root / "dt=2026-11-21" / "web-3-b.parquet", rows[1:])  # shipped twice
+    return root
+
+
+@pytest.mark.parametrize("by", ["section", "week", "variant"])
+def test_spark_prints_exactly_what_duckdb_prints(dataset: Path, by: str) -> None:
+    inputs = find_inputs([dataset])
+    assert len(inputs.parquet) == 4 and not inputs.jsonl
+    duck = build_report(inputs, by=by)
+    spark = build_report(inputs, by=by, engine="spark")
+    assert duck.total.events == 23  # the small site's 20, and 3 more, each id once
+    assert json.loads(render_json(spark)) == json.loads(render_json(duck))  # every figure, every group
+    assert render_table(spark) == render_table(duck)
