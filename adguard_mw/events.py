@@ -12,12 +12,12 @@ import atexit
 import json
 import logging
 import os
+import random
 import re
 import secrets
 import socket
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from functools import lru_cache
@@ -163,6 +163,7 @@ class EventLog:
         self._lock = threading.Lock()
         self._second = -1  # the writer's last whole second and its formatted prefix: most events share one
         self._second_text = ""
+        self._lost_told = 0  # events lost (here or in a sink) already passed on to `count_dropped`
 
     @classmethod
     def to(
@@ -229,6 +230,7 @@ class EventLog:
             if batch:
                 self._write(batch)
             self._call_sinks("flush" if requests else "tick")
+            self._tell_lost()
             for done in requests:
                 done.set()
 
@@ -258,6 +260,23 @@ class EventLog:
                     call()
                 except Exception as exc:
                     report_fault(f"writing events to {type(sink).__name__}", exc, "those events were dropped")
+
+    def lost(self) -> int:
+        """Events lost so far: dropped from the full queue, or given up on by a sink (e.g. a store down too long)."""
+        counts = (getattr(sink, "dropped", 0) for sink in self.sinks)
+        return self.dropped + sum(count for count in counts if isinstance(count, int))
+
+    def _tell_lost(self) -> None:
+        lost = self.lost()
+        if lost > self._lost_told:
+            for sink in self.sinks:
+                count_dropped = getattr(sink, "count_dropped", None)
+                if count_dropped is not None:
+                    try:
+                        count_dropped(lost - self._lost_told)
+                    except Exception as exc:
+                        report_fault(f"counting lost events in {type(sink).__name__}", exc, "they were not counted")
+            self._lost_told = lost
 
 
 Target = str | os.PathLike[str] | Callable[[Record], object]
@@ -305,8 +324,12 @@ def uuid7(when: float | None = None) -> str:
         else:
             sequence = secrets.randbits(11)  # room left for the sequence to grow within this millisecond
         _uuid_last = (millis, sequence)
-    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | sequence << 64 | 0b10 << 62 | secrets.randbits(62)
-    return str(uuid.UUID(int=value))
+    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | sequence << 64 | 0b10 << 62 | _random_bits(62)
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_random_bits = random.SystemRandom().getrandbits  # the OS's randomness, as `secrets` uses
 
 
 def default_instance_id() -> str:

@@ -36,33 +36,47 @@ class PrometheusSink:
             return Counter(f"adguard_mw_{name}", documentation, labels, registry=registry)
 
         self.page_views = counter(
-            "page_views", "HTML page views served with the detector, by last verdict", ("verdict", "kind")
+            "page_views",
+            "HTML page views served with the detector, by last verdict and A/B variant",
+            ("verdict", "kind", "variant"),
         )
         self.verdicts = counter("verdicts", "Verdicts reported by readers' browsers", ("verdict", "kind"))
-        self.shown = counter("messages_shown", "Messages shown, by policy mode", ("mode",))
-        self.dismissed = counter("messages_dismissed", "Dismissals of notices and soft messages")
+        self.shown = counter("messages_shown", "Messages shown, by policy mode and variant", ("mode", "variant"))
+        self.dismissed = counter("messages_dismissed", "Dismissals of notices and soft messages", ("variant",))
+        self.ctas = counter("cta_clicks", "Calls to action followed, by action and variant", ("cta", "variant"))
         self.checks = counter("check_again", "'Check again' results", ("verdict",))
-        self.recovered = counter("recoveries", "Readers whose verdict went from blocked to not blocked")
+        self.recovered = counter("recoveries", "Readers whose verdict went from blocked to not blocked", ("variant",))
         self.exempted = counter("exempted", "Readers not asked although a message was due", ("reason",))
+        self.dropped_events = counter(
+            "events_dropped", "Events lost before reaching every sink (queue full, or a store down too long)"
+        )
 
     def write(self, records: list[dict[str, Any]]) -> None:
         for record in records:
             event = record["event"]
+            variant = _label(record.get("variant"))
             if event == "page_view":
                 weight = 1 / record.get("sample_rate", 1) if record.get("sample_rate") else 1
-                self.page_views.labels(_label(record.get("verdict")), _label(record.get("kind"))).inc(weight)
+                verdict, kind = _label(record.get("verdict")), _label(record.get("kind"))
+                self.page_views.labels(verdict, kind, variant).inc(weight)
             elif event == "verdict":
                 self.verdicts.labels(_label(record.get("verdict")), _label(record.get("kind"))).inc()
             elif event == "message_shown":
-                self.shown.labels(_label(record.get("mode"))).inc()
+                self.shown.labels(_label(record.get("mode")), variant).inc()
             elif event == "message_dismissed":
-                self.dismissed.inc()
+                self.dismissed.labels(variant).inc()
+            elif event == "cta_clicked":
+                self.ctas.labels(_label(record.get("cta")), variant).inc()
             elif event == "check_again":
                 self.checks.labels(_label(record.get("verdict"))).inc()
             elif event == "recovered":
-                self.recovered.inc()
+                self.recovered.labels(variant).inc()
             elif event == "exempted":
                 self.exempted.labels(_label(record.get("reason"))).inc()
+
+    def count_dropped(self, events: int) -> None:
+        """Called by the event log with the events it (or another sink) lost since the last call."""
+        self.dropped_events.inc(events)
 
 
 @functools.cache

@@ -27,8 +27,29 @@ async def test_events_are_counted_and_served() -> None:
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert 'adguard_mw_verdicts_total{kind="extension",verdict="blocked"}' in text
-    assert 'adguard_mw_messages_shown_total{mode="soft"}' in text
-    assert 'adguard_mw_page_views_total{kind="extension",verdict="blocked"}' in text
+    assert 'adguard_mw_messages_shown_total{mode="soft",variant="none"}' in text
+    assert 'adguard_mw_page_views_total{kind="extension",variant="none",verdict="blocked"}' in text
+
+
+def test_variants_calls_to_action_and_lost_events_are_counted() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from adguard_mw.events import EventLog
+    from adguard_mw.metrics import PrometheusSink
+
+    registry = CollectorRegistry()
+    log = EventLog([PrometheusSink(registry)], site="lantern", queue_size=3)
+    log.emit("page_view", verdict="blocked", kind="network", sample_rate=0.5, variant="b")
+    log.emit("cta_clicked", cta="subscribe", variant="b")
+    log.emit("message_shown", mode="hard", variant="a")
+    for _ in range(4):
+        log.emit("recovered", variant="a")  # the queue holds 3: these 4 are dropped
+    log.flush()
+    text = generate_latest(registry).decode()
+    assert 'adguard_mw_page_views_total{kind="network",variant="b",verdict="blocked"} 2.0' in text
+    assert 'adguard_mw_cta_clicks_total{cta="subscribe",variant="b"} 1.0' in text
+    assert 'adguard_mw_messages_shown_total{mode="hard",variant="a"} 1.0' in text
+    assert "adguard_mw_events_dropped_total 4.0" in text and log.dropped == 4
 
 
 def test_a_second_middleware_in_the_same_process_shares_the_counters() -> None:
