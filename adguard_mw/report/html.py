@@ -53,7 +53,15 @@ def render_html(report: Report) -> str:
         ("Dismissal rate", rate(m.dismissal)),
         ("Recoveries", count(m.recoveries)),
         ("Recovery rate (visitors)", rate(m.recovery)),
-        ("Failed verifications", count(m.failed_verifications)),
+        ("Block rate (visitors)", rate(m.blocked_visitors)),
+        ("Allow-ads page views", count(m.allow_ads_page_views)),
+        ("CTA clicks", count(m.cta_clicks)),
+        ("Failed verifications", rate(m.failed_verification)),
+        (
+            "Funnel (visitors)",
+            f"shown {m.funnel.shown:,} → dismissed {m.funnel.dismissed:,} / CTA {m.funnel.cta:,} / "
+            f"check again {m.funnel.checked:,} → recovered {m.funnel.recovered:,}",
+        ),
     ]
     parts = [
         "<!doctype html>",
@@ -98,7 +106,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def groups_table(by: str, groups: Sequence[Group]) -> str:
     headers = [by, "eligible", "block rate", "extension", "network", "unknown", "shown", "dismissal rate"]
-    headers += ["recoveries", "recovery rate", "failed verifications"]
+    headers += ["CTA clicks", "recoveries", "recovery rate", "failed verifications"]
     rows = [
         [
             g.key,
@@ -109,9 +117,10 @@ def groups_table(by: str, groups: Sequence[Group]) -> str:
             rate(g.metrics.unknown),
             count(g.metrics.messages_shown),
             rate(g.metrics.dismissal),
+            count(g.metrics.cta_clicks),
             count(g.metrics.recoveries),
             rate(g.metrics.recovery),
-            count(g.metrics.failed_verifications),
+            rate(g.metrics.failed_verification),
         ]
         for g in groups
     ]

@@ -85,14 +85,25 @@ class Rate:
 
 
 @dataclass(frozen=True, slots=True)
+class Funnel:
+    """Distinct visitors at each step after the message: shown, then dismissed / CTA / check again, recovered."""
+
+    shown: int
+    dismissed: int
+    cta: int
+    checked: int
+    recovered: int
+
+
+@dataclass(frozen=True, slots=True)
 class Metrics:
     events: int
     page_views: float  # all page views, weighted by 1/sample_rate, with or without a verdict
-    eligible: float  # page views of readers whose detection ran (verdict not null), weighted
+    eligible: float  # page views detected as blocked or not blocked (Google's definition), weighted
     blocked: Rate
     extension: Rate
     network: Rate
-    unknown: Rate
+    unknown: Rate  # unknown / (eligible + unknown): detections that could not decide
     messages_shown: int
     dismissal: Rate  # message_dismissed / message_shown
     recoveries: int
@@ -100,6 +111,10 @@ class Metrics:
     failed_verifications: int  # check_again still blocked
     cta_clicks: int
     exempted: int
+    blocked_visitors: Rate = Rate(0, 0)  # distinct visitors with a blocked page view / with an eligible one
+    allow_ads_page_views: float = 0.0  # not-blocked page views of visitors after their `recovered` event, weighted
+    failed_verification: Rate = Rate(0, 0)  # check_again still blocked / check_again with a verdict
+    funnel: Funnel = Funnel(0, 0, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +304,7 @@ def build_report(
             first=first,
             last=last,
             total=total[0][1],
-            groups=_groups(db, by) if by else [],
+            groups=[g for g in _groups(db, by) if not _empty_none_variant(by, g)] if by else [],
             variants=variants,
             baseline=chosen,
             comparisons=compare(variants, chosen),
@@ -422,18 +437,27 @@ def facts_sql(dimensions: Sequence[str], since: dt.date | None, until: dt.date |
     columns = [name for name in READ_COLUMNS if name in needed] + ["problem"]
     return f"""
         WITH checked AS (SELECT *, {problem_sql()} AS problem FROM events {where}),
-        unique_events AS ({unique_sql("checked", columns)})
+        unique_events AS ({unique_sql("checked", columns)}),
+        recovered_at AS (
+            SELECT visitor AS recovered_visitor, min(time) AS recovered_time FROM unique_events
+            WHERE problem IS NULL AND event = 'recovered' AND visitor IS NOT NULL GROUP BY visitor
+        )
         SELECT
             problem,
             CASE WHEN v <> {SCHEMA_VERSION} THEN v END AS other_version,
             {keys}
             event, verdict, kind,
-            CASE WHEN event IN ('message_shown', 'recovered') THEN visitor END AS who,
+            CASE
+                WHEN event IN ('message_shown', 'message_dismissed', 'cta_clicked', 'check_again', 'recovered')
+                    THEN visitor
+                WHEN event = 'page_view' AND verdict IN ('blocked', 'not_blocked') THEN visitor
+            END AS who,
+            CASE WHEN event = 'page_view' AND time > recovered_time THEN 1 ELSE 0 END AS after_recovery,
             count(*) AS n,
             sum(CASE WHEN event = 'page_view' THEN 1.0 / sample_rate END) AS w,
             min(time) AS first,
             max(time) AS last
-        FROM unique_events
+        FROM unique_events LEFT JOIN recovered_at ON visitor = recovered_visitor
         GROUP BY ALL
     """
 
@@ -441,7 +465,7 @@ def facts_sql(dimensions: Sequence[str], since: dt.date | None, until: dt.date |
 METRICS_SQL = """
     coalesce(sum(n), 0) AS events,
     coalesce(sum(w) FILTER (WHERE event = 'page_view'), 0) AS page_views,
-    coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict IS NOT NULL), 0) AS eligible,
+    coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict IN ('blocked', 'not_blocked')), 0) AS eligible,
     coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict = 'blocked'), 0) AS blocked,
     coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict = 'blocked' AND kind = 'extension'), 0) AS extension,
     coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict = 'blocked' AND kind = 'network'), 0) AS network,
@@ -453,7 +477,15 @@ METRICS_SQL = """
     count(DISTINCT who) FILTER (WHERE event = 'message_shown') AS shown_visitors,
     coalesce(sum(n) FILTER (WHERE event = 'check_again' AND verdict = 'blocked'), 0) AS failed,
     coalesce(sum(n) FILTER (WHERE event = 'cta_clicked'), 0) AS cta,
-    coalesce(sum(n) FILTER (WHERE event = 'exempted'), 0) AS exempted
+    coalesce(sum(n) FILTER (WHERE event = 'exempted'), 0) AS exempted,
+    count(DISTINCT who) FILTER (WHERE event = 'page_view' AND verdict = 'blocked') AS blocked_visitors,
+    count(DISTINCT who) FILTER (WHERE event = 'page_view') AS eligible_visitors,
+    coalesce(sum(w) FILTER (WHERE event = 'page_view' AND verdict = 'not_blocked' AND after_recovery = 1), 0)
+        AS allow_ads,
+    coalesce(sum(n) FILTER (WHERE event = 'check_again' AND verdict IS NOT NULL), 0) AS checks,
+    count(DISTINCT who) FILTER (WHERE event = 'message_dismissed') AS dismissed_visitors,
+    count(DISTINCT who) FILTER (WHERE event = 'cta_clicked') AS cta_visitors,
+    count(DISTINCT who) FILTER (WHERE event = 'check_again') AS checked_visitors
 """
 
 
@@ -467,7 +499,8 @@ def _metrics(db: Engine, dimension: str | None) -> list[tuple[Any, Metrics]]:
 
 def _to_metrics(row: Sequence[Any]) -> Metrics:
     (events, page_views, eligible, blocked, extension, network, unknown, shown, dismissed, recoveries) = row[:10]
-    recovered_visitors, shown_visitors, failed, cta, exempted = row[10:]
+    recovered_visitors, shown_visitors, failed, cta, exempted = row[10:15]
+    blocked_visitors, eligible_visitors, allow_ads, checks, dismissed_visitors, cta_visitors, checked = row[15:]
     return Metrics(
         events=int(events),
         page_views=float(page_views),
@@ -475,7 +508,7 @@ def _to_metrics(row: Sequence[Any]) -> Metrics:
         blocked=Rate(float(blocked), float(eligible)),
         extension=Rate(float(extension), float(eligible)),
         network=Rate(float(network), float(eligible)),
-        unknown=Rate(float(unknown), float(eligible)),
+        unknown=Rate(float(unknown), float(eligible) + float(unknown)),
         messages_shown=int(shown),
         dismissal=Rate(int(dismissed), int(shown)),
         recoveries=int(recoveries),
@@ -483,6 +516,12 @@ def _to_metrics(row: Sequence[Any]) -> Metrics:
         failed_verifications=int(failed),
         cta_clicks=int(cta),
         exempted=int(exempted),
+        blocked_visitors=Rate(int(blocked_visitors), int(eligible_visitors)),
+        allow_ads_page_views=float(allow_ads),
+        failed_verification=Rate(int(failed), int(checks)),
+        funnel=Funnel(
+            int(shown_visitors), int(dismissed_visitors), int(cta_visitors), int(checked), int(recovered_visitors)
+        ),
     )
 
 
@@ -493,6 +532,12 @@ def _groups(db: Engine, dimension: str) -> list[Group]:
     else:
         rows.sort(key=lambda row: (-row[1].eligible, -row[1].events, str(row[0])))
     return [Group(_label(dimension, key), metrics) for key, metrics in rows]
+
+
+def _empty_none_variant(dimension: str, group: Group) -> bool:
+    """Events without a variant (crawlers, exemptions) make a row of dashes under `--by variant`: left out."""
+    m = group.metrics
+    return dimension == "variant" and group.key == NONE_LABEL and not (m.page_views or m.messages_shown)
 
 
 def _label(dimension: str, key: Any) -> str:

@@ -59,7 +59,7 @@ def summary_line(report: Report) -> str:
 # Terminal table.
 
 BLOCKING_HEADERS = ("eligible page views", "block rate", "extension", "network", "unknown")
-MESSAGE_HEADERS = ("shown", "dismissal rate", "recoveries", "recovery rate", "failed verifications")
+MESSAGE_HEADERS = ("shown", "dismissal rate", "CTA clicks", "recoveries", "recovery rate", "failed verifications")
 
 
 def _blocking_cells(m: Metrics) -> list[str]:
@@ -67,8 +67,8 @@ def _blocking_cells(m: Metrics) -> list[str]:
 
 
 def _message_cells(m: Metrics) -> list[str]:
-    shown, recoveries, failed = count(m.messages_shown), count(m.recoveries), count(m.failed_verifications)
-    return [shown, rate(m.dismissal), recoveries, rate(m.recovery), failed]
+    shown, recoveries, ctas = count(m.messages_shown), count(m.recoveries), count(m.cta_clicks)
+    return [shown, rate(m.dismissal), ctas, recoveries, rate(m.recovery), rate(m.failed_verification)]
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -89,18 +89,24 @@ def render_table(report: Report) -> str:
     if report.skipped.total:
         out.append(f"skipped {report.skipped.describe()}")
     out.append("")
+    f = m.funnel
     summary = [
         ("eligible page views", count(m.eligible)),
         ("block rate", rate(m.blocked)),
         ("  extension", rate(m.extension)),
         ("  network", rate(m.network)),
+        ("block rate (visitors)", rate(m.blocked_visitors)),
         ("unknown rate", rate(m.unknown)),
         ("messages shown", count(m.messages_shown)),
         ("dismissal rate", rate(m.dismissal)),
+        ("CTA clicks", count(m.cta_clicks)),
         ("recoveries", count(m.recoveries)),
         ("recovery rate (visitors)", rate(m.recovery)),
-        ("failed verifications", count(m.failed_verifications)),
-    ]
+        ("allow-ads page views", count(m.allow_ads_page_views)),
+        ("failed verifications", rate(m.failed_verification)),
+        ("funnel (visitors)", f"shown {f.shown:,} → dismissed {f.dismissed:,} / CTA {f.cta:,} / "
+         f"check again {f.checked:,} → recovered {f.recovered:,}"),
+    ]  # fmt: skip
     width = max(len(name) for name, _ in summary)
     out.extend(f"{name.ljust(width)}  {value}" for name, value in summary)
     if report.by and report.groups:
@@ -167,6 +173,17 @@ CSV_COLUMNS = (
     "failed_verifications",
     "cta_clicks",
     "exempted",
+    "blocked_visitors",
+    "eligible_visitors",
+    "block_rate_visitors",
+    "allow_ads_page_views",
+    "verifications",
+    "failed_verification_rate",
+    "funnel_shown",
+    "funnel_dismissed",
+    "funnel_cta",
+    "funnel_check_again",
+    "funnel_recovered",
     "dismissal_rate_diff",
     "dismissal_rate_diff_low",
     "dismissal_rate_diff_high",
@@ -189,6 +206,10 @@ def _csv_row(by: str, key: str, m: Metrics, comparison: Comparison | None) -> li
     row += [_number(m.messages_shown), _number(m.dismissal.numerator), _number(m.dismissal.value)]
     row += [_number(m.recoveries), _number(m.recovery.numerator), _number(m.recovery.denominator)]
     row += [_number(m.recovery.value), _number(m.failed_verifications), _number(m.cta_clicks), _number(m.exempted)]
+    v, f = m.blocked_visitors, m.funnel
+    row += [_number(v.numerator), _number(v.denominator), _number(v.value), _number(m.allow_ads_page_views)]
+    row += [_number(m.failed_verification.denominator), _number(m.failed_verification.value)]
+    row += [_number(n) for n in (f.shown, f.dismissed, f.cta, f.checked, f.recovered)]
     for interval in (comparison.dismissal, comparison.recovery) if comparison else (None, None):
         row += [_number(interval.estimate), _number(interval.low), _number(interval.high)] if interval else ["", "", ""]
     return row
@@ -232,6 +253,16 @@ def metrics_json(m: Metrics) -> dict[str, Any]:
         "failed_verifications": m.failed_verifications,
         "cta_clicks": m.cta_clicks,
         "exempted": m.exempted,
+        "block_rate_visitors": _rate_json(m.blocked_visitors),
+        "allow_ads_page_views": m.allow_ads_page_views,
+        "failed_verification_rate": _rate_json(m.failed_verification),
+        "funnel": {
+            "shown": m.funnel.shown,
+            "dismissed": m.funnel.dismissed,
+            "cta": m.funnel.cta,
+            "check_again": m.funnel.checked,
+            "recovered": m.funnel.recovered,
+        },
     }
 
 

@@ -27,7 +27,8 @@ def small_site(root: Path) -> Path:
       #4 day 1, v3 (b), Chrome,  /sport/x    not_blocked, sample_rate 0.25         weight 4
       #5 day 1, v4 (b), Safari,  /sport/y    unknown (mobile)                      weight 1
       #6 day 2, v5 (b), Chrome,  /           blocked, extension                    weight 1
-    page views 10; eligible 1+2+4+1+1 = 9; blocked 1+2+1 = 4 (extension 2, network 2); unknown 1.
+    page views 10; eligible (blocked or not) 1+2+4+1 = 8; blocked 1+2+1 = 4 (extension 2, network 2); unknown 1,
+    which is not eligible (unknown rate 1/(8+1)). By visitors: v1, v2, v5 blocked of v1, v2, v3, v5 eligible.
 
     Messages: shown to v1 twice and v2 once (a, day 1), to v5 once (b, day 2) -> 4 shown, 3 distinct visitors;
     dismissed by v1 (day 1) and v5 (day 2) -> 2/4; v2 recovered (day 1) -> recovery rate 1/3;
@@ -243,19 +244,39 @@ def test_every_metric_over_all_days(site: Path, capsys: pytest.CaptureFixture[st
     total = report_json(capsys, str(site))["total"]
     assert total["events"] == 20
     assert total["page_views"] == 10
-    assert total["eligible_page_views"] == 9
-    assert rate(total, "block_rate") == (4, 9)
-    assert total["block_rate"]["value"] == pytest.approx(4 / 9)
-    assert rate(total, "extension_rate") == (2, 9)
-    assert rate(total, "network_rate") == (2, 9)
+    assert total["eligible_page_views"] == 8
+    assert rate(total, "block_rate") == (4, 8)
+    assert total["block_rate"]["value"] == pytest.approx(4 / 8)
+    assert rate(total, "block_rate_visitors") == (3, 4)
+    assert rate(total, "extension_rate") == (2, 8)
+    assert rate(total, "network_rate") == (2, 8)
     assert rate(total, "unknown_rate") == (1, 9)
     assert total["messages_shown"] == 4
     assert rate(total, "dismissal_rate") == (2, 4)
     assert total["recoveries"] == 1
     assert rate(total, "recovery_rate") == (1, 3)
     assert total["failed_verifications"] == 1
+    assert rate(total, "failed_verification_rate") == (1, 2)  # v1 still blocked, v2 not; v5's had no verdict
     assert total["cta_clicks"] == 1
     assert total["exempted"] == 1
+    assert total["allow_ads_page_views"] == 0  # v2 recovered and read nothing after
+    # shown to v1, v2, v5; v1 and v5 dismissed; v5 clicked; all three checked again; v2 recovered.
+    assert total["funnel"] == {"shown": 3, "dismissed": 2, "cta": 1, "check_again": 3, "recovered": 1}
+
+
+def test_allow_ads_page_views_are_those_after_a_recovery(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def view(time: str, visitor: str, verdict: str, rate: float = 1.0) -> dict[str, Any]:
+        return event(f"{DAY1}T{time}.000Z", "page_view", visitor=visitor, verdict=verdict, sample_rate=rate)
+
+    lines = [
+        view("08:00:00", "v1", "blocked"),
+        event(f"{DAY1}T08:01:00.000Z", "recovered", visitor="v1"),
+        view("08:02:00", "v1", "not_blocked", 0.5),  # stands for 2
+        view("08:03:00", "v1", "not_blocked"),
+        view("08:04:00", "v2", "not_blocked"),  # never blocked: not a recovered reader's
+    ]
+    total = report_json(capsys, str(write_lines(tmp_path / "e.jsonl", lines)))["total"]
+    assert total["allow_ads_page_views"] == 3
 
 
 def test_input_and_period_are_described(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -270,14 +291,14 @@ def test_input_and_period_are_described(site: Path, capsys: pytest.CaptureFixtur
 
 def test_variants_are_compared_against_the_alphabetically_first(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # a: eligible 1+2 = 3, all blocked; shown 3 (v1, v1, v2), dismissed 1; recovered visitors 1 of 2.
-    # b: eligible 4+1+1 = 6, blocked 1; shown 1 (v5), dismissed 1; recovered 0 of 1.
+    # b: eligible 4+1 = 5 (v4's unknown is not), blocked 1; shown 1 (v5), dismissed 1; recovered 0 of 1.
     variants = report_json(capsys, str(site))["variants"]
     assert variants["baseline"] == "a"
     assert variants["interval"] == "newcombe-hybrid-score-95"
     a, b = variants["groups"]
     assert (a["key"], b["key"]) == ("a", "b")
     assert rate(a, "block_rate") == (3, 3)
-    assert rate(b, "block_rate") == (1, 6)
+    assert rate(b, "block_rate") == (1, 5)
     assert rate(a, "dismissal_rate") == (1, 3)
     assert rate(b, "dismissal_rate") == (1, 1)
     assert rate(a, "recovery_rate") == (1, 2)
@@ -307,13 +328,13 @@ def groups(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_by_section(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # /news: #2, #3 -> eligible 3, blocked 3; /sport: #4, #5 -> eligible 5, blocked 0 (a real 0%);
+    # /news: #2, #3 -> eligible 3, blocked 3; /sport: #4 -> eligible 4, blocked 0 (a real 0%);
     # /: #6 -> eligible 1, blocked 1.
     report = report_json(capsys, str(site), "--by", "section")
     by = groups(report)
     assert list(by) == ["/sport", "/news", "/"]  # most eligible page views first
     assert rate(by["/news"], "block_rate") == (3, 3)
-    assert rate(by["/sport"], "block_rate") == (0, 5)
+    assert rate(by["/sport"], "block_rate") == (0, 4)
     assert by["/sport"]["block_rate"]["value"] == 0
     assert rate(by["/"], "block_rate") == (1, 1)
     assert by["/news"]["messages_shown"] == 3
@@ -322,7 +343,7 @@ def test_by_section(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_by_day_and_week(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     by_day = groups(report_json(capsys, str(site), "--by", "day"))
     assert list(by_day) == [DAY1, DAY2]
-    assert rate(by_day[DAY1], "block_rate") == (3, 8)
+    assert rate(by_day[DAY1], "block_rate") == (3, 7)
     assert rate(by_day[DAY2], "block_rate") == (1, 1)
     by_week = groups(report_json(capsys, str(site), "--by", "week"))
     assert list(by_week) == ["2026-W47"]  # Friday 20 and Saturday 21 November 2026
@@ -334,6 +355,7 @@ def test_by_browser_shows_an_empty_group_without_a_rate(site: Path, capsys: pyte
     assert rate(by["Chrome"], "block_rate") == (2, 6)  # #2 (1) + #6 (1) blocked of #2, #4 (4), #6
     assert rate(by["Firefox"], "network_rate") == (2, 2)
     assert rate(by["Safari"], "unknown_rate") == (1, 1)
+    assert by["Safari"]["eligible_page_views"] == 0
     crawler = by["Googlebot"]  # an exempted event, no page view
     assert crawler["eligible_page_views"] == 0
     assert crawler["block_rate"] == {"numerator": 0, "denominator": 0, "value": None}
@@ -342,12 +364,11 @@ def test_by_browser_shows_an_empty_group_without_a_rate(site: Path, capsys: pyte
 @pytest.mark.parametrize(
     ("by", "key", "eligible", "events"),
     [
-        ("device", "mobile", 1, 1),
-        ("os", "iOS", 1, 1),
-        ("locale", "de", 1, 1),
+        ("device", "mobile", 0, 1),
+        ("os", "iOS", 0, 1),
+        ("locale", "de", 0, 1),
         ("path", "/news/one", 1, 8),
-        ("variant", "(none)", 0, 1),
-        ("mode", "soft", 9, 20),
+        ("mode", "soft", 8, 20),
     ],
 )
 def test_other_groupings(
@@ -370,7 +391,7 @@ def test_since_keeps_later_days_only(site: Path, capsys: pytest.CaptureFixture[s
 
 def test_until_keeps_earlier_days_only(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     total = report_json(capsys, str(site), "--until", DAY1)["total"]
-    assert rate(total, "block_rate") == (3, 8)
+    assert rate(total, "block_rate") == (3, 7)
     assert total["messages_shown"] == 3
     assert total["recoveries"] == 1
 
@@ -408,9 +429,11 @@ def test_unknown_fields_are_ignored(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_the_table_shows_numerators_and_denominators(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(site), "--by", "section"]) == 0
     table = capsys.readouterr().out
-    assert "block rate                44.4% (4/9)" in table
+    assert "block rate                50.0% (4/8)" in table
+    assert "block rate (visitors)     75.0% (3/4)" in table
+    assert "CTA clicks                1" in table
     assert "recovery rate (visitors)  33.3% (1/3)" in table
     assert "Blocking by section" in table
     sport = next(line for line in table.splitlines() if line.startswith("/sport") and "%" in line)
-    assert "0.0% (0/5)" in sport
+    assert "0.0% (0/4)" in sport
     assert "Variants against a" in table
