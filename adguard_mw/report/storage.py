@@ -160,9 +160,9 @@ def _compact_day(con: duckdb.DuckDBPyConnection, partition: Partition, quiet_sec
         present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quoted(parquet)})").fetchall()}
         casts = ", ".join(f"CAST({n if n in present else 'NULL'} AS {V1_COLUMNS[n]}) AS {n}" for n in columns)
         parts.append(f"SELECT {casts} FROM read_parquet({_quoted(parquet)})")
-    rows = f"SELECT *, NULL AS problem FROM ({' UNION ALL '.join(parts)})"
-    unique = f"SELECT * FROM ({unique_sql(f'({rows})', columns)})"
-    counted = con.execute(f"SELECT count(*) FROM ({' UNION ALL '.join(parts)})").fetchone()
+    rows = "(" + " UNION ALL ".join(parts) + ")"
+    unique = f"SELECT * FROM ({unique_sql(rows, columns)})"
+    counted = con.execute(f"SELECT count(*) FROM {rows}").fetchone()
     expected_in = good + (_parquet_rows(con, parquet) if parquet.exists() else 0)
     if not counted or int(counted[0]) != expected_in:
         raise ReportError(f"compacting {folder}: read {counted[0] if counted else 0} rows, expected {expected_in}")
