@@ -361,10 +361,17 @@ DETECTION = Section(
         Key(
             "silent_detector",
             choice("unknown", "blocked"),
-            '"unknown"',
-            'What a page whose detector never reports counts as (`"blocked"` sets a cookie on every page).',
+            '"blocked"',
+            'What a reader whose detector never reports counts as: `"blocked"` after two silent page views '
+            '(see detection.md; sets a cookie while a report is due), or `"unknown"` (never asked).',
         ),
-        Key("honor_gpc", flag, "true", "Readers sending Global Privacy Control are never checked, logged or asked."),
+        Key(
+            "gpc",
+            choice("anonymous", "skip"),
+            '"anonymous"',
+            'Readers sending Global Privacy Control: `"anonymous"` checks and may ask them but logs nothing '
+            'with a visitor id; `"skip"` never checks, logs or asks them.',
+        ),
         Key(
             "consent",
             choice("none", "event", "cookie"),
@@ -559,7 +566,7 @@ class _Reader:
         return candidate if candidate.is_absolute() else self.path.parent / candidate
 
     def detection(self, detection: dict[str, Any]) -> dict[str, Any]:
-        passed = ("third_party_bait", "silent_detector", "honor_gpc", "beacon")
+        passed = ("third_party_bait", "silent_detector", "gpc", "beacon")
         options: dict[str, Any] = {key: detection[key] for key in passed if key in detection}
         consent = detection.get("consent", "none")
         if consent == "cookie" and "consent_cookie" not in detection:

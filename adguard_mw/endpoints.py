@@ -22,13 +22,17 @@ from .assets import BAIT_PNG, REFRESH_AFTER, TOKEN, Asset, Assets, echo_script
 from .clients import describe_client
 from .editorial import Editorial
 from .events import EventLog
-from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
+from .names import Names
 from .policy import Mode
 from .signals import SIGNALS, VALUES, combine
+from .silence import reported, scriptless
 from .state import StateCookie, Verdict, VisitorState, new_visitor_id, visitor_id_expired
 
 MAX_BODY = 2048
 MAX_PATH = 512
+# An unchanged verdict reported again sooner than this after the last report, but later than a second tab could
+# explain, is worth an event: an honest detector waits REFRESH_AFTER (see `repeated_report`).
+REPEAT_WINDOW = 60
 
 Handler = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
 
@@ -48,19 +52,20 @@ class Endpoints:
         events: EventLog,
         editorial: Editorial,
         *,
-        honor_gpc: bool = True,
+        gpc: str = "anonymous",
     ) -> None:
         self.names = names
-        self.honor_gpc = honor_gpc
+        self.skip_gpc = gpc == "skip"
         self.cookie = cookie
         self.events = events
         self.use(editorial)
         self._echoes = {
             "/" + names.control,
-            f"/{names.bait_dir}/{BAIT_SCRIPT}",
-            f"/{names.bait_dir}/{BAIT_SURROGATE_SCRIPT}",
+            f"/{names.bait_dir}/{names.bait_script}",
+            f"/{names.bait_dir}/{names.bait_surrogate}",
         }
-        self._image = f"/{names.bait_dir}/{BAIT_IMAGE}"
+        self._token = names.token_param + "="
+        self._image = f"/{names.bait_dir}/{names.bait_image}"
         self._fallback = "/" + names.fallback
         self._follow = "/" + names.follow
         self._preview = "/" + names.preview
@@ -68,7 +73,12 @@ class Endpoints:
             "/" + names.beacon: self.beacon,
             "/" + names.dismiss: self.dismiss,
             "/" + names.recheck: self.recheck,
+            "/" + names.seen: self.seen,
         }
+        subpaths = {*self._echoes, self._image, self._fallback, self._follow, self._preview, *self._posts}
+        subpaths |= {"/" + names.script, "/" + names.message_script, "/" + names.stylesheet}
+        # The full paths answered here, and only these: the site's own files may live in the same folder.
+        self.paths = frozenset(names.prefix + subpath for subpath in subpaths)
 
     def _asset_paths(self, assets: Assets) -> dict[str, Asset]:
         names = self.names
@@ -94,6 +104,8 @@ class Endpoints:
                 except Exception as exc:  # our own fault: answer, change nothing, and say so once
                     report_fault(f"answering {subpath[1:]} requests", exc, "it was answered 500 and nothing changed")
                     response = _error(500, "the server could not record this; nothing was changed")
+                    if subpath == "/" + self.names.beacon:
+                        self._forgive(response, scope)
         elif method not in ("GET", "HEAD"):
             response = _error(405, "use GET", headers={"Allow": "GET, HEAD"})
         elif subpath in self._assets:
@@ -101,24 +113,21 @@ class Endpoints:
         elif subpath == self._image:
             response = Response(BAIT_PNG, media_type="image/png", headers={"Cache-Control": "no-store"})
         elif subpath == self._fallback:
-            # Loaded from <noscript>: this browser runs no JavaScript, so its silent detector proves nothing.
-            response = Response(b"", media_type="text/css", headers={"Cache-Control": "no-store"})
-            pending = self.cookie.name + "_p"
-            response.raw_headers.append((b"set-cookie", f"{pending}=; Max-Age=0; Path=/; SameSite=Lax".encode()))
+            response = self.fallback(scope)
         elif subpath == self._follow:
             response = self.follow(scope)
         elif subpath == self._preview:
             response = self.preview(scope)
         elif subpath in self._echoes:
-            token = scope.get("query_string", b"").decode("latin-1").removeprefix("n=")
-            if not TOKEN.fullmatch(token):
-                response = _error(400, "expected ?n= followed by 8 to 64 lower-case hex digits")
-            else:
-                response = Response(
-                    echo_script(self.names.event, token),
-                    media_type="text/javascript",
-                    headers={"Cache-Control": "no-store"},
-                )
+            # A missing or rewritten one-time value gets a script that echoes nothing (a 4xx would read as our
+            # fault, "unknown"): stripping the parameter is blocking like any other.
+            query = scope.get("query_string", b"").decode("latin-1")
+            token = query[len(self._token) :] if query.startswith(self._token) else ""
+            response = Response(
+                echo_script(self.names.event, token if TOKEN.fullmatch(token) else None),
+                media_type="text/javascript",
+                headers={"Cache-Control": "no-store"},
+            )
         else:
             response = _error(404, "not found")
         await response(scope, receive, send)
@@ -126,7 +135,7 @@ class Endpoints:
     async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
         report = _parse_report(await _read_json(scope, headers, receive))
-        if self.honor_gpc and headers.get("sec-gpc") == "1":
+        if self.skip_gpc and headers.get("sec-gpc") == "1":
             # A page cached from before the reader turned on Global Privacy Control: remember and log nothing.
             await Response(status_code=204, headers={"Cache-Control": "no-store"})(scope, receive, send)
             return
@@ -136,15 +145,28 @@ class Endpoints:
         state = old if old is not None else VisitorState(new_visitor_id())
         if visitor_id_expired(state.visitor_id):
             state = state.replace(visitor_id=new_visitor_id())  # a new pseudonym, unlinkable to the old one
+        repeated = (
+            old is not None
+            and not report["recheck"]
+            and old.verdict is verdict
+            and old.reported_at is not None
+            and REPEAT_WINDOW <= now - old.reported_at < REFRESH_AFTER
+        )
         if state.verdict is not verdict or state.kind != kind:
             state = state.replace(verdict=verdict, kind=kind, checked_at=now, views=0)
         elif state.checked_at is None or now - state.checked_at >= REFRESH_AFTER:
             state = state.replace(checked_at=now)
+        # The report reached us: only this answer's signed cookie ends the server's count of silent page views.
+        state = reported(state, now)
         fields = self._fields(headers, state.visitor_id, report["path"])
         previous = old.verdict.value if old is not None and old.verdict is not None else None
         self.events.emit(
             "verdict", verdict=verdict.value, kind=kind, signals=report["signals"], previous=previous, **fields
         )
+        if repeated and old is not None and old.reported_at is not None:
+            # An honest detector does not re-send an unchanged verdict before it is old: a page that does (a
+            # forged "not blocked" on every page, say) is worth counting, never trusting more.
+            self.events.emit("repeated_report", verdict=verdict.value, since=now - old.reported_at, **fields)
         if report["recheck"]:
             self.events.emit("check_again", verdict=verdict.value, **fields)
         if previous == Verdict.BLOCKED and verdict is Verdict.NOT_BLOCKED:
@@ -162,6 +184,34 @@ class Endpoints:
             answer_headers.append(self.cookie.set_companion_header(state, https=https))
         await send({"type": "http.response.start", "status": 200, "headers": answer_headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def seen(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The page confirms that the message stayed on screen: only then is it counted as shown."""
+        headers = request_headers(scope)
+        body = await _read_json(scope, headers, receive)
+        path, mode = body.get("path", "/"), body.get("mode")
+        modes = {m.value for m in Mode if m not in (Mode.OBSERVE, Mode.HARD)}
+        if set(body) - {"path", "mode"} or not _is_path(path) or mode not in modes:
+            raise BadRequest(400, f'expected {{"path": "/a/path", "mode": one of {", ".join(sorted(modes))}}}')
+        state = self._state(headers)
+        if state is None or state.verdict is not Verdict.BLOCKED:
+            raise BadRequest(409, "there is no message to confirm")
+        fields = self._fields(headers, state.visitor_id, path)
+        self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=state.kind, **{**fields, "mode": mode})
+        await Response(status_code=204, headers={"Cache-Control": "no-store"})(scope, receive, send)
+
+    def fallback(self, scope: Scope) -> Response:
+        """Loaded from `<noscript>` only: this browser runs no JavaScript, so its silent detector proves nothing.
+
+        Only a stylesheet request counts (Sec-Fetch-Dest, where the browser sends it): a blocker that redirects
+        the detector script here would arrive as a script.
+        """
+        response = Response(b"", media_type="text/css", headers={"Cache-Control": "no-store"})
+        headers = request_headers(scope)
+        if headers.get("sec-fetch-dest", "style") == "style":
+            state = scriptless(self._state(headers))
+            self._set_state(response, scope, state)
+        return response
 
     async def dismiss(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
@@ -199,14 +249,24 @@ class Endpoints:
             self._set_state(response, scope, state.replace(verdict=None, kind=None, checked_at=None, views=0))
         await response(scope, receive, send)
 
+    def _forgive(self, response: Response, scope: Scope) -> None:
+        """A report that reached us and failed by our fault still ends the count of silent page views."""
+        try:
+            state = self._state(request_headers(scope))
+            if state is not None:
+                self._set_state(response, scope, reported(state, int(time.time())))
+        except Exception:
+            pass
+
     def _set_state(self, response: Response, scope: Scope, state: VisitorState) -> None:
         https = scope["scheme"] == "https"
         response.raw_headers.append(self.cookie.set_cookie_header(state, https=https))
         response.raw_headers.append(self.cookie.set_companion_header(state, https=https))
 
     def _fields(self, headers: RequestHeaders, visitor_id: str | None, path: str) -> dict[str, Any]:
+        anonymous = headers.get("sec-gpc") == "1"  # Global Privacy Control: counted, never with an id
         return self.editorial.event_fields(
-            visitor_id,
+            None if anonymous else visitor_id,
             path,
             user_agent=headers.get("user-agent", ""),
             accept_language=headers.get("accept-language", ""),
@@ -230,7 +290,7 @@ class Endpoints:
         name, url = targets[int(index)]
         headers = request_headers(scope)
         state = self._state(headers)
-        if not (self.honor_gpc and headers.get("sec-gpc") == "1"):
+        if not (self.skip_gpc and headers.get("sec-gpc") == "1"):
             visitor = state.visitor_id if state is not None else None
             self.events.emit("cta_clicked", cta=name, **self._fields(headers, visitor, _referring_path(scope, headers)))
         if url.startswith("/"):

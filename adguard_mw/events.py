@@ -30,12 +30,14 @@ SCHEMA_VERSION = 1
 EVENT_NAMES = (
     "page_view",
     "verdict",
+    "message_served",
     "message_shown",
     "message_dismissed",
     "cta_clicked",
     "check_again",
     "recovered",
     "exempted",
+    "repeated_report",
 )
 _KNOWN_EVENTS = frozenset(EVENT_NAMES)
 FLUSH_INTERVAL = 1.0  # seconds: at most this much is lost if the process dies

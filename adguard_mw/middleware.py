@@ -13,6 +13,7 @@ import os
 import random
 import re
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -27,7 +28,7 @@ from starlette.types import Message as ASGIMessage
 from ._faults import report_fault
 from .assets import Assets
 from .clients import describe_client
-from .csp import csp_nonce
+from .csp import allows_inline, csp_nonce
 from .editorial import Editorial
 from .endpoints import Endpoints
 from .events import EventLog, Record
@@ -36,8 +37,8 @@ from .message import Message, MessageRenderer, Messages
 from .names import Names
 from .policy import NOTHING, Mode, Policy, decide, is_crawler
 from .reload import Reloader
-from .signals import Kind
-from .state import StateCookie, Verdict, VisitorState, cookie_value, new_visitor_id
+from .silence import account
+from .state import StateCookie, Verdict, VisitorState
 from .theme import Theme
 
 # Any ASGI app. Frameworks spell the ASGI types their own way (Litestar and Quart use TypedDicts), and a callable
@@ -46,7 +47,7 @@ AnyASGIApp = Callable[..., Awaitable[None]]
 MIN_KEY_LENGTH = 24
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance further in never acts again
-SILENCE_GRACE = 10  # seconds a page's detector has to report before its silence counts
+SILENCE_GRACE = 10  # seconds a page's detector has to report before its silence counts (see silence.py)
 _KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
 _CACHE_HEADERS = frozenset({b"cache-control", b"expires"})
@@ -71,9 +72,10 @@ class AdGuardMiddleware:
         events: str | os.PathLike[str] | Callable[[Record], object] | EventLog | None = None,
         page_view_sample_rate: float = 1.0,
         third_party_bait: str | None = None,
-        silent_detector: Literal["unknown", "blocked"] = "unknown",
+        silent_detector: Literal["unknown", "blocked"] | None = None,
         metrics_path: str | None = None,
-        honor_gpc: bool = True,
+        gpc: Literal["anonymous", "skip"] = "anonymous",
+        honor_gpc: bool | None = None,
         consent_event: str | None = None,
         consent_cookie: str | None = None,
         beacon: bool = True,
@@ -113,8 +115,21 @@ class AdGuardMiddleware:
                 "adguard_mw: third_party_bait must be an origin such as 'https://ads.example.com', "
                 f"got {third_party_bait!r}"
             )
-        if silent_detector not in ("unknown", "blocked"):
+        if silent_detector not in (None, "unknown", "blocked"):
             raise ValueError(f"adguard_mw: silent_detector must be 'unknown' or 'blocked', got {silent_detector!r}")
+        if silent_detector == "blocked" and not beacon:
+            raise ValueError(
+                "adguard_mw: silent_detector='blocked' needs the beacon (a silence is noticed by the server)"
+            )
+        if honor_gpc is not None:
+            warnings.warn(
+                "adguard_mw: honor_gpc is deprecated; use gpc='skip' (never check GPC readers) or gpc='anonymous'",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            gpc = "skip" if honor_gpc else "anonymous"
+        if gpc not in ("anonymous", "skip"):
+            raise ValueError(f"adguard_mw: gpc must be 'anonymous' or 'skip', got {gpc!r}")
         if preview_token is not None and (not isinstance(preview_token, str) or len(preview_token) < 16):
             raise ValueError("adguard_mw: preview_token must be at least 16 random characters (or None: no preview)")
         if paywall_selector is not None and (not isinstance(paywall_selector, str) or not paywall_selector.strip()):
@@ -126,7 +141,8 @@ class AdGuardMiddleware:
         self.cookie = StateCookie(keys, name=self.names.cookie, max_age=cookie_max_age, secure=https_only)
         self.events = events if isinstance(events, EventLog) else EventLog.to(events, site=site_name)
         self.sample_rate = float(page_view_sample_rate)
-        self.honor_gpc = honor_gpc
+        self.gpc = gpc
+        self.honor_gpc = gpc == "skip"  # kept for code that read it: whether GPC readers are left alone
         self.metrics_path = metrics_path
         self._metrics: ASGIApp | None = None
         if metrics_path is not None:
@@ -136,13 +152,13 @@ class AdGuardMiddleware:
 
             self.events.sinks.append(process_sink())
             self._metrics = MetricsEndpoint()
-        self.pending_cookie = self.names.cookie + "_p" if silent_detector == "blocked" else None
+        # By default a detector that never reports counts, on the server's own evidence (silence.py).
+        self.watch_silence = (silent_detector or ("blocked" if beacon else "unknown")) == "blocked"
         self.beacon = beacon
         # How the detector runs: fixed for the process's life (a reload rebuilds the assets with the same values).
         self._detection: dict[str, Any] = {
             "third_party_bait": third_party_bait,
-            "pending_cookie": self.pending_cookie,
-            "honor_gpc": honor_gpc,
+            "skip_gpc": gpc == "skip",
             "consent_event": consent_event,
             "consent_cookie": consent_cookie,
             "beacon": beacon,
@@ -157,8 +173,7 @@ class AdGuardMiddleware:
             paywall_selector=paywall_selector,
             preview_token=preview_token,
         )
-        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, honor_gpc=self.honor_gpc)
-        self._own_paths = self.names.prefix + "/"
+        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, gpc=gpc)
         self._plain_tag = self.detector_tag("", None).encode()
         self.reloader: Reloader | None = None
 
@@ -265,7 +280,7 @@ class AdGuardMiddleware:
         path = _local_path(scope)
         if path == self.metrics_path and self._metrics is not None:
             await self._metrics(scope, receive, send)
-        elif path.startswith(self._own_paths):
+        elif path in self.endpoints.paths:  # exact paths only: the site's own files may share our folder
             await self.endpoints(scope, receive, send, path[len(self.names.prefix) :])
         elif scope["method"] == "GET":
             await self.app(scope, receive, self._watch_for_html(scope, path, send))
@@ -292,9 +307,9 @@ class AdGuardMiddleware:
 
     def detector_tag(self, root_path: str, nonce: str | None) -> str:
         nonce_attr = f' nonce="{nonce}"' if nonce else ""
-        src = f"{self._url(root_path, self.names.script)}?v={self.assets.detector.version}"
+        src = f"{self._url(root_path, self.names.script)}?{self.names.version(self.assets.detector.version)}"
         tag = f'<script src="{src}" defer{nonce_attr}></script>'
-        if self.pending_cookie is not None:
+        if self.watch_silence:
             # Only a browser without JavaScript loads this: it tells us a silent detector is not a blocked one.
             tag += f'<noscript><link rel="stylesheet" href="{self._url(root_path, self.names.fallback)}"></noscript>'
         return tag
@@ -302,19 +317,27 @@ class AdGuardMiddleware:
     async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite | None:
         """Called once an HTML page's headers are known: what to insert, or which page to serve instead."""
         editorial = self._editorial  # one reading: a reload mid-request changes nothing for this page
-        if self.honor_gpc and _header(scope, b"sec-gpc") == "1":
-            # Global Privacy Control: no cookie read or written, no event, never asked. The page gets the same
-            # tag as everyone (so a shared cache never keeps a tag-less copy); the detector itself stays idle.
+        if self.gpc == "skip" and _header(scope, b"sec-gpc") == "1":
+            # The site chose to leave Global Privacy Control readers alone: no cookie read or written, no event,
+            # never asked. The page gets the same tag as everyone (so a shared cache never keeps a tag-less copy).
             return Rewrite(insert=self._tag_for(scope, headers, editorial, path))
         now = int(time.time())
         sampled = self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
-        needs_state = sampled or editorial.may_ask or self.pending_cookie is not None
+        needs_state = sampled or editorial.may_ask or self.watch_silence
         state = self._read_state(scope) if needs_state else None
         added: list[tuple[bytes, bytes]] = []
         changed = False
-        if self.pending_cookie is not None and _is_navigation(scope):
-            silenced = self._account_for_silence(scope, path, state, now, added, editorial)
-            state, changed = silenced, silenced is not state
+        if self.watch_silence and self._may_watch(scope):
+            before = state
+            state, silenced = account(state, now, grace=SILENCE_GRACE)
+            changed = state is not before
+            if silenced and state is not None:
+                previous = before.verdict.value if before is not None and before.verdict is not None else None
+                fields = self._fields(scope, state, path, editorial)
+                signals = {"detector": Verdict.BLOCKED.value}
+                self.events.emit(
+                    "verdict", verdict="blocked", kind=state.kind, signals=signals, previous=previous, **fields
+                )
         decision = decide(editorial.policy, state, path, now) if self.beacon else NOTHING
         if decision.show is not None and not await self._may_ask(scope, path, state, editorial):
             decision = NOTHING
@@ -386,8 +409,16 @@ class AdGuardMiddleware:
             "css": self.names.css_class,
             "next": path,
             "check_url": self._url(root_path, self.names.recheck),
-            "stylesheet_url": f"{self._url(root_path, self.names.stylesheet)}?v={assets.stylesheet.version}",
-            "message_url": f"{self._url(root_path, self.names.message_script)}?v={assets.message_script.version}",
+            "stylesheet_url": self._url(root_path, self.names.stylesheet)
+            + f"?{self.names.version(assets.stylesheet.version)}",
+            "message_url": self._url(root_path, self.names.message_script)
+            + f"?{self.names.version(assets.message_script.version)}",
+            # Inline with the page where its policy allows, so that blocking a request cannot hide the message.
+            "page_style": assets.inline_style if allows_inline(headers, "style-src") else None,
+            "page_script": assets.inline_message_script if allows_inline(headers, "script-src") else None,
+            "data": self.names.data,
+            "seen_url": self._url(root_path, self.names.seen),
+            "dismiss_url": self._url(root_path, self.names.dismiss),
             "client": describe_client(_header(scope, b"user-agent"), _header(scope, b"sec-ch-ua")),
             "kind": state.kind if state is not None else None,
             "nonce": csp_nonce(headers),  # the page's policy stays in force: our tags carry its nonces
@@ -407,49 +438,28 @@ class AdGuardMiddleware:
     ) -> Rewrite:
         context = self._context(scope, path, mode, state, headers, editorial)
         fields = self._fields(scope, state, path, editorial)
-        self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+        self.events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
         renderer = editorial.renderer
         if mode is Mode.HARD:
+            # The wall replaces the page: it is on screen as surely as the page would have been.
+            self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
             page = renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
             return Rewrite(replace_body=page.encode(), add_headers=added)
         overlay = renderer.render("overlay.html", **context)
         return Rewrite(insert=tag + overlay.encode(), add_headers=added, remove_headers=_CACHE_HEADERS)
 
-    def _account_for_silence(
-        self,
-        scope: Scope,
-        path: str,
-        state: VisitorState | None,
-        now: int,
-        added: list[tuple[bytes, bytes]],
-        editorial: Editorial,
-    ) -> VisitorState | None:
-        """With `silent_detector="blocked"`: a page view whose detector never reported counts as blocked.
-
-        Each page view leaves a marker cookie that the detector removes once its report is through (and the
-        <noscript> stylesheet removes for browsers without JavaScript). A marker older than the grace period
-        means the detector was blocked or never got its report through.
-        """
-        assert self.pending_cookie is not None
-        pending = _cookie_int(_header(scope, b"cookie"), self.pending_cookie)
-        if pending is None:
-            added.append(_plain_cookie(self.pending_cookie, str(now), scope, max_age=3600))
-            return state
-        if now - pending < SILENCE_GRACE or (state is not None and state.verdict is Verdict.BLOCKED):
-            return state
-        silenced = (state or VisitorState(new_visitor_id())).replace(
-            verdict=Verdict.BLOCKED, kind=Kind.EXTENSION.value, checked_at=now, views=0
-        )
-        previous = state.verdict.value if state is not None and state.verdict is not None else None
-        fields = self._fields(scope, silenced, path, editorial)
-        signals = {"detector": Verdict.BLOCKED.value}
-        self.events.emit("verdict", verdict="blocked", kind="extension", signals=signals, previous=previous, **fields)
-        added.append(_plain_cookie(self.pending_cookie, str(now), scope, max_age=3600))
-        return silenced
+    def _may_watch(self, scope: Scope) -> bool:
+        """Whether this page view can count toward a silence: a page the reader opened, in a browser that may run
+        the detector; never a prefetch or prerender, a crawler, or HTML fetched by a script."""
+        if not _is_navigation(scope) or is_crawler(_header(scope, b"user-agent")):
+            return False
+        purpose = _header(scope, b"sec-purpose") or _header(scope, b"purpose") or _header(scope, b"x-moz")
+        return "prefetch" not in purpose and "prerender" not in purpose
 
     def _fields(self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial) -> dict[str, Any]:
+        anonymous = _header(scope, b"sec-gpc") == "1"  # Global Privacy Control: counted, never with an id
         return editorial.event_fields(
-            state.visitor_id if state is not None else None,
+            state.visitor_id if state is not None and not anonymous else None,
             path,
             user_agent=_header(scope, b"user-agent"),
             accept_language=_header(scope, b"accept-language"),
@@ -520,16 +530,6 @@ def _is_navigation(scope: Scope) -> bool:
     if destination:
         return destination == "document"
     return _header(scope, b"accept").startswith("text/html")
-
-
-def _plain_cookie(name: str, value: str, scope: Scope, *, max_age: int) -> tuple[bytes, bytes]:
-    secure = "; Secure" if scope["scheme"] == "https" else ""
-    return (b"set-cookie", f"{name}={value}; Max-Age={max_age}; Path=/; SameSite=Lax{secure}".encode("latin-1"))
-
-
-def _cookie_int(cookie_header: str, name: str) -> int | None:
-    value = cookie_value(cookie_header, name)
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 12 else None
 
 
 _HEADERS_KEY = "adguard_mw.headers"

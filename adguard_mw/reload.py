@@ -32,6 +32,7 @@ RESTART_ONLY = (
     "third_party_bait",
     "silent_detector",
     "honor_gpc",
+    "gpc",
     "consent_event",
     "consent_cookie",
     "beacon",
