@@ -193,9 +193,7 @@ def _from_payload(payload: str) -> VisitorState | None:
     match = _PAYLOAD.fullmatch(payload)
     if match is None:
         return None
-    visitor_id, code, checked_at, views, dismissed_at, kind, meter, reported, pending, silent, bare = (
-        match.groups()
-    )
+    visitor_id, code, checked_at, views, dismissed_at, kind, meter, reported, pending, silent, bare = match.groups()
     return VisitorState(
         visitor_id,
         _CODE_VERDICTS[code] if code else None,

@@ -69,7 +69,7 @@ async def test_a_changed_message_is_live_on_the_next_request(config: Path) -> No
 async def test_a_changed_policy_is_live_on_the_next_request(config: Path) -> None:
     app = site(config)
     write(config, replace={'mode = "soft"': 'mode = "notice"'})
-    assert 'data-mode="notice"' in await page_for_a_blocking_reader(app)
+    assert f'{app.names.data}="notice"' in await page_for_a_blocking_reader(app)
     assert app.policy.mode is Mode.NOTICE
 
 
@@ -81,7 +81,7 @@ async def test_a_broken_file_keeps_the_running_settings_and_says_why_once(
     with caplog.at_level(logging.ERROR, logger="adguard_mw.config"):
         first = await page_for_a_blocking_reader(app)
         second = await page_for_a_blocking_reader(app)
-    assert 'data-mode="soft"' in first and 'data-mode="soft"' in second
+    assert f'{app.names.data}="soft"' in first and f'{app.names.data}="soft"' in second
     errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
     assert errors == [
         "adguard_mw: adguard-mw.toml was not reloaded, the previous settings stay in force: "
@@ -92,7 +92,7 @@ async def test_a_broken_file_keeps_the_running_settings_and_says_why_once(
 async def test_a_file_that_is_not_toml_keeps_the_running_settings(config: Path) -> None:
     app = site(config)
     config.write_text("[policy\nmode = ")
-    assert 'data-mode="soft"' in await page_for_a_blocking_reader(app)
+    assert f'{app.names.data}="soft"' in await page_for_a_blocking_reader(app)
 
 
 async def test_changes_that_need_a_restart_are_named_and_not_applied(
@@ -132,4 +132,4 @@ async def test_keywords_given_in_code_keep_winning_over_the_file(config: Path) -
     app = AdGuardMiddleware.from_config(Starlette(routes=[Route("/{path:path}", article)]), config, policy="notice")
     write(config, title="Changed")
     text = await page_for_a_blocking_reader(app)
-    assert "Changed" in text and 'data-mode="notice"' in text
+    assert "Changed" in text and f'{app.names.data}="notice"' in text

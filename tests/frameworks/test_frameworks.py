@@ -24,7 +24,7 @@ from ..asgi import call, http_scope
 from .conftest import CONFIG_FILE, KEYS_ENV, ROOT, SECRET_KEY, Site
 
 NAMES = Names.derive(SECRET_KEY)
-TAG = f'<script src="{NAMES.prefix}/{NAMES.script}?v='.encode()
+TAG = f'<script src="{NAMES.prefix}/{NAMES.script}?{NAMES.version_param}='.encode()
 MESSAGE_MARK = f'id="{NAMES.css_class}-message"'.encode()  # the message's <template>, in pages that carry it
 CONFIG = tomllib.loads(CONFIG_FILE.read_text(encoding="utf-8"))
 TITLE = CONFIG["message"]["title"].replace("{site}", CONFIG["site"]["name"])
@@ -122,7 +122,7 @@ async def test_django_sends_capitalised_headers_and_the_middleware_copes(monkeyp
     assert sent.status == 200
     assert b"Content-Type" in [name for name, _ in sent.headers]  # capitalised, as Django sends them
     neutral = application.names
-    assert sent.body.count(f'<script src="{neutral.prefix}/{neutral.script}?v='.encode()) == 1
+    assert sent.body.count(f'<script src="{neutral.prefix}/{neutral.script}?{neutral.version_param}='.encode()) == 1
     assert sent.header_values("content-length") == [str(len(sent.body))]
 
 
