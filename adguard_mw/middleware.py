@@ -121,6 +121,11 @@ class AdGuardMiddleware:
             raise ValueError(
                 "adguard_mw: silent_detector='blocked' needs the beacon (a silence is noticed by the server)"
             )
+        if silent_detector == "blocked" and consent_event is not None:
+            raise ValueError(
+                "adguard_mw: silent_detector='blocked' cannot work with consent_event (the server cannot tell a "
+                "reader who has not consented from a silenced detector); use consent_cookie, or 'unknown'"
+            )
         if honor_gpc is not None:
             warnings.warn(
                 "adguard_mw: honor_gpc is deprecated; use gpc='skip' (never check GPC readers) or gpc='anonymous'",
@@ -138,7 +143,9 @@ class AdGuardMiddleware:
         self.app: ASGIApp = app
         self.site_name = site_name
         self.names = Names.derive(name_seed or keys[0], prefix=path_prefix, cookie=cookie_name)
-        self.cookie = StateCookie(keys, name=self.names.cookie, max_age=cookie_max_age, secure=https_only)
+        self.cookie = StateCookie(
+            keys, name=self.names.cookie, companion=self.names.companion, max_age=cookie_max_age, secure=https_only
+        )
         self.events = events if isinstance(events, EventLog) else EventLog.to(events, site=site_name)
         self.sample_rate = float(page_view_sample_rate)
         self.gpc = gpc
@@ -153,7 +160,11 @@ class AdGuardMiddleware:
             self.events.sinks.append(process_sink())
             self._metrics = MetricsEndpoint()
         # By default a detector that never reports counts, on the server's own evidence (silence.py).
-        self.watch_silence = (silent_detector or ("blocked" if beacon else "unknown")) == "blocked"
+        # With a consent event the server cannot know whether the check was allowed to run: silence proves nothing.
+        default = "blocked" if beacon and consent_event is None else "unknown"
+        self.watch_silence = (silent_detector or default) == "blocked"
+        # With a consent cookie, only page views of readers who consented can count (and set a cookie).
+        self._consent_needle = f"{consent_cookie}=".encode() if consent_cookie is not None else None
         self.beacon = beacon
         # How the detector runs: fixed for the process's life (a reload rebuilds the assets with the same values).
         self._detection: dict[str, Any] = {
@@ -453,6 +464,8 @@ class AdGuardMiddleware:
         the detector; never a prefetch or prerender, a crawler, or HTML fetched by a script."""
         if not _is_navigation(scope) or is_crawler(_header(scope, b"user-agent")):
             return False
+        if self._consent_needle is not None and self._consent_needle not in _header_bytes(scope, b"cookie"):
+            return False  # no consent yet: the check does not run, and nothing may be stored
         purpose = _header(scope, b"sec-purpose") or _header(scope, b"purpose") or _header(scope, b"x-moz")
         return "prefetch" not in purpose and "prerender" not in purpose
 

@@ -85,7 +85,15 @@ class VisitorState:
 class StateCookie:
     """Reads and writes `VisitorState` as a signed, timestamped, expiring cookie."""
 
-    def __init__(self, secret_keys: Sequence[str], *, name: str, max_age: int, secure: bool | None = None) -> None:
+    def __init__(
+        self,
+        secret_keys: Sequence[str],
+        *,
+        name: str,
+        max_age: int,
+        secure: bool | None = None,
+        companion: str | None = None,
+    ) -> None:
         self.name = name
         self.max_age = max_age
         self.secure = secure  # None: decided per request from the scheme
@@ -93,7 +101,7 @@ class StateCookie:
         # HMAC-SHA256 named by string takes OpenSSL's fast path (itsdangerous' default passes a function).
         self._signer = TimestampSigner(list(secret_keys), salt=SALT, algorithm=HMACAlgorithm("sha256"))
         self._needle = name.encode("latin-1") + b"="
-        self.companion_name = name + "_v"
+        self.companion_name = companion or name + "_v"
         self._verified: dict[str, tuple[VisitorState | None, float]] = {}  # value -> (state, signed at)
 
     def carried_by(self, cookie_header: bytes) -> bool:

@@ -65,8 +65,7 @@
     // On screen: in the document, laid out, not invisible; its heading too (a rule may hide the inside only).
     function visible() {
       return [root, title || root].every(function (el) {
-        return el.isConnected && el.getClientRects().length && getComputedStyle(el).visibility != "hidden" &&
-          getComputedStyle(el).opacity != "0";
+        return el.isConnected && el.getClientRects().length && getComputedStyle(el).visibility != "hidden";
       });
     }
 

@@ -22,7 +22,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adguard_mw import AdGuardMiddleware, Mode, Policy
-from adguard_mw.names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT
 
 from .conftest import Serve
 
@@ -109,7 +108,7 @@ def ours(requests: list[Request], app: AdGuardMiddleware) -> list[str]:
 
 def check_requests(app: AdGuardMiddleware) -> set[str]:
     names = app.names
-    baits = {f"{names.bait_dir}/{name}" for name in (BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, BAIT_IMAGE)}
+    baits = {f"{names.bait_dir}/{name}" for name in (names.bait_script, names.bait_surrogate, names.bait_image)}
     return {names.control, *baits}
 
 
