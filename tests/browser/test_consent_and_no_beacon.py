@@ -229,7 +229,7 @@ async def test_without_a_beacon_a_clean_browser_sees_no_message(
     assert await page.locator(f"template#{app.names.css_class}-message").count() == 1  # it was there to be shown
     assert await verdict(page) == {"verdict": "not_blocked", "kind": None}
     await page.wait_for_timeout(300)
-    await expect(page.locator(f".{app.names.css_class}[data-mode]")).to_have_count(0)
+    await expect(page.locator(f".{app.names.css_class}[{app.names.data}]")).to_have_count(0)
     await expect(page.locator("article")).to_be_visible()
     assert_nothing_sent(requests, recorder, app)
     assert await clean_context.cookies() == []

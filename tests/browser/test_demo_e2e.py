@@ -43,7 +43,7 @@ async def read(page: Page, url: str, app: AdGuardMiddleware) -> str:
 
 
 def dialog(page: Page, app: AdGuardMiddleware) -> Any:
-    return page.locator(f".{app.names.css_class}[data-mode]")
+    return page.locator(f".{app.names.css_class}[{app.names.data}]")
 
 
 async def same_profile_without_blocker(chromium: Browser, blocking: BrowserContext) -> BrowserContext:
@@ -178,7 +178,9 @@ async def test_notice_leaves_the_page_usable(serve: Serve, blocking_context: Bro
     await read(page, base + links[1], app)
     await expect(page.get_by_role("region")).to_be_visible()
     await expect(page.get_by_role("dialog")).to_have_count(0)
-    assert not await page.evaluate("document.activeElement && document.activeElement.closest('[data-mode]')")
+    assert not await page.evaluate(
+        "sel => document.activeElement && document.activeElement.closest(sel)", f"[{app.names.data}]"
+    )
     await page.get_by_role("link", name="About").first.click()  # the page behind stays usable
     await expect(page).to_have_url(base + "/about")
 

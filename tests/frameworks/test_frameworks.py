@@ -166,7 +166,7 @@ async def test_a_blocking_reader_meets_the_message_the_file_describes(site: Site
         await page.goto(site.url + "/articles/first")
         dialog = page.get_by_role("dialog", name=TITLE)
         await expect(dialog).to_be_visible()
-        await expect(page.locator(f".{NAMES.css_class}[data-mode='soft']")).to_have_count(1)
+        await expect(page.locator(f".{NAMES.css_class}[{NAMES.data}='soft']")).to_have_count(1)
         await expect(dialog.locator("a[href='/subscribe']").first).to_be_visible()  # the body's Markdown link
         await expect(page.locator("article")).to_be_attached()  # soft: the story is behind the dialog
     finally:
