@@ -65,7 +65,7 @@ def test_a_browser_without_javascript_is_never_counted() -> None:
 
 
 def test_an_accusation_is_not_repeated_while_the_reader_is_blocked() -> None:
-    state, silenced = views(None, GRACE, GRACE, GRACE, GRACE)
+    _, silenced = views(None, GRACE, GRACE, GRACE, GRACE)
     assert silenced == [False, False, True, False, False]  # one verdict event, not one per page
 
 
