@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from adguard_mw import AdGuardMiddleware
+from adguard_mw.names import Names
 
 from ..site import KEY
 from .conftest import Serve
@@ -140,3 +141,35 @@ async def test_the_hard_wall_keeps_the_page_policy() -> None:
         wall = await c.get("/news/1", headers={"User-Agent": "Mozilla/5.0 Chrome/150"})
     assert "<article>" not in wall.text  # the wall, not the page
     assert wall.headers.get("content-security-policy") == issued[-1]
+
+
+async def test_under_trusted_types_the_detector_works_through_its_own_named_policy(
+    serve: Serve, clean_context: BrowserContext
+) -> None:
+    """`require-trusted-types-for 'script'` with our policy allowed by name: the probes load, no violation."""
+    tt = Names.derive(KEY).trusted_types
+
+    def policy(nonce: str) -> str:
+        return (
+            f"script-src 'nonce-{nonce}' 'strict-dynamic'; require-trusted-types-for 'script'; trusted-types {tt}; "
+            "object-src 'none'; base-uri 'none'"
+        )
+
+    app = AdGuardMiddleware(strict_site(policy, []), secret_key=KEY, policy="soft")
+    assert app.names.trusted_types == tt
+    base = serve(app, "trusted.test")
+    page = await clean_context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")  # the favicon
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.add_init_script(WATCH_VIOLATIONS)
+    _, verdict = await open_page(page, f"{base}/news/1", app.names.beacon)
+    assert verdict["verdict"] == "not_blocked"  # every probe script loaded through the policy and echoed
+    assert errors == []
