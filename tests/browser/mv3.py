@@ -11,13 +11,15 @@ Usage::
     rules = network_filters_to_dnr("||ads.test^\\n/js/adserver.js$script\\n@@/js/adserver.js$domain=ok.test")
     rules.append(set_request_header("Sec-GPC", "1"))
     async with mv3_context(executable, rules) as context:
+        log = Mv3Log()
+        log.attach(context)  # optional: log.blocked, log.redirected
         page = await context.new_page()
 
 :func:`network_filters_to_dnr` converts the network filters a list maintainer writes (a subset of the
 Adblock Plus / uBlock Origin syntax; anything else raises ``ValueError`` naming the line). See its docstring
 for the mapping and where it differs from uBlock Origin.
 
-How the extension gets loaded (Debian's chromium 156 with Playwright 1.5x, both checked):
+How the extension gets loaded (checked with Debian's chromium 156 and Playwright 1.65):
 
 * ``launch_persistent_context`` -- extensions only load into a persistent profile;
 * ``ignore_default_args=["--disable-extensions"]`` -- Playwright passes ``--disable-extensions`` by default,
@@ -30,7 +32,8 @@ How the extension gets loaded (Debian's chromium 156 with Playwright 1.5x, both 
 
 Chromium refuses the *whole* extension if one rule is invalid, and says why only on its stderr (run with
 ``DEBUG=pw:browser`` to see the "Failed to load extension" line). :func:`build_extension` therefore checks what
-it can first, and :func:`mv3_context` checks ``chrome://extensions`` and reports a missing extension at once.
+it can first, and :func:`mv3_context` reports a missing extension at once (it asks for a stand-in at
+``chrome-extension://<EXTENSION_ID>/``; the manifest's public ``key`` pins the id).
 
 Readiness: instead of sleeping, :func:`mv3_context` navigates to :data:`READY_PROBE_URL`, which a rule that
 :func:`build_extension` adds to every ruleset blocks, until Chromium answers ``ERR_BLOCKED_BY_CLIENT``. The
@@ -53,10 +56,11 @@ import re
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import BrowserContext, Page, Playwright, Request, Response, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from .blocker import UBLOCK_ALIASES
@@ -209,6 +213,7 @@ def _filter_to_rule(text: str) -> Rule:
     action: dict[str, Any] = {"type": "allow" if exception else "block"}
     priority = ALLOW_PRIORITY if exception else BLOCK_PRIORITY
     removeparam = False
+    important = False
 
     for option in options:
         name, has_value, value = option.partition("=")
@@ -246,12 +251,14 @@ def _filter_to_rule(text: str) -> Rule:
         elif name == "match-case" and not has_value and not negated:
             condition["isUrlFilterCaseSensitive"] = True
         elif name == "important" and not has_value and not negated and not exception:
-            priority = IMPORTANT_PRIORITY
+            important = True
         else:
             raise ValueError(f"unsupported option {option!r}")
 
-    if action["type"] == "redirect" and priority == IMPORTANT_PRIORITY:
-        raise ValueError("$important only applies to blocking filters")
+    if important:
+        if action["type"] != "block":
+            raise ValueError("$important only applies to blocking filters")
+        priority = IMPORTANT_PRIORITY
     if sum(1 for option in options if option.partition("=")[0] in ("redirect", "removeparam")) > 1:
         raise ValueError("one $redirect or $removeparam per filter")
 
@@ -312,7 +319,9 @@ def set_request_header(
     name: str, value: str, *, url_filter: str | None = None, priority: int = HEADER_PRIORITY
 ) -> Rule:
     """A rule that sets request header ``name`` to ``value`` on every request (documents included), or on
-    those matching ``url_filter``. Without an ``id``: :func:`build_extension` numbers it."""
+    those matching ``url_filter``; e.g. ``set_request_header("Sec-GPC", "1")``. Its priority is above the
+    exceptions', so ``@@`` filters do not cancel it (blocks and redirects still win: those requests never go
+    out as they were). Without an ``id``: :func:`build_extension` numbers it."""
     condition: dict[str, Any] = {"resourceTypes": list(ALL_RESOURCE_TYPES)}
     if url_filter is not None:
         condition["urlFilter"] = url_filter
@@ -376,6 +385,37 @@ def _number(rules: Iterable[Rule]) -> list[Rule]:
             rule["id"] = next_id
             next_id += 1
     return given
+
+
+@dataclass
+class Mv3Log:
+    """What the extension did, as Playwright sees it from the pages of a context: for assertions, like
+    :class:`.blocker.Blocker`'s lists. ``attach`` it before browsing; ``clear`` it between tests.
+
+    Blocked requests fail with ``net::ERR_BLOCKED_BY_CLIENT``; the extension's redirects (stand-ins and
+    ``$removeparam``) show up as a synthetic ``307 Internal Redirect`` marked ``Non-Authoritative-Reason:
+    WebRequest API``, which tells them from a server's redirects. Header changes are not visible here.
+    """
+
+    blocked: list[str] = field(default_factory=list)
+    redirected: dict[str, str] = field(default_factory=dict)  # URL -> where the extension sent it
+
+    def attach(self, context: BrowserContext) -> None:
+        context.on("requestfailed", self._on_request_failed)
+        context.on("response", self._on_response)
+
+    def clear(self) -> None:
+        self.blocked.clear()
+        self.redirected.clear()
+
+    def _on_request_failed(self, request: Request) -> None:
+        if request.failure == "net::ERR_BLOCKED_BY_CLIENT":
+            self.blocked.append(request.url)
+
+    def _on_response(self, response: Response) -> None:
+        headers = response.headers
+        if response.status == 307 and headers.get("non-authoritative-reason") == "WebRequest API":
+            self.redirected[response.url] = headers.get("location", "")
 
 
 @asynccontextmanager

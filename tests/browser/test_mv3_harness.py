@@ -25,10 +25,12 @@ from .conftest import Serve, _chromium_executable
 from .mv3 import (
     ALLOW_PRIORITY,
     BLOCK_PRIORITY,
+    EXTENSION_ID,
     READY_PROBE_URL,
     REDIRECT_PRIORITY,
     REMOVEPARAM_PRIORITY,
     STAND_INS,
+    Mv3Log,
     Rule,
     build_extension,
     mv3_context,
@@ -49,6 +51,7 @@ FILTERS = r"""
 $removeparam=utm_source
 /\/banner[0-9]+\.png/$image
 ||cdn.test^$script,third-party
+@@||allowed.test^$document
 """
 
 SHELL = """<!doctype html>
@@ -127,11 +130,19 @@ async def mv3() -> AsyncIterator[BrowserContext]:
         yield context
 
 
+@pytest.fixture(scope="module")
+def log(mv3: BrowserContext) -> Mv3Log:
+    log = Mv3Log()
+    log.attach(mv3)
+    return log
+
+
 @pytest_asyncio.fixture(loop_scope="module")
-async def page(mv3: BrowserContext, site: str) -> AsyncIterator[Page]:
+async def page(mv3: BrowserContext, log: Mv3Log, site: str) -> AsyncIterator[Page]:
     page = await mv3.new_page()
     await page.goto(site + "/")
     SEEN.clear()
+    log.clear()
     try:
         yield page
     finally:
@@ -146,14 +157,15 @@ async def load(page: Page, tag: str, src: str) -> str:
 # -- in the browser ------------------------------------------------------------------------------------------
 
 
-async def test_a_blocked_script_never_leaves_the_browser(page: Page) -> None:
+async def test_a_blocked_script_never_leaves_the_browser(page: Page, log: Mv3Log, site: str) -> None:
     assert await load(page, "script", "/js/adserver.js") == "failed"
     assert await load(page, "script", "/js/site.js") == "loaded"
     assert await page.evaluate("window.ran") == ["/js/site.js"]
     assert paths_seen() == ["/js/site.js"]
+    assert log.blocked == [site + "/js/adserver.js"]
 
 
-async def test_a_redirect_serves_the_stand_in(page: Page) -> None:
+async def test_a_redirect_serves_the_stand_in(page: Page, log: Mv3Log, site: str) -> None:
     # The script "loads" but is the extension's empty noop.js; the server never hears of it.
     assert await load(page, "script", "/js/prebid-ads.js") == "loaded"
     assert await page.evaluate("window.ran") == []
@@ -163,6 +175,13 @@ async def test_a_redirect_serves_the_stand_in(page: Page) -> None:
     # fetch() gets the stand-in JSON too.
     assert await page.evaluate("send('/api/ad-config', 'GET')") == "{}"
     assert paths_seen() == []
+    stand_ins = f"chrome-extension://{EXTENSION_ID}"
+    assert log.redirected == {
+        site + "/js/prebid-ads.js": stand_ins + "/noop.js",
+        site + "/img/ad-slot.gif": stand_ins + "/1x1.gif",
+        site + "/api/ad-config": stand_ins + "/noop.json",
+    }
+    assert log.blocked == []
 
 
 async def test_an_exception_wins_over_the_block(page: Page) -> None:
@@ -185,6 +204,14 @@ async def test_third_party_blocks_only_from_other_sites(page: Page, site: str) -
     assert await load(page, "script", cdn + "/js/widget.js") == "loaded"
 
 
+async def test_a_document_exception_turns_blocking_off_on_that_site(page: Page, log: Mv3Log, site: str) -> None:
+    """The reader's "allow ads on this site": @@||allowed.test^$document (allowAllRequests)."""
+    await page.goto(on_host(site, "allowed.test") + "/")
+    assert await load(page, "script", "/js/adserver.js") == "loaded"
+    assert await load(page, "img", "/img/banner728.png") == "loaded"
+    assert log.blocked == []
+
+
 async def test_method_post_blocks_the_post_not_the_get(page: Page) -> None:
     assert await page.evaluate("send('/api/collect', 'POST')") == "failed"
     assert json.loads(await page.evaluate("send('/api/collect', 'GET')"))["path"] == "/api/collect"
@@ -197,9 +224,10 @@ async def test_a_regex_filter_blocks_only_what_it_matches(page: Page) -> None:
     assert await load(page, "img", "/img/banner.png") == "loaded"
 
 
-async def test_removeparam_strips_the_parameter_before_the_server_sees_it(page: Page, site: str) -> None:
+async def test_removeparam_strips_the_parameter_before_the_server_sees_it(page: Page, log: Mv3Log, site: str) -> None:
     await page.goto(site + "/landing?utm_source=mail&id=7")
     assert page.url == site + "/landing?id=7"
+    assert log.redirected == {site + "/landing?utm_source=mail&id=7": site + "/landing?id=7"}
     assert json.loads(await page.evaluate("send('/api/data?q=1&utm_source=x', 'GET')"))["query"] == "q=1"
     assert [(seen.path, seen.query) for seen in SEEN] == [("/landing", "id=7"), ("/api/data", "q=1")]
 
@@ -311,6 +339,8 @@ def test_filters_convert_to_rules(line: str, rule: Rule) -> None:
         ("/ads(?!ok)/", "RE2"),
         ("||ads.test^$domain=ads.*", "not a plain ASCII domain"),
         ("||ads.test^$method=fetch", "unknown HTTP method"),
+        ("||ads.test^$important,redirect=noopjs", "only applies to blocking filters"),
+        ("||ads.test^$redirect=noopjs,removeparam=x", "one \\$redirect or \\$removeparam"),
         ("||\u0440\u0435\u043a\u043b\u0430\u043c\u0430.test^", "ASCII"),
     ],
 )
@@ -331,3 +361,6 @@ def test_the_extension_numbers_unnumbered_rules_and_adds_the_probe(tmp_path: Pat
     assert {path.name for path in extension.iterdir()} == {"manifest.json", "rules.json", *STAND_INS}
     with pytest.raises(ValueError, match=r"duplicate rule ids \[1\]"):
         build_extension(tmp_path / "again", [*rules[:2], *network_filters_to_dnr("||c.test^")])
+    # Chromium would silently wrap this priority around to a low one.
+    with pytest.raises(ValueError, match="priorities must be integers from 1 to"):
+        build_extension(tmp_path / "wraps", [set_request_header("Sec-GPC", "1", priority=1 << 24)])
