@@ -435,7 +435,9 @@ async def mv3_context(
     if args is None:
         args = CHROMIUM_ARGS
     async with AsyncExitStack() as stack:
-        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="adguard-mw-mv3-")))
+        root = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="adguard-mw-mv3-", ignore_cleanup_errors=True))
+        )
         extension = build_extension(root / "extension", rules)
         if playwright is None:
             playwright = await stack.enter_async_context(async_playwright())
