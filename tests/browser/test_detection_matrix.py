@@ -124,6 +124,12 @@ async def offline_after_load(context: BrowserContext) -> None:
     )
 
 
+async def global_privacy_control(context: BrowserContext) -> None:
+    # As Brave (and DuckDuckGo's browser, Privacy Badger) do by default: the header on every request, and the API.
+    await context.set_extra_http_headers({"Sec-GPC": "1"})
+    await context.add_init_script("Object.defineProperty(navigator, 'globalPrivacyControl', {value: true});")
+
+
 async def hides_body_for_a_moment(context: BrowserContext) -> None:
     await context.add_init_script(
         "document.addEventListener('DOMContentLoaded', () => { document.body.style.visibility = 'hidden';"
@@ -147,6 +153,13 @@ ROWS = [
     Row("all lists, request blocking only", "blocked", lists=ALL, cosmetic=False),
     Row("EasyPrivacy only (a tracker blocker, not an ad blocker)", "not_blocked", lists=("easyprivacy.txt",)),
     Row("all lists, this site allow-listed by the reader", "not_blocked", lists=ALL, allowlisted=True),
+    Row(
+        "Brave's default lists with Global Privacy Control",
+        "blocked",
+        lists=(*EASYLIST, "easyprivacy.txt", *UBLOCK),
+        setup=global_privacy_control,
+    ),
+    Row("clean, with Global Privacy Control", "not_blocked", setup=global_privacy_control),
     Row(
         "maintainer: baits answered with noop surrogates",
         "blocked",
