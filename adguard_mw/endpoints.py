@@ -26,9 +26,9 @@ from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
 from .policy import Mode
 from .signals import SIGNALS, VALUES, combine
 from .state import StateCookie, Verdict, VisitorState, new_visitor_id, visitor_id_expired
+from .urls import is_local_path, local_target, local_url, url_path
 
 MAX_BODY = 2048
-MAX_PATH = 512
 
 Handler = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
 
@@ -188,10 +188,10 @@ class Endpoints:
             form = parse_qs((await _read_body(headers, receive)).decode("latin-1"), max_num_fields=4)
         except ValueError:
             raise BadRequest(400, "expected one field, next") from None
-        target = form.get("next", ["/"])[0]
-        if not _is_path(target):
+        target = local_target(form.get("next", ["/"])[0])
+        if target is None:
             raise BadRequest(400, "next must be a path on this site, such as /news/")
-        response = RedirectResponse(scope.get("root_path", "") + target, status_code=303)
+        response = RedirectResponse(url_path(scope.get("root_path", ""), target), status_code=303)
         response.headers["Cache-Control"] = "no-store"
         state = self._state(headers)
         if state is not None and state.verdict is not None:
@@ -234,7 +234,10 @@ class Endpoints:
             visitor = state.visitor_id if state is not None else None
             self.events.emit("cta_clicked", cta=name, **self._fields(headers, visitor, _referring_path(scope, headers)))
         if url.startswith("/"):
-            url = scope.get("root_path", "") + url
+            local = local_url(scope.get("root_path", ""), url)
+            if local is None:  # the renderer checked every link at start-up; this is the last line of defence
+                return _error(404, "this call to action does not lead to a page on this site")
+            url = local
         return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
     def preview(self, scope: Scope) -> Response:
@@ -385,15 +388,4 @@ def _referring_path(scope: Scope, headers: RequestHeaders) -> str:
     return "/"
 
 
-def _is_path(value: Any) -> bool:
-    """A local path only: no scheme, no host, no "//" or backslash tricks, no query, no control characters."""
-    return (
-        isinstance(value, str)
-        and 0 < len(value) <= MAX_PATH
-        and value.startswith("/")
-        and not value.startswith(("//", "/\\"))
-        and "\\" not in value
-        and "?" not in value
-        and "#" not in value
-        and value.isprintable()
-    )
+_is_path = is_local_path

@@ -39,6 +39,7 @@ from .reload import Reloader
 from .signals import Kind
 from .state import StateCookie, Verdict, VisitorState, cookie_value, new_visitor_id
 from .theme import Theme
+from .urls import attribute, url_path
 
 # Any ASGI app. Frameworks spell the ASGI types their own way (Litestar and Quart use TypedDicts), and a callable
 # that takes a TypedDict scope is not a Starlette ASGIApp to a type checker, though it is the same thing at run time.
@@ -291,12 +292,14 @@ class AdGuardMiddleware:
         return send_or_rewrite
 
     def detector_tag(self, root_path: str, nonce: str | None) -> str:
-        nonce_attr = f' nonce="{nonce}"' if nonce else ""
-        src = f"{self._url(root_path, self.names.script)}?v={self.assets.detector.version}"
+        """The tag we insert; `root_path` comes from the request, so every value goes through `urls` and escaping."""
+        nonce_attr = f' nonce="{attribute(nonce)}"' if nonce else ""
+        src = attribute(f"{self._url(root_path, self.names.script)}?v={self.assets.detector.version}")
         tag = f'<script src="{src}" defer{nonce_attr}></script>'
         if self.pending_cookie is not None:
             # Only a browser without JavaScript loads this: it tells us a silent detector is not a blocked one.
-            tag += f'<noscript><link rel="stylesheet" href="{self._url(root_path, self.names.fallback)}"></noscript>'
+            href = attribute(self._url(root_path, self.names.fallback))
+            tag += f'<noscript><link rel="stylesheet" href="{href}"></noscript>'
         return tag
 
     async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite | None:
@@ -384,7 +387,7 @@ class AdGuardMiddleware:
             "cta_url": self._url(root_path, self.names.follow),
             "mode": mode.value,
             "css": self.names.css_class,
-            "next": path,
+            "next": url_path("", path),  # a URL like the others; "check again" decodes and resolves it
             "check_url": self._url(root_path, self.names.recheck),
             "stylesheet_url": f"{self._url(root_path, self.names.stylesheet)}?v={assets.stylesheet.version}",
             "message_url": f"{self._url(root_path, self.names.message_script)}?v={assets.message_script.version}",
@@ -481,7 +484,7 @@ class AdGuardMiddleware:
         return reason is None
 
     def _url(self, root_path: str, name: str) -> str:
-        return f"{root_path}{self.names.prefix}/{name}"
+        return url_path(root_path, f"{self.names.prefix}/{name}")
 
 
 def _try_templates(renderer: MessageRenderer, template_dir: str | os.PathLike[str]) -> None:
