@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -106,9 +106,9 @@ class Endpoints:
             pending = self.cookie.name + "_p"
             response.raw_headers.append((b"set-cookie", f"{pending}=; Max-Age=0; Path=/; SameSite=Lax".encode()))
         elif subpath == self._follow:
-            response = self.follow(scope)
+            response = _answer(self.follow, scope, "calls to action")
         elif subpath == self._preview:
-            response = self.preview(scope)
+            response = _answer(self.preview, scope, "previews")
         elif subpath in self._echoes:
             token = scope.get("query_string", b"").decode("latin-1").removeprefix("n=")
             if not TOKEN.fullmatch(token):
@@ -220,14 +220,14 @@ class Endpoints:
 
     def follow(self, scope: Scope) -> Response:
         """A call to action: count the click, then send the reader on to the editor's link (and only there)."""
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=4)
         targets = self.editorial.renderer.cta_targets
-        index = query.get("to", [""])[0]
         if not targets:
             return _error(404, "this site's message has no calls to action")
-        if not index.isascii() or not index.isdigit() or int(index) >= len(targets):
+        index = query_fields(scope, max_fields=4).get("to", "")
+        numbers = {str(number): number for number in range(len(targets))}  # never int() of the reader's text
+        if index not in numbers:
             return _error(400, f"expected ?to= and the number of a call to action, 0 to {len(targets) - 1}")
-        name, url = targets[int(index)]
+        name, url = targets[numbers[index]]
         headers = request_headers(scope)
         state = self._state(headers)
         if not (self.honor_gpc and headers.get("sec-gpc") == "1"):
@@ -245,8 +245,7 @@ class Endpoints:
         editorial = self.editorial
         if editorial.preview_token is None:
             return _error(404, "not found")
-        query = {key: values[0] for key, values in
-                 parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=8).items()}  # fmt: skip
+        query = query_fields(scope, max_fields=8)
         if not hmac.compare_digest(query.get("token", "").encode(), editorial.preview_token.encode()):
             return _error(403, "a preview needs ?token= with the preview token from the configuration")
         policy = editorial.policy
@@ -297,6 +296,35 @@ def request_headers(scope: Scope) -> RequestHeaders:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
 
 
+MAX_QUERY = 2048  # characters of a query string we parse; ours are a few dozen
+
+
+def query_fields(scope: Scope, *, max_fields: int) -> dict[str, str]:
+    """The query string's fields (the first of repeated ones); too long or too many fields is a 400, never a 500."""
+    query = scope.get("query_string", b"")
+    if len(query) > MAX_QUERY:
+        raise BadRequest(400, f"query string longer than {MAX_QUERY} characters")
+    try:
+        pairs = parse_qsl(query.decode("latin-1"), max_num_fields=max_fields)
+    except ValueError:
+        raise BadRequest(400, f"more than {max_fields} query fields") from None
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        fields.setdefault(key, value)
+    return fields
+
+
+def _answer(handler: Callable[[Scope], Response], scope: Scope, what: str) -> Response:
+    """A GET endpoint's response: bad input is its 4xx, our own fault a 500 logged once, never an exception."""
+    try:
+        return handler(scope)
+    except BadRequest as exc:
+        return _error(exc.status, exc.reason)
+    except Exception as exc:
+        report_fault(f"answering {what}", exc, "it was answered 500")
+        return _error(500, "the server could not answer this")
+
+
 def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
     headers = {"Cache-Control": "no-store", **(headers or {})}
     return PlainTextResponse(f"{status} {reason}\n", status_code=status, headers=headers)
@@ -328,7 +356,9 @@ def _require_same_origin(scope: Scope, headers: RequestHeaders) -> None:
 async def _read_body(headers: RequestHeaders, receive: Receive) -> bytes:
     """Read at most MAX_BODY bytes, refusing more while reading, not after."""
     declared = headers.get("content-length")
-    if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_BODY):
+    if declared is not None and (
+        not (declared.isascii() and declared.isdigit()) or len(declared) > 9 or int(declared) > MAX_BODY
+    ):
         raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
     body = b""
     while True:
