@@ -292,8 +292,16 @@ RequestHeaders = dict[str, str]
 
 
 def request_headers(scope: Scope) -> RequestHeaders:
-    """The request's headers once, by lower-case name (the last of repeated ones): cheaper than `Headers` lookups."""
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    """The request's headers once, by lower-case name: cheaper than `Headers` lookups.
+
+    Repeated `Cookie` headers are joined (HTTP/2 sends cookies in crumbs, as Starlette's `Request.cookies` reads
+    them); of other repeated headers the last counts.
+    """
+    headers: RequestHeaders = {}
+    for name, value in scope["headers"]:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = headers[key] + "; " + text if key == "cookie" and key in headers else text
+    return headers
 
 
 MAX_QUERY = 2048  # characters of a query string we parse; ours are a few dozen

@@ -544,7 +544,10 @@ def _header_bytes(scope: Scope, name: bytes) -> bytes:
     if headers is None:
         headers = {}
         for key, value in scope["headers"]:
-            headers.setdefault(key, value)  # the first of repeated headers, as before
+            if key == b"cookie" and key in headers:
+                headers[key] += b"; " + value  # HTTP/2 sends cookies in crumbs, one header each: read them all
+            else:
+                headers.setdefault(key, value)  # the first of other repeated headers
         scope[_HEADERS_KEY] = headers
     return headers.get(name, b"")
 
