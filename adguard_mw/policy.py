@@ -331,6 +331,14 @@ def _compile_rules(rules: tuple[Rule, ...]) -> re.Pattern[str] | None:
 _CRAWLER = re.compile(r"bot|crawl|spider|slurp|mediapartners|facebookexternalhit|preview", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1024)
+_MAX_USER_AGENT = 512  # characters of User-Agent looked at; real ones are under 300, crawlers' names come early
+
+
 def is_crawler(user_agent: str) -> bool:
+    """Cached on a bounded prefix: a reader's header of any length costs at most 512 characters of cache."""
+    return _is_crawler(user_agent[:_MAX_USER_AGENT])
+
+
+@lru_cache(maxsize=1024)
+def _is_crawler(user_agent: str) -> bool:
     return not user_agent or _CRAWLER.search(user_agent) is not None
