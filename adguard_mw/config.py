@@ -89,6 +89,12 @@ def duration(value: Any) -> int:
     raise Invalid('a duration such as "30m", "24h", "7d" or a number of seconds')
 
 
+def seconds(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 60:
+        raise Invalid("a number of seconds above 0 and at most 60, such as 0.5")
+    return float(value)
+
+
 def share(value: Any) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
         raise Invalid("a number from 0 to 1")
@@ -235,6 +241,13 @@ POLICY = Section(
             "100",
             "Percent of readers the policy applies to, chosen by a hash of their pseudonymous id; the rest are "
             'observed (their events say `mode = "observe"`).',
+        ),
+        Key(
+            "exempt_timeout",
+            seconds,
+            "1",
+            "Seconds the site's `exempt` hook (set in code) may take; a slower answer counts as exempt, so the "
+            "reader gets the page unasked, and is logged once.",
         ),
         Key(
             "paywall_selector",

@@ -18,6 +18,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
+import anyio.to_thread
 import jinja2
 from markupsafe import Markup
 from starlette.requests import Request
@@ -471,20 +473,46 @@ class AdGuardMiddleware:
         if is_crawler(_header(scope, b"user-agent")):
             reason = "crawler"
         elif editorial.policy.exempt is not None:
-            try:
-                exempt = editorial.policy.exempt(Request(scope))
-                if inspect.isawaitable(exempt):
-                    exempt = await exempt
-            except Exception as exc:
-                report_fault("the policy's exempt hook", exc, "the reader was treated as exempt and not asked")
-                exempt = True
-            reason = "hook" if exempt else None
+            reason = "hook" if await _exempted(editorial.policy, scope) else None
         if reason is not None:
             self.events.emit("exempted", reason=reason, **self._fields(scope, state, path, editorial))
         return reason is None
 
     def _url(self, root_path: str, name: str) -> str:
         return url_path(root_path, f"{self.names.prefix}/{name}")
+
+
+async def _exempted(policy: Policy, scope: Scope) -> bool:
+    """The site's exempt hook, given `policy.exempt_timeout` seconds: one that raises or takes longer counts as
+    exempt (the reader gets the page, unasked) and is logged once. A sync hook runs in a worker thread, so that
+    even a hook blocked on I/O holds up neither this page nor the server's other requests."""
+    hook = policy.exempt
+    assert hook is not None
+    try:
+        with anyio.fail_after(policy.exempt_timeout):
+            if _is_async(hook):
+                answer: object = await hook(Request(scope))  # type: ignore[misc]
+            else:
+                answer = await anyio.to_thread.run_sync(hook, Request(scope), abandon_on_cancel=True)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        return bool(answer)
+    except TimeoutError as exc:
+        report_fault(
+            "the policy's exempt hook (too slow)",
+            exc,
+            f"it took longer than exempt_timeout ({policy.exempt_timeout:g} s), so the reader was treated as exempt "
+            "and not asked; make the hook faster or raise Policy(exempt_timeout=...)",
+        )
+    except Exception as exc:
+        report_fault("the policy's exempt hook", exc, "the reader was treated as exempt and not asked")
+    return True
+
+
+def _is_async(hook: object) -> bool:
+    while isinstance(hook, partial):
+        hook = hook.func
+    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__)
 
 
 def _try_templates(renderer: MessageRenderer, template_dir: str | os.PathLike[str]) -> None:
