@@ -28,7 +28,7 @@ from starlette.types import Message as ASGIMessage
 
 from ._faults import report_fault
 from .assets import Assets
-from .clients import describe_client
+from .clients import UNKNOWN_CLIENT, describe_client
 from .csp import csp_nonce
 from .editorial import Editorial
 from .endpoints import Endpoints
@@ -515,17 +515,35 @@ def _is_async(hook: object) -> bool:
     return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__)
 
 
+# What a page's message is rendered with, as _context gives it, for trying the editors' templates.
+_SAMPLE_CONTEXT: dict[str, Any] = {
+    "cta_url": "/_sample/cta",
+    "check_url": "/_sample/check",
+    "stylesheet_url": "/_sample/style.css",
+    "message_url": "/_sample/message.js",
+    "css": "sample",
+    "next": "/",
+    "nonce": None,
+    "style_nonce": None,
+}
+
+
 def _try_templates(renderer: MessageRenderer, template_dir: str | os.PathLike[str]) -> None:
-    """Render the editors' templates once in every mode, so a mistake in them stops the start (or the reload)
-    in one line instead of failing on readers' pages."""
+    """Render the editors' templates once in every mode, as pages and as previews, so that a mistake in them stops
+    the start (or the reload) in one line instead of failing on readers' pages. Any exception counts: a template
+    may divide by zero, include itself (RecursionError) or call something that raises."""
     for mode in (Mode.NOTICE, Mode.INSTRUCTIONS, Mode.SOFT, Mode.HARD):
         try:
             renderer.preview_page(mode.value, stylesheet="")
-        except jinja2.TemplateError as exc:
+            page = "wall.html" if mode is Mode.HARD else "overlay.html"
+            extra: dict[str, Any] = {"detector_tag": Markup("")} if mode is Mode.HARD else {}
+            renderer.render(page, client=UNKNOWN_CLIENT, kind=None, mode=mode.value, **_SAMPLE_CONTEXT, **extra)
+        except Exception as exc:
             where = f" line {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+            problem = str(exc).splitlines()[0] if str(exc) else ""
             raise ValueError(
                 f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: "
-                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                f"{type(exc).__name__}{': ' + problem if problem else ''}"
             ) from None
 
 

@@ -16,6 +16,8 @@ import time
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from ._faults import report_fault
+
 if TYPE_CHECKING:
     from .config import Settings
     from .middleware import AdGuardMiddleware
@@ -77,6 +79,8 @@ class Reloader:
                 self._requested = False
                 self._seen = seen
                 self.reload()
+        except Exception as exc:  # a reload never fails the reader's request that happened to trigger it
+            report_fault(f"reloading {self.path.name}", exc, "the previous settings stay in force")
         finally:
             self._lock.release()
 

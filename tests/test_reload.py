@@ -133,3 +133,46 @@ async def test_keywords_given_in_code_keep_winning_over_the_file(config: Path) -
     write(config, title="Changed")
     text = await page_for_a_blocking_reader(app)
     assert "Changed" in text and 'data-mode="notice"' in text
+
+
+BROKEN_TEMPLATES = {
+    "raising when rendered": "<p>{{ 1 // 0 }}</p>",
+    "including itself": '{% include "panel.html" %}',
+    "calling what raises": '{{ text.title.index("#") }}',
+}
+
+
+@pytest.mark.parametrize("panel", BROKEN_TEMPLATES.values(), ids=BROKEN_TEMPLATES.keys())
+async def test_a_template_that_fails_on_reload_never_fails_a_readers_request(
+    config: Path, panel: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    templates = config.parent / "templates"
+    templates.mkdir()
+    write(config, replace={"[reload]": 'template_dir = "templates"\n\n[reload]'})
+    app = site(config)
+    (templates / "panel.html").write_text(panel)
+    write(config, title="Help keep the lamps lit", replace={"[reload]": 'template_dir = "templates"\n\n[reload]'})
+    with caplog.at_level(logging.ERROR, logger="adguard_mw"):
+        first = await page_for_a_blocking_reader(app)
+        second = await page_for_a_blocking_reader(app)
+    assert "Please support us" in first and "Please support us" in second  # the previous settings, in force
+    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
+    assert len(errors) == 1 and "was not reloaded" in errors[0] and "fail in notice mode" in errors[0]
+
+
+async def test_any_fault_while_reloading_keeps_the_running_settings(
+    config: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = site(config)
+
+    def explode(**options: object) -> None:
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(app, "build_editorial", explode)
+    write(config, title="Help keep the lamps lit")
+    with caplog.at_level(logging.ERROR, logger="adguard_mw"):
+        assert "Please support us" in await page_for_a_blocking_reader(app)
+        write(config, title="Help keep the lamps lit, again")
+        assert "Please support us" in await page_for_a_blocking_reader(app)
+    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
+    assert len(errors) == 1 and "reloading adguard-mw.toml failed; the previous settings stay in force" in errors[0]
