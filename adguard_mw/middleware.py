@@ -540,10 +540,11 @@ def _try_templates(renderer: MessageRenderer, template_dir: str | os.PathLike[st
             renderer.render(page, client=UNKNOWN_CLIENT, kind=None, mode=mode.value, **_SAMPLE_CONTEXT, **extra)
         except Exception as exc:
             where = f" line {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
-            problem = str(exc).splitlines()[0] if str(exc) else ""
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if not isinstance(exc, jinja2.TemplateError):
+                problem = f"{type(exc).__name__}: {problem}"  # ZeroDivisionError, RecursionError, ...
             raise ValueError(
-                f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: "
-                f"{type(exc).__name__}{': ' + problem if problem else ''}"
+                f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: {problem}"
             ) from None
 
 
