@@ -23,6 +23,7 @@ from .clients import describe_client
 from .editorial import Editorial
 from .events import EventLog
 from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
+from .origins import Refused, SiteOrigins
 from .policy import Mode
 from .signals import SIGNALS, VALUES, combine
 from .state import StateCookie, Verdict, VisitorState, new_visitor_id, visitor_id_expired
@@ -49,9 +50,11 @@ class Endpoints:
         editorial: Editorial,
         *,
         honor_gpc: bool = True,
+        origins: SiteOrigins | None = None,
     ) -> None:
         self.names = names
         self.honor_gpc = honor_gpc
+        self.origins = origins if origins is not None else SiteOrigins()
         self.cookie = cookie
         self.events = events
         self.use(editorial)
@@ -125,7 +128,7 @@ class Endpoints:
 
     async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
-        report = _parse_report(await _read_json(scope, headers, receive))
+        report = _parse_report(await _read_json(scope, headers, receive, self.origins))
         if self.honor_gpc and headers.get("sec-gpc") == "1":
             # A page cached from before the reader turned on Global Privacy Control: remember and log nothing.
             await Response(status_code=204, headers={"Cache-Control": "no-store"})(scope, receive, send)
@@ -165,7 +168,7 @@ class Endpoints:
 
     async def dismiss(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
-        body = await _read_json(scope, headers, receive)
+        body = await _read_json(scope, headers, receive, self.origins)
         path = body.get("path", "/")
         if set(body) - {"path"} or not _is_path(path):
             raise BadRequest(400, 'expected {"path": "/a/path"}')
@@ -181,7 +184,7 @@ class Endpoints:
     async def recheck(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The no-JavaScript "check again": forget the verdict and go back, so the next page view checks afresh."""
         headers = request_headers(scope)
-        _require_same_origin(scope, headers)
+        _require_same_origin(scope, headers, self.origins)
         if headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
             raise BadRequest(415, "expected a form post (application/x-www-form-urlencoded)")
         try:
@@ -232,7 +235,8 @@ class Endpoints:
         state = self._state(headers)
         if not (self.honor_gpc and headers.get("sec-gpc") == "1"):
             visitor = state.visitor_id if state is not None else None
-            self.events.emit("cta_clicked", cta=name, **self._fields(headers, visitor, _referring_path(scope, headers)))
+            referring = _referring_path(scope, headers, self.origins)
+            self.events.emit("cta_clicked", cta=name, **self._fields(headers, visitor, referring))
         if url.startswith("/"):
             local = local_url(scope.get("root_path", ""), url)
             if local is None:  # the renderer checked every link at start-up; this is the last line of defence
@@ -346,19 +350,12 @@ def _asset_response(asset: Asset) -> Response:
     )
 
 
-def _require_same_origin(scope: Scope, headers: RequestHeaders) -> None:
-    """Browsers say where a request comes from; anything not from this very site is refused."""
-    site = headers.get("sec-fetch-site")
-    if site is not None and site != "same-origin":
-        raise BadRequest(403, f"cross-site request refused (Sec-Fetch-Site: {site[:32]})")
-    origin = headers.get("origin")
-    if origin is not None:
-        try:
-            netloc = urlsplit(origin).netloc
-        except ValueError:  # e.g. "http://[": not an origin at all
-            netloc = None
-        if netloc != headers.get("host"):
-            raise BadRequest(403, "cross-origin request refused (Origin does not match Host)")
+def _require_same_origin(scope: Scope, headers: RequestHeaders, origins: SiteOrigins) -> None:
+    """Browsers say where a request comes from; anything not from this very site is refused (403)."""
+    try:
+        origins.require_same_origin(scope, headers)
+    except Refused as exc:
+        raise BadRequest(403, exc.reason) from None
 
 
 async def _read_body(headers: RequestHeaders, receive: Receive) -> bytes:
@@ -380,8 +377,8 @@ async def _read_body(headers: RequestHeaders, receive: Receive) -> bytes:
             return body
 
 
-async def _read_json(scope: Scope, headers: RequestHeaders, receive: Receive) -> dict[str, Any]:
-    _require_same_origin(scope, headers)
+async def _read_json(scope: Scope, headers: RequestHeaders, receive: Receive, origins: SiteOrigins) -> dict[str, Any]:
+    _require_same_origin(scope, headers, origins)
     if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise BadRequest(415, "expected Content-Type: application/json")
     try:
@@ -415,11 +412,14 @@ def _parse_report(body: dict[str, Any]) -> dict[str, Any]:
     return {"signals": signals, "path": path, "recheck": recheck}
 
 
-def _referring_path(scope: Scope, headers: RequestHeaders) -> str:
+def _referring_path(scope: Scope, headers: RequestHeaders, origins: SiteOrigins) -> str:
     """The page a call to action was followed from: the Referer's path when it is this site, else "/"."""
-    referer = urlsplit(headers.get("referer", ""))
-    host = headers.get("host", "")
-    if referer.netloc and referer.netloc == host and _is_path(referer.path):
+    try:
+        referer = urlsplit(headers.get("referer", "")[:2048])
+    except ValueError:
+        return "/"
+    ours = bool(referer.netloc) and origins.is_site(f"{referer.scheme}://{referer.netloc}", scope, headers)
+    if ours and _is_path(referer.path):
         path = referer.path
         root_path: str = scope.get("root_path", "")
         return path[len(root_path) :] or "/" if root_path and path.startswith(root_path) else path

@@ -36,6 +36,7 @@ from .events import EventLog, Record
 from .injector import Headers, HtmlRewriter, Rewrite
 from .message import Message, MessageRenderer, Messages
 from .names import Names
+from .origins import SiteOrigins
 from .policy import NOTHING, Mode, Policy, decide, is_crawler
 from .reload import Reloader
 from .signals import Kind
@@ -86,6 +87,8 @@ class AdGuardMiddleware:
         template_dir: str | os.PathLike[str] | None = None,
         paywall_selector: str | None = None,
         preview_token: str | None = None,
+        trusted_origins: Sequence[str] = (),
+        forwarded_allow_ips: str | Sequence[str] | None = None,
         path_prefix: str | None = None,
         cookie_name: str | None = None,
         cookie_max_age: int = 30 * 24 * 3600,
@@ -160,7 +163,10 @@ class AdGuardMiddleware:
             paywall_selector=paywall_selector,
             preview_token=preview_token,
         )
-        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, honor_gpc=self.honor_gpc)
+        origins = SiteOrigins(trusted_origins, forwarded_allow_ips)
+        self.endpoints = Endpoints(
+            self.names, self.cookie, self.events, self._editorial, honor_gpc=self.honor_gpc, origins=origins
+        )
         self._own_paths = self.names.prefix + "/"
         self._plain_tag = self.detector_tag("", None).encode()
         self.reloader: Reloader | None = None

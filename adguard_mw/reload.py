@@ -37,6 +37,8 @@ RESTART_ONLY = (
     "consent_event",
     "consent_cookie",
     "beacon",
+    "trusted_origins",
+    "forwarded_allow_ips",
 )
 EDITORIAL = (
     "policy",
