@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
@@ -499,7 +500,7 @@ async def _exempted(policy: Policy, scope: Scope) -> bool:
             if _is_async(hook):
                 answer: object = await hook(Request(scope))  # type: ignore[misc]
             else:
-                answer = await anyio.to_thread.run_sync(hook, Request(scope), abandon_on_cancel=True)
+                answer = await _HOOK_THREADS.run(hook, Request(scope))
             if inspect.isawaitable(answer):
                 answer = await answer
         return bool(answer)
@@ -513,6 +514,48 @@ async def _exempted(policy: Policy, scope: Scope) -> bool:
     except Exception as exc:
         report_fault("the policy's exempt hook", exc, "the reader was treated as exempt and not asked")
     return True
+
+
+class _HookThreads:
+    """Runs a sync hook in a worker thread, at most `limit` at once. A thread cannot be stopped: one whose hook
+    hangs is abandoned when the page moves on, and this bound keeps a hook that never returns from taking a new
+    thread on every page view (beyond it, the hook counts as too slow at once)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.busy = 0
+        self._lock = threading.Lock()
+
+    async def run(self, hook: Callable[[Request], object], request: Request) -> object:
+        with self._lock:
+            if self.busy >= self.limit:
+                raise TimeoutError(f"{self.limit} earlier calls of the hook have not returned yet")
+            self.busy += 1
+        started = dropped = False
+
+        def call() -> object:
+            nonlocal started
+            with self._lock:
+                if dropped:
+                    return None  # the page moved on before a thread was free: do not run the hook at all
+                started = True
+            try:
+                return hook(request)
+            finally:
+                with self._lock:
+                    self.busy -= 1
+
+        try:
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        except BaseException:
+            with self._lock:
+                if not started:
+                    dropped = True
+                    self.busy -= 1
+            raise
+
+
+_HOOK_THREADS = _HookThreads(16)
 
 
 def _is_async(hook: object) -> bool:

@@ -103,6 +103,21 @@ async def test_a_sync_hook_blocked_on_io_holds_up_no_other_request(release: thre
     assert other_done and other_done[0] < TIMEOUT / 2
 
 
+async def test_a_hook_that_never_returns_takes_a_bounded_number_of_threads(release: threading.Event) -> None:
+    stuck: list[str] = []
+
+    def never_returns(request: Request) -> bool:
+        stuck.append(str(threading.get_ident()))
+        release.wait(30)
+        return False
+
+    app = site(never_returns, [])
+    for _ in range(24):
+        took, _ = await timed_page(app)
+        assert took < TIMEOUT + 0.5
+    assert 1 <= len(stuck) <= 16 and len(set(stuck)) == len(stuck)  # each a thread of its own, at most 16
+
+
 async def test_a_quick_hook_still_decides() -> None:
     def subscriber(request: Request) -> bool:
         return request.headers.get("x-plan") == "digital"
