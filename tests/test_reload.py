@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from adguard_mw import AdGuardMiddleware, Mode
+from adguard_mw.reload import RELOAD_WAIT
 
 from .site import article, client, report
 
@@ -176,3 +180,23 @@ async def test_any_fault_while_reloading_keeps_the_running_settings(
         assert "Please support us" in await page_for_a_blocking_reader(app)
     errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
     assert len(errors) == 1 and "reloading adguard-mw.toml failed; the previous settings stay in force" in errors[0]
+
+
+async def test_a_slow_reload_never_holds_up_a_readers_request(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = site(config)
+    build = app.build_editorial
+
+    def slowly(**options: Any) -> Any:
+        time.sleep(RELOAD_WAIT + 2)  # templates slow to render, a slow disk: the reload takes its time
+        return build(**options)
+
+    monkeypatch.setattr(app, "build_editorial", slowly)
+    write(config, title="Help keep the lamps lit")
+    began = time.monotonic()
+    page = await page_for_a_blocking_reader(app)
+    assert time.monotonic() - began < RELOAD_WAIT + 1  # the request waited for the reload a moment at most
+    assert "Please support us" in page  # and got the settings in force
+    deadline = time.monotonic() + 30
+    while app.renderer.message.title != "Help keep the lamps lit" and time.monotonic() < deadline:
+        await anyio.sleep(0.1)  # the reload finishes on its own thread, then its settings are live
+    assert app.renderer.message.title == "Help keep the lamps lit"
