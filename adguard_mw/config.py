@@ -9,6 +9,7 @@ hold them.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -89,6 +90,12 @@ def duration(value: Any) -> int:
     raise Invalid('a duration such as "30m", "24h", "7d" or a number of seconds')
 
 
+def seconds(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 60:
+        raise Invalid("a number of seconds above 0 and at most 60, such as 0.5")
+    return float(value)
+
+
 def share(value: Any) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
         raise Invalid("a number from 0 to 1")
@@ -148,6 +155,25 @@ def origin(value: Any) -> str:
     return value
 
 
+def origins(value: Any) -> tuple[str, ...]:
+    pattern = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d+)?")
+    if not isinstance(value, list) or not all(isinstance(o, str) and pattern.fullmatch(o) for o in value):
+        raise Invalid('a list of origins such as ["https://www.news.example"]')
+    return tuple(value)
+
+
+def addresses(value: Any) -> tuple[str, ...]:
+    def ok(item: Any) -> bool:
+        try:
+            return item == "*" or bool(ipaddress.ip_network(item, strict=False))
+        except (ValueError, TypeError):
+            return False
+
+    if not isinstance(value, list) or not all(isinstance(a, str) and ok(a) for a in value):
+        raise Invalid('a list of IP addresses or networks such as ["127.0.0.1", "10.0.0.0/8"], or ["*"]')
+    return tuple(value)
+
+
 def hosts(value: Any) -> tuple[str, ...]:
     host = re.compile(r"(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
     if not isinstance(value, list) or not all(isinstance(h, str) and host.fullmatch(h) for h in value):
@@ -202,6 +228,20 @@ SITE = Section(
             "random characters each). Add a new key at the end to rotate; drop the oldest a cookie lifetime later.",
         ),
         Key("https_only", flag, "(from the request)", "Mark cookies `Secure` always (true) or never (false)."),
+        Key(
+            "trusted_origins",
+            origins,
+            "[]",
+            'The site\'s public origins, such as `["https://www.news.example"]` (`https://*.news.example` for its '
+            "subdomains): reports from pages there are accepted although a proxy or CDN rewrote `Host`.",
+        ),
+        Key(
+            "forwarded_allow_ips",
+            addresses,
+            "[]",
+            'Proxies (addresses or networks, `["*"]` for any) whose `X-Forwarded-Host`, `X-Forwarded-Proto` and '
+            "`Forwarded` headers are believed; nobody's by default. See deployment.md.",
+        ),
     ),
     reloads=False,
 )
@@ -235,6 +275,13 @@ POLICY = Section(
             "100",
             "Percent of readers the policy applies to, chosen by a hash of their pseudonymous id; the rest are "
             'observed (their events say `mode = "observe"`).',
+        ),
+        Key(
+            "exempt_timeout",
+            seconds,
+            "1",
+            "Seconds the site's `exempt` hook (set in code) may take; a slower answer counts as exempt, so the "
+            "reader gets the page unasked, and is logged once.",
         ),
         Key(
             "paywall_selector",
@@ -520,8 +567,9 @@ class _Reader:
         }
         if "name" in site:
             options["site_name"] = site["name"]
-        if "https_only" in site:
-            options["https_only"] = site["https_only"]
+        for key in ("https_only", "trusted_origins", "forwarded_allow_ips"):
+            if key in site:
+                options[key] = site[key]
         if "directory" in events:
             options["events"] = str(self.relative(events["directory"]))
         if "page_view_sample_rate" in events:

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -23,13 +23,14 @@ from .clients import describe_client
 from .editorial import Editorial
 from .events import EventLog
 from .names import Names
+from .origins import Refused, SiteOrigins
 from .policy import Mode
 from .signals import SIGNALS, VALUES, combine
 from .silence import reported, scriptless
 from .state import StateCookie, Verdict, VisitorState, new_visitor_id, visitor_id_expired
+from .urls import is_local_path, local_target, local_url, url_path
 
 MAX_BODY = 2048
-MAX_PATH = 512
 # An unchanged verdict reported again sooner than this after the last report, but later than a second tab could
 # explain, is worth an event: an honest detector waits REFRESH_AFTER (see `repeated_report`).
 REPEAT_WINDOW = 60
@@ -53,9 +54,11 @@ class Endpoints:
         editorial: Editorial,
         *,
         gpc: str = "anonymous",
+        origins: SiteOrigins | None = None,
     ) -> None:
         self.names = names
         self.skip_gpc = gpc == "skip"
+        self.origins = origins if origins is not None else SiteOrigins()
         self.cookie = cookie
         self.events = events
         self.use(editorial)
@@ -115,9 +118,9 @@ class Endpoints:
         elif subpath == self._fallback:
             response = self.fallback(scope)
         elif subpath == self._follow:
-            response = self.follow(scope)
+            response = _answer(self.follow, scope, "calls to action")
         elif subpath == self._preview:
-            response = self.preview(scope)
+            response = _answer(self.preview, scope, "previews")
         elif subpath in self._echoes:
             # A missing or rewritten one-time value gets a script that echoes nothing (a 4xx would read as our
             # fault, "unknown"): stripping the parameter is blocking like any other.
@@ -134,7 +137,7 @@ class Endpoints:
 
     async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
-        report = _parse_report(await _read_json(scope, headers, receive))
+        report = _parse_report(await _read_json(scope, headers, receive, self.origins))
         if self.skip_gpc and headers.get("sec-gpc") == "1":
             # A page cached from before the reader turned on Global Privacy Control: remember and log nothing.
             await Response(status_code=204, headers={"Cache-Control": "no-store"})(scope, receive, send)
@@ -188,7 +191,7 @@ class Endpoints:
     async def seen(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The page confirms that the message stayed on screen: only then is it counted as shown."""
         headers = request_headers(scope)
-        body = await _read_json(scope, headers, receive)
+        body = await _read_json(scope, headers, receive, self.origins)
         path, mode = body.get("path", "/"), body.get("mode")
         modes = {m.value for m in Mode if m not in (Mode.OBSERVE, Mode.HARD)}
         if set(body) - {"path", "mode"} or not _is_path(path) or mode not in modes:
@@ -215,7 +218,7 @@ class Endpoints:
 
     async def dismiss(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
-        body = await _read_json(scope, headers, receive)
+        body = await _read_json(scope, headers, receive, self.origins)
         path = body.get("path", "/")
         if set(body) - {"path"} or not _is_path(path):
             raise BadRequest(400, 'expected {"path": "/a/path"}')
@@ -231,17 +234,17 @@ class Endpoints:
     async def recheck(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The no-JavaScript "check again": forget the verdict and go back, so the next page view checks afresh."""
         headers = request_headers(scope)
-        _require_same_origin(scope, headers)
+        _require_same_origin(scope, headers, self.origins)
         if headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
             raise BadRequest(415, "expected a form post (application/x-www-form-urlencoded)")
         try:
             form = parse_qs((await _read_body(headers, receive)).decode("latin-1"), max_num_fields=4)
         except ValueError:
             raise BadRequest(400, "expected one field, next") from None
-        target = form.get("next", ["/"])[0]
-        if not _is_path(target):
+        target = local_target(form.get("next", ["/"])[0])
+        if target is None:
             raise BadRequest(400, "next must be a path on this site, such as /news/")
-        response = RedirectResponse(scope.get("root_path", "") + target, status_code=303)
+        response = RedirectResponse(url_path(scope.get("root_path", ""), target), status_code=303)
         response.headers["Cache-Control"] = "no-store"
         state = self._state(headers)
         if state is not None and state.verdict is not None:
@@ -280,21 +283,25 @@ class Endpoints:
 
     def follow(self, scope: Scope) -> Response:
         """A call to action: count the click, then send the reader on to the editor's link (and only there)."""
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=4)
         targets = self.editorial.renderer.cta_targets
-        index = query.get("to", [""])[0]
         if not targets:
             return _error(404, "this site's message has no calls to action")
-        if not index.isascii() or not index.isdigit() or int(index) >= len(targets):
+        index = query_fields(scope, max_fields=4).get("to", "")
+        numbers = {str(number): number for number in range(len(targets))}  # never int() of the reader's text
+        if index not in numbers:
             return _error(400, f"expected ?to= and the number of a call to action, 0 to {len(targets) - 1}")
-        name, url = targets[int(index)]
+        name, url = targets[numbers[index]]
         headers = request_headers(scope)
         state = self._state(headers)
         if not (self.skip_gpc and headers.get("sec-gpc") == "1"):
             visitor = state.visitor_id if state is not None else None
-            self.events.emit("cta_clicked", cta=name, **self._fields(headers, visitor, _referring_path(scope, headers)))
+            referring = _referring_path(scope, headers, self.origins)
+            self.events.emit("cta_clicked", cta=name, **self._fields(headers, visitor, referring))
         if url.startswith("/"):
-            url = scope.get("root_path", "") + url
+            local = local_url(scope.get("root_path", ""), url)
+            if local is None:  # the renderer checked every link at start-up; this is the last line of defence
+                return _error(404, "this call to action does not lead to a page on this site")
+            url = local
         return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
     def preview(self, scope: Scope) -> Response:
@@ -302,8 +309,7 @@ class Endpoints:
         editorial = self.editorial
         if editorial.preview_token is None:
             return _error(404, "not found")
-        query = {key: values[0] for key, values in
-                 parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=8).items()}  # fmt: skip
+        query = query_fields(scope, max_fields=8)
         if not hmac.compare_digest(query.get("token", "").encode(), editorial.preview_token.encode()):
             return _error(403, "a preview needs ?token= with the preview token from the configuration")
         policy = editorial.policy
@@ -350,8 +356,45 @@ RequestHeaders = dict[str, str]
 
 
 def request_headers(scope: Scope) -> RequestHeaders:
-    """The request's headers once, by lower-case name (the last of repeated ones): cheaper than `Headers` lookups."""
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    """The request's headers once, by lower-case name: cheaper than `Headers` lookups.
+
+    Repeated `Cookie` headers are joined (HTTP/2 sends cookies in crumbs, as Starlette's `Request.cookies` reads
+    them); of other repeated headers the last counts.
+    """
+    headers: RequestHeaders = {}
+    for name, value in scope["headers"]:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = headers[key] + "; " + text if key == "cookie" and key in headers else text
+    return headers
+
+
+MAX_QUERY = 2048  # characters of a query string we parse; ours are a few dozen
+
+
+def query_fields(scope: Scope, *, max_fields: int) -> dict[str, str]:
+    """The query string's fields (the first of repeated ones); too long or too many fields is a 400, never a 500."""
+    query = scope.get("query_string", b"")
+    if len(query) > MAX_QUERY:
+        raise BadRequest(400, f"query string longer than {MAX_QUERY} characters")
+    try:
+        pairs = parse_qsl(query.decode("latin-1"), max_num_fields=max_fields)
+    except ValueError:
+        raise BadRequest(400, f"more than {max_fields} query fields") from None
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        fields.setdefault(key, value)
+    return fields
+
+
+def _answer(handler: Callable[[Scope], Response], scope: Scope, what: str) -> Response:
+    """A GET endpoint's response: bad input is its 4xx, our own fault a 500 logged once, never an exception."""
+    try:
+        return handler(scope)
+    except BadRequest as exc:
+        return _error(exc.status, exc.reason)
+    except Exception as exc:
+        report_fault(f"answering {what}", exc, "it was answered 500")
+        return _error(500, "the server could not answer this")
 
 
 def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
@@ -367,25 +410,20 @@ def _asset_response(asset: Asset) -> Response:
     )
 
 
-def _require_same_origin(scope: Scope, headers: RequestHeaders) -> None:
-    """Browsers say where a request comes from; anything not from this very site is refused."""
-    site = headers.get("sec-fetch-site")
-    if site is not None and site != "same-origin":
-        raise BadRequest(403, f"cross-site request refused (Sec-Fetch-Site: {site[:32]})")
-    origin = headers.get("origin")
-    if origin is not None:
-        try:
-            netloc = urlsplit(origin).netloc
-        except ValueError:  # e.g. "http://[": not an origin at all
-            netloc = None
-        if netloc != headers.get("host"):
-            raise BadRequest(403, "cross-origin request refused (Origin does not match Host)")
+def _require_same_origin(scope: Scope, headers: RequestHeaders, origins: SiteOrigins) -> None:
+    """Browsers say where a request comes from; anything not from this very site is refused (403)."""
+    try:
+        origins.require_same_origin(scope, headers)
+    except Refused as exc:
+        raise BadRequest(403, exc.reason) from None
 
 
 async def _read_body(headers: RequestHeaders, receive: Receive) -> bytes:
     """Read at most MAX_BODY bytes, refusing more while reading, not after."""
     declared = headers.get("content-length")
-    if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_BODY):
+    if declared is not None and (
+        not (declared.isascii() and declared.isdigit()) or len(declared) > 9 or int(declared) > MAX_BODY
+    ):
         raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
     body = b""
     while True:
@@ -399,8 +437,8 @@ async def _read_body(headers: RequestHeaders, receive: Receive) -> bytes:
             return body
 
 
-async def _read_json(scope: Scope, headers: RequestHeaders, receive: Receive) -> dict[str, Any]:
-    _require_same_origin(scope, headers)
+async def _read_json(scope: Scope, headers: RequestHeaders, receive: Receive, origins: SiteOrigins) -> dict[str, Any]:
+    _require_same_origin(scope, headers, origins)
     if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise BadRequest(415, "expected Content-Type: application/json")
     try:
@@ -434,26 +472,18 @@ def _parse_report(body: dict[str, Any]) -> dict[str, Any]:
     return {"signals": signals, "path": path, "recheck": recheck}
 
 
-def _referring_path(scope: Scope, headers: RequestHeaders) -> str:
+def _referring_path(scope: Scope, headers: RequestHeaders, origins: SiteOrigins) -> str:
     """The page a call to action was followed from: the Referer's path when it is this site, else "/"."""
-    referer = urlsplit(headers.get("referer", ""))
-    host = headers.get("host", "")
-    if referer.netloc and referer.netloc == host and _is_path(referer.path):
+    try:
+        referer = urlsplit(headers.get("referer", "")[:2048])
+    except ValueError:
+        return "/"
+    ours = bool(referer.netloc) and origins.is_site(f"{referer.scheme}://{referer.netloc}", scope, headers)
+    if ours and _is_path(referer.path):
         path = referer.path
         root_path: str = scope.get("root_path", "")
         return path[len(root_path) :] or "/" if root_path and path.startswith(root_path) else path
     return "/"
 
 
-def _is_path(value: Any) -> bool:
-    """A local path only: no scheme, no host, no "//" or backslash tricks, no query, no control characters."""
-    return (
-        isinstance(value, str)
-        and 0 < len(value) <= MAX_PATH
-        and value.startswith("/")
-        and not value.startswith(("//", "/\\"))
-        and "\\" not in value
-        and "?" not in value
-        and "#" not in value
-        and value.isprintable()
-    )
+_is_path = is_local_path

@@ -255,8 +255,18 @@ def reader_fields(
     }
 
 
-@lru_cache(maxsize=1024)  # called for every event; the headers readers send are few
+_LANGUAGE_PREFIX = 32  # characters of Accept-Language that decide its first language
+
+
 def primary_language(accept_language: str) -> str | None:
-    """The reader's first language, e.g. "de" from "de-CH,de;q=0.9,en;q=0.8"; None when absent or odd."""
+    """The reader's first language, e.g. "de" from "de-CH,de;q=0.9,en;q=0.8"; None when absent or odd.
+
+    Called for every event, so cached; on a bounded prefix of the header, so the cache stays small in bytes too.
+    """
+    return _primary_language(accept_language[:_LANGUAGE_PREFIX])
+
+
+@lru_cache(maxsize=1024)
+def _primary_language(accept_language: str) -> str | None:
     first = accept_language.split(",", 1)[0].split(";", 1)[0].strip().split("-", 1)[0].lower()
     return first if 2 <= len(first) <= 3 and first.isascii() and first.isalpha() else None

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+import threading
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -19,6 +20,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
+import anyio.to_thread
 import jinja2
 from markupsafe import Markup
 from starlette.requests import Request
@@ -27,7 +30,7 @@ from starlette.types import Message as ASGIMessage
 
 from ._faults import report_fault
 from .assets import Assets
-from .clients import describe_client
+from .clients import UNKNOWN_CLIENT, describe_client
 from .csp import allows_inline, csp_nonce
 from .editorial import Editorial
 from .endpoints import Endpoints
@@ -35,11 +38,13 @@ from .events import EventLog, Record
 from .injector import Headers, HtmlRewriter, Rewrite
 from .message import Message, MessageRenderer, Messages
 from .names import Names
+from .origins import SiteOrigins
 from .policy import NOTHING, Mode, Policy, decide, is_crawler
 from .reload import Reloader
 from .silence import account
 from .state import StateCookie, Verdict, VisitorState
 from .theme import Theme
+from .urls import attribute, url_path
 
 # Any ASGI app. Frameworks spell the ASGI types their own way (Litestar and Quart use TypedDicts), and a callable
 # that takes a TypedDict scope is not a Starlette ASGIApp to a type checker, though it is the same thing at run time.
@@ -85,6 +90,8 @@ class AdGuardMiddleware:
         template_dir: str | os.PathLike[str] | None = None,
         paywall_selector: str | None = None,
         preview_token: str | None = None,
+        trusted_origins: Sequence[str] = (),
+        forwarded_allow_ips: str | Sequence[str] | None = None,
         path_prefix: str | None = None,
         cookie_name: str | None = None,
         cookie_max_age: int = 30 * 24 * 3600,
@@ -184,7 +191,8 @@ class AdGuardMiddleware:
             paywall_selector=paywall_selector,
             preview_token=preview_token,
         )
-        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, gpc=gpc)
+        origins = SiteOrigins(trusted_origins, forwarded_allow_ips)
+        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, gpc=gpc, origins=origins)
         self._plain_tag = self.detector_tag("", None).encode()
         self.reloader: Reloader | None = None
 
@@ -317,12 +325,15 @@ class AdGuardMiddleware:
         return send_or_rewrite
 
     def detector_tag(self, root_path: str, nonce: str | None) -> str:
-        nonce_attr = f' nonce="{nonce}"' if nonce else ""
-        src = f"{self._url(root_path, self.names.script)}?{self.names.version(self.assets.detector.version)}"
+        """The tag we insert; `root_path` comes from the request, so every value goes through `urls` and escaping."""
+        nonce_attr = f' nonce="{attribute(nonce)}"' if nonce else ""
+        version = self.names.version(self.assets.detector.version)
+        src = attribute(f"{self._url(root_path, self.names.script)}?{version}")
         tag = f'<script src="{src}" defer{nonce_attr}></script>'
         if self.watch_silence:
             # Only a browser without JavaScript loads this: it tells us a silent detector is not a blocked one.
-            tag += f'<noscript><link rel="stylesheet" href="{self._url(root_path, self.names.fallback)}"></noscript>'
+            href = attribute(self._url(root_path, self.names.fallback))
+            tag += f'<noscript><link rel="stylesheet" href="{href}"></noscript>'
         return tag
 
     async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite | None:
@@ -418,7 +429,7 @@ class AdGuardMiddleware:
             "cta_url": self._url(root_path, self.names.follow),
             "mode": mode.value,
             "css": self.names.css_class,
-            "next": path,
+            "next": url_path("", path),  # a URL like the others; "check again" decodes and resolves it
             "check_url": self._url(root_path, self.names.recheck),
             "stylesheet_url": self._url(root_path, self.names.stylesheet)
             + f"?{self.names.version(assets.stylesheet.version)}",
@@ -491,33 +502,120 @@ class AdGuardMiddleware:
         if is_crawler(_header(scope, b"user-agent")):
             reason = "crawler"
         elif editorial.policy.exempt is not None:
-            try:
-                exempt = editorial.policy.exempt(Request(scope))
-                if inspect.isawaitable(exempt):
-                    exempt = await exempt
-            except Exception as exc:
-                report_fault("the policy's exempt hook", exc, "the reader was treated as exempt and not asked")
-                exempt = True
-            reason = "hook" if exempt else None
+            reason = "hook" if await _exempted(editorial.policy, scope) else None
         if reason is not None:
             self.events.emit("exempted", reason=reason, **self._fields(scope, state, path, editorial))
         return reason is None
 
     def _url(self, root_path: str, name: str) -> str:
-        return f"{root_path}{self.names.prefix}/{name}"
+        return url_path(root_path, f"{self.names.prefix}/{name}")
+
+
+async def _exempted(policy: Policy, scope: Scope) -> bool:
+    """The site's exempt hook, given `policy.exempt_timeout` seconds: one that raises or takes longer counts as
+    exempt (the reader gets the page, unasked) and is logged once. A sync hook runs in a worker thread, so that
+    even a hook blocked on I/O holds up neither this page nor the server's other requests."""
+    hook = policy.exempt
+    assert hook is not None
+    try:
+        with anyio.fail_after(policy.exempt_timeout):
+            if _is_async(hook):
+                answer: object = await hook(Request(scope))  # type: ignore[misc]
+            else:
+                answer = await _HOOK_THREADS.run(hook, Request(scope))
+            if inspect.isawaitable(answer):
+                answer = await answer
+        return bool(answer)
+    except TimeoutError as exc:
+        report_fault(
+            "the policy's exempt hook (too slow)",
+            exc,
+            f"it took longer than exempt_timeout ({policy.exempt_timeout:g} s), so the reader was treated as exempt "
+            "and not asked; make the hook faster or raise Policy(exempt_timeout=...)",
+        )
+    except Exception as exc:
+        report_fault("the policy's exempt hook", exc, "the reader was treated as exempt and not asked")
+    return True
+
+
+class _HookThreads:
+    """Runs a sync hook in a worker thread, at most `limit` at once. A thread cannot be stopped: one whose hook
+    hangs is abandoned when the page moves on, and this bound keeps a hook that never returns from taking a new
+    thread on every page view (beyond it, the hook counts as too slow at once)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.busy = 0
+        self._lock = threading.Lock()
+
+    async def run(self, hook: Callable[[Request], object], request: Request) -> object:
+        with self._lock:
+            if self.busy >= self.limit:
+                raise TimeoutError(f"{self.limit} earlier calls of the hook have not returned yet")
+            self.busy += 1
+        started = dropped = False
+
+        def call() -> object:
+            nonlocal started
+            with self._lock:
+                if dropped:
+                    return None  # the page moved on before a thread was free: do not run the hook at all
+                started = True
+            try:
+                return hook(request)
+            finally:
+                with self._lock:
+                    self.busy -= 1
+
+        try:
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        except BaseException:
+            with self._lock:
+                if not started:
+                    dropped = True
+                    self.busy -= 1
+            raise
+
+
+_HOOK_THREADS = _HookThreads(16)
+
+
+def _is_async(hook: object) -> bool:
+    while isinstance(hook, partial):
+        hook = hook.func
+    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__)
+
+
+# What a page's message is rendered with, as _context gives it, for trying the editors' templates.
+_SAMPLE_CONTEXT: dict[str, Any] = {
+    "cta_url": "/_sample/cta",
+    "check_url": "/_sample/check",
+    "stylesheet_url": "/_sample/style.css",
+    "message_url": "/_sample/message.js",
+    "css": "sample",
+    "next": "/",
+    "nonce": None,
+    "style_nonce": None,
+}
 
 
 def _try_templates(renderer: MessageRenderer, template_dir: str | os.PathLike[str]) -> None:
-    """Render the editors' templates once in every mode, so a mistake in them stops the start (or the reload)
-    in one line instead of failing on readers' pages."""
+    """Render the editors' templates once in every mode, as pages and as previews, so that a mistake in them stops
+    the start (or the reload) in one line instead of failing on readers' pages. Any exception counts: a template
+    may divide by zero, include itself (RecursionError) or call something that raises."""
     for mode in (Mode.NOTICE, Mode.INSTRUCTIONS, Mode.SOFT, Mode.HARD):
         try:
             renderer.preview_page(mode.value, stylesheet="")
-        except jinja2.TemplateError as exc:
+            page = "wall.html" if mode is Mode.HARD else "overlay.html"
+            extra: dict[str, Any] = {"detector_tag": Markup("")} if mode is Mode.HARD else {}
+            renderer.render(page, client=UNKNOWN_CLIENT, kind=None, mode=mode.value, **_SAMPLE_CONTEXT, **extra)
+        except Exception as exc:
             where = f" line {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if not isinstance(exc, jinja2.TemplateError):
+                problem = f"{type(exc).__name__}: {problem}"  # ZeroDivisionError, RecursionError, ...
             raise ValueError(
-                f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: "
-                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: {problem}"
             ) from None
 
 
@@ -554,7 +652,10 @@ def _header_bytes(scope: Scope, name: bytes) -> bytes:
     if headers is None:
         headers = {}
         for key, value in scope["headers"]:
-            headers.setdefault(key, value)  # the first of repeated headers, as before
+            if key == b"cookie" and key in headers:
+                headers[key] += b"; " + value  # HTTP/2 sends cookies in crumbs, one header each: read them all
+            else:
+                headers.setdefault(key, value)  # the first of other repeated headers
         scope[_HEADERS_KEY] = headers
     return headers.get(name, b"")
 

@@ -80,7 +80,7 @@ class TestBeacon:
         signed, summary = response.headers.get_list("set-cookie")
         assert signed.startswith(app.names.cookie + "=") and "HttpOnly" in signed and "SameSite=Lax" in signed
         # The detector may read the verdict and its age (to report once per verdict), nothing else.
-        assert re.fullmatch(rf"{app.names.cookie}_v=b\.\d+; Max-Age=2592000; Path=/; SameSite=Lax", summary)
+        assert re.fullmatch(rf"{app.names.companion}=b\.\d+; Max-Age=2592000; Path=/; SameSite=Lax", summary)
         [event] = logged(app, tmp_path)
         assert event["event"] == "verdict" and event["verdict"] == "blocked" and event["kind"] == "extension"
         assert event["signals"] == {"cosmetic": "blocked", "script": "blocked", "image": "blocked"}

@@ -30,7 +30,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from adguard_mw import AdGuardMiddleware, EventLog, Policy
 from adguard_mw._faults import fault_counts
-from adguard_mw.clients import describe_client
+from adguard_mw.clients import clear_cache
 from adguard_mw.events import CallableSink
 from adguard_mw.injector import LOOKAHEAD
 from adguard_mw.state import Verdict
@@ -66,7 +66,7 @@ def break_cookie_decoding(app: AdGuardMiddleware, monkeypatch: pytest.MonkeyPatc
 
 
 def break_user_agent_parsing(app: AdGuardMiddleware, monkeypatch: pytest.MonkeyPatch) -> None:
-    describe_client.cache_clear()  # parsed user-agents are cached: forget them, so the parser is really called
+    clear_cache()  # parsed user-agents are cached: forget them, so the parser is really called
     monkeypatch.setattr("adguard_mw.clients.parse", explode)
 
 
@@ -95,7 +95,7 @@ FAULTS = [
 
 @pytest.fixture(autouse=True)
 def fresh_user_agent_cache() -> None:
-    describe_client.cache_clear()
+    clear_cache()
 
 
 def unchanged_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
