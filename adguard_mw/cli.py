@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -145,12 +147,24 @@ def run_demo(host: str, port: int, events: Path, mode: Mode, free_views: int) ->
     except ImportError:
         print("adguard-mw demo needs uvicorn: pip install 'adguard-mw[demo]'", file=sys.stderr)
         return 1
+    try:  # the port first: a busy one is one line, before any banner
+        listening = socket.create_server((host, port), reuse_port=False)
+    except OSError as exc:
+        reason = "is busy (another demo?)" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        print(f"adguard-mw demo: port {port} on {host} {reason}; choose another with --port", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = demo_app(events, Policy(mode=mode, free_page_views=free_views))
+    try:
+        app = demo_app(events, Policy(mode=mode, free_page_views=free_views))
+    except (ValueError, TypeError) as exc:
+        listening.close()
+        print(f"adguard-mw demo: {str(exc).removeprefix('adguard_mw: ')}", file=sys.stderr)
+        return 1
     print(f"The Daily Lantern, wrapped by adguard_mw (policy: {mode.value}), at http://{host}:{port}/")
     print(f"Events are written to {events.resolve()}/dt=YYYY-MM-DD/*.jsonl (and to the adguard_mw.events logger)")
     print("Open it in a browser with an ad blocker: the message appears from the second page view. Ctrl+C stops.")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    print(f"Afterwards: adguard-mw report {events} (a few page views give few rates: it says why)")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listening])
     return 0
 
 
