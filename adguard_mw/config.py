@@ -45,7 +45,7 @@ def did_you_mean(value: Any, allowed: Any) -> str:
     """`did you mean 'soft'? ` for a near miss among `allowed`, else nothing; it goes first, where it is seen."""
     if not isinstance(value, str):
         return ""
-    close = difflib.get_close_matches(value, [str(a) for a in allowed if a], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(value, [str(a) for a in allowed if a], n=1, cutoff=0.7)
     return f"did you mean {close[0]!r}? " if close else ""
 
 
