@@ -15,8 +15,10 @@ Each ```toml block is a file that ``adguard-mw check-config`` accepts (without t
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +74,7 @@ def filled_in(snippet: str) -> str:
 
 
 @pytest.fixture
-def given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     config = tmp_path / "adguard-mw.toml"
     config.write_text(FILE)
     monkeypatch.chdir(tmp_path)
@@ -81,7 +83,9 @@ def given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     for name in ("DJANGO_SETTINGS_MODULE",):  # a snippet's os.environ.setdefault must not outlive its test
         monkeypatch.setenv(name, os.environ.get(name, "")) if name in os.environ else monkeypatch.delenv(name, False)
     app = Starlette(routes=[Route("/", page)])
-    return {
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield {
         "__name__": "docs_example",
         "__file__": str(tmp_path / "app.py"),
         "app": app,
@@ -90,6 +94,7 @@ def given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         "ROUTES": [Route("/", page)],
         "HANDLERS": litestar_handlers(),
     }
+    root.handlers[:], root.level = handlers, level  # a framework that sets up logging (Litestar) must not stay
 
 
 @pytest.mark.parametrize("snippet", blocks("python"))
