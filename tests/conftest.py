@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from playwright.async_api import expect
 
 from adguard_mw._faults import reset_fault_counts
 
@@ -25,6 +26,10 @@ settings.register_profile(
     "ci", max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
+
+# `expect(...)` in the browser tests waits for what it asserts and returns as soon as it holds: on a loaded machine
+# (CI, tests in parallel) a page may take longer than Playwright's default 5 s to get there: slow is not wrong.
+expect.set_options(timeout=15_000)
 
 _HERE = Path(__file__).resolve().parent
 SLOW = ("frameworks", "test_packaging.py", "test_bench_smoke.py", "security/test_instances.py")

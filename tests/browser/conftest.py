@@ -34,7 +34,7 @@ import adblock
 import pytest
 import pytest_asyncio
 import uvicorn
-from playwright.async_api import Browser, BrowserContext, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
 
@@ -52,10 +52,6 @@ CHROMIUM_ARGS = [
 ]
 
 Serve = Callable[..., str]
-
-# `expect(...)` waits for what it asserts and returns as soon as it holds: on a loaded machine (CI, tests in
-# parallel) a page can take longer than Playwright's default 5 s to get there, which is slowness, not failure.
-expect.set_options(timeout=15_000)
 
 
 def _chromium_executable() -> str | None:
