@@ -1,9 +1,9 @@
 """Shared by every test: a fresh fault count per test, the Hypothesis profiles, and the `slow` marker.
 
 Hypothesis profiles: "dev" (the default) runs Hypothesis' usual example counts; "ci", selected by `CI=true` or
-`HYPOTHESIS_PROFILE=ci`, runs fewer examples, no deadline (a loaded CI machine is slow, not wrong) and no example
-database (`./scripts/test.sh --fast` uses it too). Tests that set their own `max_examples` keep it, unless they
-scale it by `settings.default.max_examples` as tests/security/test_hostile_input.py does.
+`HYPOTHESIS_PROFILE=ci` (and used by `./scripts/test.sh --fast`), runs fewer examples and keeps no example
+database. Neither has a deadline: a loaded machine is slow, not wrong. Tests that set their own `max_examples`
+keep it, unless they scale it by `settings.default.max_examples` as tests/security/test_hostile_input.py does.
 
 `slow` marks the tests that start other programs or build things (framework servers, the packaging checks, the
 benchmark smoke run); `./scripts/test.sh --fast` leaves them out, with the browser tests.
@@ -21,7 +21,7 @@ from playwright.async_api import expect
 
 from adguard_mw._faults import reset_fault_counts
 
-settings.register_profile("dev")
+settings.register_profile("dev", deadline=None)  # a deadline times the machine, not the code
 settings.register_profile(
     "ci", max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -14,12 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from adguard_mw import AdGuardMiddleware, Policy
 from adguard_mw.cli import demo_app
 
 from .conftest import Serve
+
+
+@pytest.fixture(autouse=True)
+def patient_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test blocker decides each request in Python, through Playwright: on a loaded machine its answer can take
+    longer than the detector's probe timeout (1.5 s), which a real blocker, deciding inside the browser, never
+    does. A longer timeout costs nothing when answers come quickly: a probe ends when its request does."""
+    monkeypatch.setattr("adguard_mw.assets.PROBE_TIMEOUT_MS", 10_000)
 
 
 def events(app: AdGuardMiddleware, log: Path) -> list[dict[str, Any]]:
