@@ -58,6 +58,9 @@ class JsonLinesSink:
     """
 
     def __init__(self, directory: str | os.PathLike[str], instance: str) -> None:
+        problem = unwritable(Path(directory))
+        if problem:  # found at start, not by the first event
+            raise ValueError(f"adguard_mw: events: {problem}")
         self.directory = Path(directory)
         self.instance = instance
         self._day = ""
@@ -83,6 +86,19 @@ class JsonLinesSink:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why this process could not write event files into `folder` (creating it where missing), or None."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    fix = "create it writable by the site's user, or choose another folder"
+    if not existing.is_dir():
+        return f"{existing} is in the way of the events folder {folder} and is not a folder; {fix}"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"the events folder {folder} is not writable by this process ({existing} is read-only to it); {fix}"
+    return None
 
 
 class LoggingSink:

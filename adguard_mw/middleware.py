@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import os
 import random
 import re
@@ -283,11 +284,27 @@ class AdGuardMiddleware:
         """Settings from an `adguard-mw.toml` (or the file named by ADGUARD_MW_CONFIG); keywords override them."""
         from .config import load_settings
 
-        settings = load_settings(path)
-        middleware = cls(app, **{**settings.options, **overrides})
+        try:
+            settings = load_settings(path)
+            middleware = cls(app, **{**settings.options, **overrides})
+        except (ValueError, TypeError) as exc:
+            _log_build_error(exc)
+            raise
         if settings.watch or settings.signal:
             middleware.reloader = Reloader(middleware, settings, overrides)
         return middleware
+
+    @classmethod
+    def check(cls, path: str | os.PathLike[str] | None = None, /, **options: Any) -> None:
+        """Raise now what building the middleware would raise later, for frameworks that build it lazily (on the
+        first request or lifespan event): `AdGuardMiddleware.check(CONFIG)` checks the file as `from_config` reads
+        it; `AdGuardMiddleware.check(secret_key=..., policy=...)` checks the constructor's keywords."""
+        if "secret_key" in options:
+            cls(_unused_app, **options)
+        else:
+            from .config import load_settings
+
+            cls(_unused_app, **{**load_settings(path).options, **options, "events": None})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or SCOPE_FLAG in scope:
@@ -697,6 +714,24 @@ def _is_origin(value: object) -> bool:
         return False
     rest = value.split("://", 1)[1]
     return bool(rest) and "/" not in rest and all(c.isalnum() or c in ".-:" for c in rest)
+
+
+_build_errors_logged: set[str] = set()
+
+
+def _log_build_error(exc: BaseException) -> None:
+    """Starlette and FastAPI build middleware on the first request, and servers take a failed lifespan for "not
+    supported": a bad setting then fails every request. Say what is wrong in one line, once per process."""
+    problem = "; ".join(str(exc).removeprefix("adguard_mw: ").splitlines())
+    if problem not in _build_errors_logged:
+        _build_errors_logged.add(problem)
+        logging.getLogger("adguard_mw").error(
+            "adguard_mw: the middleware cannot start, so every request fails until this is fixed: %s", problem
+        )
+
+
+async def _unused_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover - never called
+    raise RuntimeError("AdGuardMiddleware.check builds the middleware only to check it")
 
 
 def _secret_keys(secret_key: object) -> list[str]:

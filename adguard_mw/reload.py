@@ -120,7 +120,7 @@ class Reloader:
             logger.error(
                 "adguard_mw: %s was not reloaded, the previous settings stay in force: %s",
                 self.path.name,
-                str(exc).removeprefix("adguard_mw: "),
+                "; ".join(str(exc).removeprefix("adguard_mw: ").splitlines()),  # every mistake, on one log line
             )
             return False
         self.middleware.use(editorial)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, ConsoleMessage, Page
+from playwright.async_api import BrowserContext, ConsoleMessage, Page, expect
 from playwright.async_api import Response as PlaywrightResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -119,9 +119,8 @@ async def test_a_strict_policy_keeps_detection_and_the_message_working(
     assert (await response.all_headers())["content-security-policy"] == issued[-1]
     dialog = page.locator(f".{app.names.css_class}[role=dialog]")
     await dialog.wait_for(state="visible", timeout=10_000)  # the message script ran and showed the dialog
-    assert await dialog.locator("h2").is_visible()
-    styled = await dialog.evaluate("(el) => getComputedStyle(el).position")
-    assert styled == "fixed"  # its stylesheet applied too
+    await expect(dialog.locator("h2")).to_be_visible()
+    await expect(dialog).to_have_css("position", "fixed")  # its stylesheet applied too
     if "nonce" in name:
         assert await page.evaluate("document.documentElement.dataset.own") == "ran"
     await page.wait_for_timeout(1500)  # the detector's own checks on this page, under the same policy

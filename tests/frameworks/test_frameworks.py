@@ -162,6 +162,9 @@ async def test_a_blocking_reader_meets_the_message_the_file_describes(site: Site
         free = await context.request.get(site.url + "/articles/first")
         assert b"<article>" in await free.body()
         assert MESSAGE_MARK not in await free.body(), "free_page_views = 1: the first story is free"
+        # The page's own check must confirm the verdict, as with a real blocker, not clear it (and the dialog) while
+        # a slow machine is still looking: its bait requests fail as a blocker makes them fail.
+        await context.route(f"**{NAMES.prefix}/{NAMES.bait_dir}/**", lambda route: route.abort("blockedbyclient"))
         page = await context.new_page()
         # This browser blocks the baits too, so the page's own check keeps the verdict (a clean one clears it).
         await context.route(f"**{NAMES.prefix}/{NAMES.bait_dir}/**", lambda route: route.abort("blockedbyclient"))

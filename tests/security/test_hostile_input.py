@@ -39,8 +39,12 @@ from ..asgi import Sent, http_scope
 from ..site import CHROME, KEY, ORIGIN, PAGE, bare_site, client, own_url, report
 
 HOST = "news.test"
-SOME = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-FEW = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+# Scaled by the Hypothesis profile (tests/conftest.py): 200 and 60 by default, fewer under CI=true.
+_RUNS = settings.default.max_examples / 100
+SOME = settings(
+    max_examples=int(200 * _RUNS), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+FEW = settings(max_examples=int(60 * _RUNS), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 class Recorded(list[dict[str, Any]]):
