@@ -73,7 +73,8 @@ async def test_the_hard_wall_under_a_hostile_mount_point_runs_no_script(
     names = middleware.names
     # The detector loads from under the mount point; the wall's style and script come inline with it.
     assert statuses.get(names.script.rsplit("/", 1)[-1]) == 200, f"the detector did not load: {statuses}"
-    assert await page.evaluate("getComputedStyle(document.body).margin") is not None
+    variable = f"--{names.css_class}-page"  # set only by our stylesheet: it applied, though it came inline
+    assert await page.evaluate("v => getComputedStyle(document.body).getPropertyValue(v)", variable) != ""
     action = await page.get_attribute("form[method=post]", "action")
     assert action is not None and action.startswith("/x%22%20onload%3D%22")  # a URL, still under the mount
     await page.close()
