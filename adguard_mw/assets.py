@@ -13,18 +13,21 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import rjsmin
+from markupsafe import Markup
 
-from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
+from .names import Names
 from .theme import Theme, stylesheet_source
 
 # Detector timings in milliseconds: a probe gives up after `timeout`; the cosmetic check waits `settle` after load.
 PROBE_TIMEOUT_MS = 1500
 SETTLE_MS = 400
 CHECK_FALLBACK_MS = 8000
-TOKEN = re.compile(r"[0-9a-f]{8,64}")
+CONFIRM_AFTER_MS = 1000  # a message still on screen this long after it appeared is confirmed as shown
+TOKEN = re.compile(r"[0-9a-z]{6,64}")  # the probes' one-time value, in base 16 or 36
 # A verdict that has not changed is reported again only once it is this old (seconds): one beacon per verdict.
 REFRESH_AFTER = 3600
 # Without a beacon, a "continue" on the message is remembered in the browser for this long by default (seconds).
@@ -62,14 +65,23 @@ class Assets:
     message_script: Asset
     stylesheet: Asset
 
+    @cached_property
+    def inline_style(self) -> Markup:
+        """The stylesheet for a `<style>` element: nothing in it (an editor's CSS included) can end the element."""
+        return Markup(self.stylesheet.body.decode().replace("</", "<\\/"))
+
+    @cached_property
+    def inline_message_script(self) -> Markup:
+        """The message script for an inline `<script>` element (checked at build time to be safe there)."""
+        return Markup(self.message_script.body.decode())
+
     @classmethod
     def build(
         cls,
         names: Names,
         *,
         third_party_bait: str | None = None,
-        pending_cookie: str | None = None,
-        honor_gpc: bool = True,
+        skip_gpc: bool = False,
         consent_event: str | None = None,
         consent_cookie: str | None = None,
         beacon: bool = True,
@@ -91,10 +103,6 @@ class Assets:
                 raise ValueError(f"adguard_mw: {key} {value!r} must be 1 to 64 letters, digits, '_', '-' or '.'")
         if consent_event is not None and consent_cookie is not None:
             raise ValueError("adguard_mw: give consent_event or consent_cookie, not both")
-        if not beacon and pending_cookie is not None:
-            raise ValueError(
-                "adguard_mw: silent_detector='blocked' needs the beacon (a silence is noticed by the server)"
-            )
         if not isinstance(dismiss_cooldown, int) or isinstance(dismiss_cooldown, bool) or dismiss_cooldown < 0:
             raise ValueError(
                 f"adguard_mw: dismiss_cooldown must be a number of seconds (0 or more), got {dismiss_cooldown!r}"
@@ -105,25 +113,31 @@ class Assets:
             "event": names.event,
             "beacon": names.beacon if beacon else None,  # none: the verdict stays in the browser
             "control": names.control,
-            "baits": [f"{names.bait_dir}/{BAIT_SCRIPT}", f"{names.bait_dir}/{BAIT_SURROGATE_SCRIPT}"],
+            "baits": [f"{names.bait_dir}/{names.bait_script}", f"{names.bait_dir}/{names.bait_surrogate}"],
+            "image": f"{names.bait_dir}/{names.bait_image}",
             "classes": list(names.bait_classes),
-            "neutral": f"{names.css_class}-n",
-            "image": f"{names.bait_dir}/{BAIT_IMAGE}",
-            "thirdParty": f"{third_party_bait}{names.prefix}/{names.control}" if third_party_bait else None,
-            "companion": names.cookie + "_v" if beacon else None,
-            "pending": pending_cookie,
+            "neutral": names.neutral,
+            "tag": names.probe_tag,
+            "style": names.probe_style,
+            "token": names.token_param,
+            "radix": names.token_radix,
+            "thirdParty": f"{third_party_bait}{names.prefix}/" if third_party_bait else None,
+            "companion": names.companion if beacon else None,
             "refresh": REFRESH_AFTER if beacon else None,
             "consentEvent": consent_event,
             "consentCookie": consent_cookie,
-            "gpc": honor_gpc,
+            "gpc": True if skip_gpc else None,  # only where the site chose never to check GPC readers
+            "tt": names.trusted_types,
             "timeout": PROBE_TIMEOUT_MS,
             "settle": SETTLE_MS,
         }
         message_config = {
             "event": names.event,
             "css": names.css_class,
+            "data": names.data,
             "dismiss": names.dismiss,
             "fallback": CHECK_FALLBACK_MS,
+            "confirm": CONFIRM_AFTER_MS,
             # Without a beacon: shown only on the detector's word, dismissals remembered in the browser.
             "local": None if beacon else True,
             "cooldown": None if beacon else dismiss_cooldown,
@@ -141,10 +155,18 @@ def _fill(path: Path, config: Mapping[str, object]) -> str:
     if "__CONFIG__" not in source:
         raise RuntimeError(f"adguard_mw: {path.name} has no __CONFIG__ placeholder; the package is damaged")
     minified: str = rjsmin.jsmin(source)
+    if "</script" in minified.lower() or "<!--" in minified:
+        raise RuntimeError(f"adguard_mw: {path.name} could not be sent inline; the package is damaged")
     settings = {key: value for key, value in config.items() if value is not None}  # absent reads as unset
     return minified.replace("__CONFIG__", json.dumps(settings, separators=(",", ":")))
 
 
-def echo_script(event: str, token: str) -> bytes:
-    """The body of a bait or control script: announce the detector's one-time value, and nothing else."""
+def echo_script(event: str, token: str | None) -> bytes:
+    """The body of a bait or control script: announce the detector's one-time value, and nothing else.
+
+    Without a well-formed value (a blocker stripped or rewrote the parameter) the script says nothing, exactly as
+    a stand-in would: the detector counts that as blocked, never as a fault of ours.
+    """
+    if token is None:
+        return b";"
     return f'document.dispatchEvent(new CustomEvent("{event}",{{detail:"{token}"}}));'.encode()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .__about__ import __version__
 from .middleware import AdGuardMiddleware
@@ -33,11 +36,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=Mode.SOFT.value,
         help="policy mode (default: %(default)s)",
     )
-    demo.add_argument("--free-views", type=int, default=0, help="page views after detection before the message")
-    check = commands.add_parser("check-config", help="check an adguard-mw.toml without starting anything")
+    demo.add_argument(
+        "--free-views", type=int, default=0, help="page views after detection before the message (default: %(default)s)"
+    )
+    check = commands.add_parser(
+        "check-config",
+        help="check an adguard-mw.toml without starting anything",
+        description="Check an adguard-mw.toml without starting anything; every mistake is one line. Without the "
+        "secret keys in the environment, checks what editors own and says what it did not check.",
+    )
     check.add_argument("file", type=Path, help="the configuration file")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="check as the site starts: the secret keys, the preview token and the events folder too (for deploys)",
+    )
     preview = commands.add_parser("preview", help="render each message of an adguard-mw.toml to static HTML files")
-    preview.add_argument("file", type=Path, help="the configuration file")
+    preview.add_argument("file", type=Path, help="the configuration file (no secret keys needed)")
     preview.add_argument("--out", type=Path, default=Path("adguard-mw-preview"), help="folder (default: %(default)s)")
     preview.add_argument("--mode", action="append", help="notice, instructions, soft or hard (default: all)")
     preview.add_argument("--locale", action="append", help="a configured locale such as de (default: all)")
@@ -49,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         return run_demo(args.host, args.port, args.events, Mode(args.policy), args.free_views)
     if args.command == "check-config":
-        return check_config(args.file)
+        return check_config(args.file, strict=args.strict)
     if args.command == "preview":
         return preview_config(args)
     if args.command in report_cli.COMMANDS:
@@ -57,17 +72,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
-def check_config(path: Path) -> int:
+def check_config(path: Path, *, strict: bool = False) -> int:
+    """Every mistake on its own line (exit 1); or ok, and what was not checked without the server's environment."""
     from .config import ConfigError, load_settings
 
     try:
-        settings = load_settings(path)
-        middleware = AdGuardMiddleware(_no_app, **settings.options)  # the middleware's own checks too
+        settings = load_settings(path, strict=strict)
+        middleware = _checked_middleware(settings.options)
     except (ConfigError, ValueError, TypeError) as exc:
         print(str(exc).removeprefix("adguard_mw: "), file=sys.stderr)
         return 1
     policy = settings.options["policy"]
-    print(f"{path}: ok (policy {policy.mode.value}, {len(settings.options['secret_key'])} secret key(s))")
+    if settings.unchecked:
+        print(f"{path}: ok as far as checked (policy {policy.mode.value})")
+        for item in settings.unchecked:
+            print(f"  not checked: {item}")
+        print("  run `adguard-mw check-config --strict` where the site runs to check these too")
+    else:
+        print(f"{path}: ok (policy {policy.mode.value}, {len(settings.options['secret_key'])} secret key(s))")
     if settings.options.get("preview_token"):
         names = middleware.names
         print(f"live preview: {names.prefix}/{names.preview}?token=<the preview token>&mode=soft&locale=en")
@@ -79,7 +101,8 @@ def preview_config(args: argparse.Namespace) -> int:
     from .preview import KINDS, MODES, write_previews
 
     try:
-        middleware = AdGuardMiddleware(_no_app, **load_settings(args.file).options)
+        settings = load_settings(args.file, strict=False)  # an editor's preview needs no secret
+        middleware = _checked_middleware(settings.options)
         pages = write_previews(
             middleware,
             args.out,
@@ -94,8 +117,16 @@ def preview_config(args: argparse.Namespace) -> int:
         return 1
     for page in pages:
         print(page.path)
+    for item in settings.unchecked:
+        print(f"not checked: {item}", file=sys.stderr)
     print(f"{len(pages)} preview page(s) in {args.out}/: open them in a browser", file=sys.stderr)
     return 0
+
+
+def _checked_middleware(options: dict[str, Any]) -> AdGuardMiddleware:
+    """The middleware built as the site would build it, for its own checks; events stay off (the file's folder
+    was checked by the configuration reader, and a check must not create it)."""
+    return AdGuardMiddleware(_no_app, **{**options, "events": None})
 
 
 async def _no_app(scope: object, receive: object, send: object) -> None:  # pragma: no cover - never called
@@ -116,12 +147,24 @@ def run_demo(host: str, port: int, events: Path, mode: Mode, free_views: int) ->
     except ImportError:
         print("adguard-mw demo needs uvicorn: pip install 'adguard-mw[demo]'", file=sys.stderr)
         return 1
+    try:  # the port first: a busy one is one line, before any banner
+        listening = socket.create_server((host, port), reuse_port=False)
+    except OSError as exc:
+        reason = "is busy (another demo?)" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        print(f"adguard-mw demo: port {port} on {host} {reason}; choose another with --port", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = demo_app(events, Policy(mode=mode, free_page_views=free_views))
+    try:
+        app = demo_app(events, Policy(mode=mode, free_page_views=free_views))
+    except (ValueError, TypeError) as exc:
+        listening.close()
+        print(f"adguard-mw demo: {str(exc).removeprefix('adguard_mw: ')}", file=sys.stderr)
+        return 1
     print(f"The Daily Lantern, wrapped by adguard_mw (policy: {mode.value}), at http://{host}:{port}/")
     print(f"Events are written to {events.resolve()}/dt=YYYY-MM-DD/*.jsonl (and to the adguard_mw.events logger)")
     print("Open it in a browser with an ad blocker: the message appears from the second page view. Ctrl+C stops.")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    print(f"Afterwards: adguard-mw report {events} (a few page views give few rates: it says why)")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listening])
     return 0
 
 

@@ -23,15 +23,26 @@ class ClientFacts:
 UNKNOWN_CLIENT = ClientFacts("Other", "", "Other", "other")
 
 
-@lru_cache(maxsize=1024)
+MAX_USER_AGENT = 512  # characters of User-Agent that are parsed (real ones are under 300)
+
+
 def describe_client(user_agent: str, brands: str = "") -> ClientFacts:
-    """`brands` is the Sec-CH-UA client hint: Brave's user-agent says Chrome, its hint says Brave (on https)."""
+    """`brands` is the Sec-CH-UA client hint: Brave's user-agent says Chrome, its hint says Brave (on https).
+
+    Both headers are the reader's text, of any length: only a bounded prefix of the user-agent and one fact of
+    the hint become the cache key, so the cache holds at most 1024 keys of at most 512 characters each.
+    """
+    return _describe(user_agent[:MAX_USER_AGENT], '"Brave"' in brands[:MAX_USER_AGENT])
+
+
+@lru_cache(maxsize=1024)
+def _describe(user_agent: str, brave: bool) -> ClientFacts:
     if not user_agent:
         return UNKNOWN_CLIENT
-    if '"Brave"' in brands:
-        facts = describe_client(user_agent)
+    if brave:
+        facts = _describe(user_agent, False)
         return ClientFacts("Brave", facts.browser_major, facts.os, facts.device)
-    agent = parse(user_agent[:512])
+    agent = parse(user_agent)
     if agent.is_bot:
         device = "bot"
     elif agent.is_tablet:
@@ -44,3 +55,8 @@ def describe_client(user_agent: str, brands: str = "") -> ClientFacts:
         device = "other"
     major = agent.browser.version[0] if agent.browser.version else ""
     return ClientFacts(agent.browser.family, str(major), agent.os.family, device)
+
+
+def clear_cache() -> None:
+    """Forget every parsed user-agent (tests that break the parser need it really called)."""
+    _describe.cache_clear()

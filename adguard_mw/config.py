@@ -9,14 +9,18 @@ hold them.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import ipaddress
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from .events import unwritable
 from .policy import Meter, Mode, Policy, Rule, Variant
 
 ENV_PATH = "ADGUARD_MW_CONFIG"  # where the file is, when no path is given in code
@@ -27,7 +31,23 @@ _LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 
 
 class ConfigError(ValueError):
-    """One line: which key is wrong, what it was, and what is allowed."""
+    """One line per mistake: which key is wrong, what it was, and what is allowed."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Reported(Exception):
+    """A table's mistakes are already listed; the step that read it stops there."""
+
+
+def did_you_mean(value: Any, allowed: Any) -> str:
+    """`did you mean 'soft'? ` for a near miss among `allowed`, else nothing; it goes first, where it is seen."""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, [str(a) for a in allowed if a], n=1, cutoff=0.7)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 class Invalid(Exception):
@@ -89,6 +109,12 @@ def duration(value: Any) -> int:
     raise Invalid('a duration such as "30m", "24h", "7d" or a number of seconds')
 
 
+def seconds(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 60:
+        raise Invalid("a number of seconds above 0 and at most 60, such as 0.5")
+    return float(value)
+
+
 def share(value: Any) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
         raise Invalid("a number from 0 to 1")
@@ -110,7 +136,7 @@ def weight(value: Any) -> float:
 def choice(*allowed: str) -> Parser:
     def parse(value: Any) -> str:
         if value not in allowed:
-            raise Invalid("one of " + ", ".join(allowed))
+            raise Invalid(did_you_mean(value, allowed) + "one of " + ", ".join(allowed))
         return str(value)
 
     return parse
@@ -146,6 +172,25 @@ def origin(value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?", value):
         raise Invalid("an origin such as 'https://ads.example.com'")
     return value
+
+
+def origins(value: Any) -> tuple[str, ...]:
+    pattern = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d+)?")
+    if not isinstance(value, list) or not all(isinstance(o, str) and pattern.fullmatch(o) for o in value):
+        raise Invalid('a list of origins such as ["https://www.news.example"]')
+    return tuple(value)
+
+
+def addresses(value: Any) -> tuple[str, ...]:
+    def ok(item: Any) -> bool:
+        try:
+            return item == "*" or bool(ipaddress.ip_network(item, strict=False))
+        except (ValueError, TypeError):
+            return False
+
+    if not isinstance(value, list) or not all(isinstance(a, str) and ok(a) for a in value):
+        raise Invalid('a list of IP addresses or networks such as ["127.0.0.1", "10.0.0.0/8"], or ["*"]')
+    return tuple(value)
 
 
 def hosts(value: Any) -> tuple[str, ...]:
@@ -202,6 +247,20 @@ SITE = Section(
             "random characters each). Add a new key at the end to rotate; drop the oldest a cookie lifetime later.",
         ),
         Key("https_only", flag, "(from the request)", "Mark cookies `Secure` always (true) or never (false)."),
+        Key(
+            "trusted_origins",
+            origins,
+            "[]",
+            'The site\'s public origins, such as `["https://www.news.example"]` (`https://*.news.example` for its '
+            "subdomains): reports from pages there are accepted although a proxy or CDN rewrote `Host`.",
+        ),
+        Key(
+            "forwarded_allow_ips",
+            addresses,
+            "[]",
+            'Proxies (addresses or networks, `["*"]` for any) whose `X-Forwarded-Host`, `X-Forwarded-Proto` and '
+            "`Forwarded` headers are believed; nobody's by default. See deployment.md.",
+        ),
     ),
     reloads=False,
 )
@@ -235,6 +294,13 @@ POLICY = Section(
             "100",
             "Percent of readers the policy applies to, chosen by a hash of their pseudonymous id; the rest are "
             'observed (their events say `mode = "observe"`).',
+        ),
+        Key(
+            "exempt_timeout",
+            seconds,
+            "1",
+            "Seconds the site's `exempt` hook (set in code) may take; a slower answer counts as exempt, so the "
+            "reader gets the page unasked, and is logged once.",
         ),
         Key(
             "paywall_selector",
@@ -361,10 +427,18 @@ DETECTION = Section(
         Key(
             "silent_detector",
             choice("unknown", "blocked"),
-            '"unknown"',
-            'What a page whose detector never reports counts as (`"blocked"` sets a cookie on every page).',
+            '"blocked"',
+            'What a reader whose detector never reports counts as: `"blocked"` after two silent page views '
+            '(see detection.md; sets a cookie while a report is due), or `"unknown"` (never asked).',
         ),
-        Key("honor_gpc", flag, "true", "Readers sending Global Privacy Control are never checked, logged or asked."),
+        Key(
+            "gpc",
+            choice("anonymous", "skip"),
+            '"anonymous"',
+            'Readers sending Global Privacy Control: `"anonymous"` checks and may ask them but logs nothing '
+            'with a visitor id; `"skip"` never checks, logs or asks them.',
+        ),
+        Key("honor_gpc", flag, "(none)", 'Deprecated: `true` means `gpc = "skip"`, `false` `gpc = "anonymous"`.'),
         Key(
             "consent",
             choice("none", "event", "cookie"),
@@ -433,10 +507,20 @@ class Settings:
     watch: bool = True
     interval: int = 5
     signal: str = ""
+    unchecked: tuple[str, ...] = ()  # what a check without the server's environment left out (strict=False)
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] = os.environ) -> Settings:
-    """Read and check the file; raises ConfigError with a one-line message on the first mistake."""
+# Stands in for the secret keys when an editor checks a file without them; never signs a real reader's cookie.
+UNCHECKED_KEY = "unchecked-placeholder-key-not-a-secret"
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] = os.environ, strict: bool = True
+) -> Settings:
+    """Read and check the file; raises ConfigError listing every mistake found, one line each.
+
+    `strict=False` checks only what editors own: what the server alone holds (the secret keys, the preview token,
+    a writable events folder) is checked when present here, else named in `Settings.unchecked`."""
     if path is None:
         path = environ.get(ENV_PATH)
         if not path:
@@ -450,45 +534,71 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, environ: Mappin
         raise ConfigError(f"{where}: cannot be read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where.name}: not valid TOML ({exc})") from None
-    return _Reader(where, environ).settings(data)
+    return _Reader(where, environ, strict).settings(data)
+
+
+_T = TypeVar("_T")
 
 
 class _Reader:
-    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
+    """Reads the file step by step; a mistake ends its own step only, so one run lists them all."""
+
+    def __init__(self, path: Path, environ: Mapping[str, str], strict: bool = True) -> None:
         self.path = path
         self.environ = environ
+        self.strict = strict
+        self.problems: list[str] = []
+        self.unchecked: list[str] = []
 
     def fail(self, key: str, value: Any, allowed: str) -> ConfigError:
         shown = "..." if isinstance(value, dict) else value
         return ConfigError(f"{self.path.name}: {key} = {shown!r} is not allowed: {allowed}")
 
+    def attempt(self, step: Callable[[], _T], fallback: Any) -> _T:
+        """Run one step of the reading; its mistakes are listed and `fallback` stands in for its result."""
+        try:
+            return step()
+        except ConfigError as exc:
+            self.problems.extend(exc.problems or (str(exc),))
+        except _Reported:
+            pass
+        return cast(_T, fallback)
+
     def table(self, data: Any, section: Section, where: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
-        """The keys of one table, parsed; unknown keys are mistakes."""
+        """The keys of one table, parsed; unknown keys are mistakes. Lists every mistake in it, then stops."""
         if not isinstance(data, dict):
             raise self.fail(where, data, "a [table]")
         parsed: dict[str, Any] = {}
+        found: list[str] = []
         for key_name, value in data.items():
             if key_name in extra:
                 continue
             key = section.key(key_name)
             if key is None:
-                allowed = ", ".join(sorted([k.name for k in section.keys] + list(extra)))
-                raise self.fail(f"{where}.{key_name}", value, f"keys of [{section.name}] are {allowed}")
+                known = [k.name for k in section.keys] + list(extra)
+                allowed = f"{did_you_mean(key_name, known)}keys of [{section.name}] are {', '.join(sorted(known))}"
+                found.append(str(self.fail(f"{where}.{key_name}", value, allowed)))
+                continue
             try:
                 parsed[key_name] = key.parse(value)
             except Invalid as exc:
-                raise self.fail(f"{where}.{key_name}", value, str(exc)) from None
+                found.append(str(self.fail(f"{where}.{key_name}", value, str(exc))))
         for key in section.keys:
             if key.default == "(required)" and key.name not in data:
-                raise ConfigError(
-                    f"{self.path.name}: {where}.{key.name} is missing: {key.help[0].lower()}{key.help[1:]}"
-                )
+                found.append(f"{self.path.name}: {where}.{key.name} is missing: {key.help[0].lower()}{key.help[1:]}")
+        if found:
+            self.problems.extend(found)
+            raise _Reported
         return parsed
 
     def array(self, data: Any, section: Section, where: str, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         if not isinstance(data, list):
             raise self.fail(where, data, f"a list of tables: [[{section.name}]]")
-        return [self.table(item, section, f"{where}[{index}]", extra) for index, item in enumerate(data)]
+        tables = [self.attempt(partial(self.table, item, section, f"{where}[{i}]", extra), None)
+                  for i, item in enumerate(data)]  # fmt: skip
+        if None in tables:
+            raise _Reported
+        return [table for table in tables if table is not None]
 
     def build(self, where: str, factory: Callable[..., Any], **values: Any) -> Any:
         """Construct a checked object; its own one-line ValueError becomes ours, naming where it came from."""
@@ -500,67 +610,103 @@ class _Reader:
     def settings(self, data: dict[str, Any]) -> Settings:
         for section_name, value in data.items():
             if section_name not in TOP:
-                raise self.fail(section_name, value, f"sections are {', '.join(TOP)}")
-        site = self.table(data.get("site", {}), SITE, "site")
-        policy = self.table(data.get("policy", {}), POLICY, "policy", extra=("rules", "variants"))
-        events = self.table(data.get("events", {}), EVENTS, "events")
-        detection = self.table(data.get("detection", {}), DETECTION, "detection")
-        preview = self.table(data.get("preview", {}), PREVIEW, "preview")
-        reload = self.table(data.get("reload", {}), RELOAD, "reload")
+                allowed = f"{did_you_mean(section_name, TOP)}sections are {', '.join(TOP)}"
+                self.problems.append(str(self.fail(section_name, value, allowed)))
+        site = self.attempt(lambda: self.table(data.get("site", {}), SITE, "site"), {})
+        before_policy = len(self.problems)
+        policy = self.attempt(
+            lambda: self.table(data.get("policy", {}), POLICY, "policy", extra=("rules", "variants")), {}
+        )
+        policy_problems = len(self.problems) - before_policy
+        events = self.attempt(lambda: self.table(data.get("events", {}), EVENTS, "events"), {})
+        detection = self.attempt(lambda: self.table(data.get("detection", {}), DETECTION, "detection"), {})
+        preview = self.attempt(lambda: self.table(data.get("preview", {}), PREVIEW, "preview"), {})
+        reload = self.attempt(lambda: self.table(data.get("reload", {}), RELOAD, "reload"), {})
 
-        options: dict[str, Any] = {
-            "secret_key": self.secret_keys(site.get("secret_keys_env", "ADGUARD_MW_SECRET_KEYS"))
-        }
+        env = site.get("secret_keys_env", "ADGUARD_MW_SECRET_KEYS")
+        options: dict[str, Any] = {"secret_key": self.attempt(lambda: self.secret_keys(env), [UNCHECKED_KEY])}
         if "name" in site:
             options["site_name"] = site["name"]
-        if "https_only" in site:
-            options["https_only"] = site["https_only"]
+        for key in ("https_only", "trusted_origins", "forwarded_allow_ips"):
+            if key in site:
+                options[key] = site[key]
         if "directory" in events:
             options["events"] = str(self.relative(events["directory"]))
+            self.attempt(lambda: self.events_folder(Path(options["events"])), None)
         if "page_view_sample_rate" in events:
             options["page_view_sample_rate"] = events["page_view_sample_rate"]
-        options.update(self.detection(detection))
+        options.update(self.attempt(lambda: self.detection(detection), {}))
         if "token_env" in preview:
-            token = self.environ.get(preview["token_env"], "").strip()
-            if token and len(token) < 16:
-                raise ConfigError(
-                    f"{self.path.name}: the preview token in {preview['token_env']} is {len(token)} characters "
-                    "long; use 16 or more random characters"
-                )
-            options["preview_token"] = token or None
+            options["preview_token"] = self.attempt(lambda: self.preview_token(preview["token_env"]), None)
 
         raw_policy = data.get("policy", {})
-        rules = [self.build(f"policy.rules[{i}]", Rule, **rule)
-                 for i, rule in enumerate(self.array(raw_policy.get("rules", []), RULES, "policy.rules"))]  # fmt: skip
-        variant_tables = self.array(raw_policy.get("variants", []), VARIANTS, "policy.variants", extra=("message",))
-        variants = [self.build(f"policy.variants[{i}]", Variant, **v) for i, v in enumerate(variant_tables)]
+        raw_policy = raw_policy if isinstance(raw_policy, dict) else {}
+        before_rules = len(self.problems)
+        rule_tables = self.attempt(lambda: self.array(raw_policy.get("rules", []), RULES, "policy.rules"), [])
+        rules = [self.attempt(partial(self.build, f"policy.rules[{i}]", Rule, **rule), None)
+                 for i, rule in enumerate(rule_tables)]  # fmt: skip
+        variant_tables = self.attempt(
+            lambda: self.array(raw_policy.get("variants", []), VARIANTS, "policy.variants", extra=("message",)), []
+        )
+        variants = [self.attempt(partial(self.build, f"policy.variants[{i}]", Variant, **v), None)
+                    for i, v in enumerate(variant_tables)]  # fmt: skip
         if "paywall_selector" in policy:
             options["paywall_selector"] = policy.pop("paywall_selector")
-        options["policy"] = self.build("policy", Policy, **policy, rules=tuple(rules), variants=tuple(variants))
-        options.update(self.messages(data.get("message", {}), raw_policy.get("variants", [])))
+        if not policy_problems and len(self.problems) == before_rules:  # built from half its values: only noise
+            options["policy"] = self.attempt(
+                lambda: self.build("policy", Policy, **policy, rules=tuple(rules), variants=tuple(variants)), None
+            )
+        options.update(self.attempt(lambda: self.messages(data.get("message", {}), raw_policy.get("variants", [])), {}))
+        if self.problems:
+            raise ConfigError(*self.problems)
         return Settings(
             options,
             path=self.path,
             watch=reload.get("watch", True),
             interval=reload.get("interval", 5),
             signal=reload.get("signal", ""),
+            unchecked=tuple(self.unchecked),
         )
 
     def secret_keys(self, env: str) -> list[str]:
         keys = [key.strip() for key in self.environ.get(env, "").split(",") if key.strip()]
+        if not keys and not self.strict:
+            self.unchecked.append(f"the secret keys ({env} is not set here)")
+            return [UNCHECKED_KEY]
         if not keys:
             raise ConfigError(
                 f"{self.path.name}: the environment variable {env} (site.secret_keys_env) holds no secret keys"
             )
         return keys
 
+    def preview_token(self, env: str) -> str | None:
+        token = self.environ.get(env, "").strip()
+        if token and len(token) < 16:
+            raise ConfigError(
+                f"{self.path.name}: the preview token in {env} is {len(token)} characters long; use 16 or more "
+                "random characters"
+            )
+        if not token and not self.strict:
+            self.unchecked.append(f"the preview token ({env} is not set here)")
+        return token or None
+
+    def events_folder(self, folder: Path) -> None:
+        """The events folder must be one this process can write to (or create)."""
+        problem = unwritable(folder)
+        if problem and self.strict:
+            raise ConfigError(f"{self.path.name}: events.directory: {problem}")
+        if problem:
+            self.unchecked.append(f"the events folder ({folder} cannot be written here)")
+
     def relative(self, value: str) -> Path:
         candidate = Path(value).expanduser()
         return candidate if candidate.is_absolute() else self.path.parent / candidate
 
     def detection(self, detection: dict[str, Any]) -> dict[str, Any]:
-        passed = ("third_party_bait", "silent_detector", "honor_gpc", "beacon")
+        passed = ("third_party_bait", "silent_detector", "gpc", "beacon")
         options: dict[str, Any] = {key: detection[key] for key in passed if key in detection}
+        if "honor_gpc" in detection and "gpc" not in detection:  # the old spelling, still read
+            options["gpc"] = "skip" if detection["honor_gpc"] else "anonymous"
         consent = detection.get("consent", "none")
         if consent == "cookie" and "consent_cookie" not in detection:
             raise self.fail("detection.consent", consent, "'cookie' together with detection.consent_cookie")
@@ -600,8 +746,12 @@ class _Reader:
         for index, variant in enumerate(variants):
             if isinstance(variant, dict) and "message" in variant:
                 where = f"policy.variants[{index}].message"
-                texts = self.table(variant["message"], MESSAGE_TEXTS, where, extra=("ctas", "locales"))
-                variant_messages[variant["name"]] = self.texts(texts, variant["message"], where, default, base)
+                texts = self.attempt(
+                    partial(self.table, variant["message"], MESSAGE_TEXTS, where, extra=("ctas", "locales")), None
+                )
+                if texts is not None:
+                    built = partial(self.texts, texts, variant["message"], where, default, base)
+                    variant_messages[variant.get("name")] = self.attempt(built, None)
         if variant_messages:
             options["variant_messages"] = variant_messages
         return options
@@ -640,7 +790,9 @@ class _Reader:
                 f"{where}.locales", locales_table, "[<where>.locales.<code>] tables".replace("<where>", where)
             )
         inherited = {key: getattr(first, key) for key in shared}
-        for code, table in locales_table.items():
+        before = len(self.problems)
+
+        def translation(code: str, table: Any) -> None:
             at = f"{where}.locales.{code}"
             try:
                 code = locale(code)
@@ -653,6 +805,11 @@ class _Reader:
             if base is not None and code in base:
                 own = {**_fields_of(base[code]), **own}
             by_locale[code] = self.build(at, default_message, locale=code, **{**inherited, **own})
+
+        for code, table in locales_table.items():
+            self.attempt(partial(translation, code, table), None)
+        if len(self.problems) > before:
+            raise _Reported
         if base is not None:
             for code in base:
                 by_locale.setdefault(code, base[code])

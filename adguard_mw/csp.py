@@ -25,3 +25,26 @@ def csp_nonce(headers: list[tuple[bytes, bytes]], directive: str = "script-src")
                 match = _NONCE.search(sources[key])
                 return match.group(1) if match else None
     return None
+
+
+def allows_inline(headers: list[tuple[bytes, bytes]], directive: str = "script-src") -> bool:
+    """Whether an inline element of this kind (with the page's nonce, if it has one) runs under the page's policy.
+
+    True without a policy, with a nonce (we copy it), or with 'unsafe-inline' where no nonce or hash cancels it.
+    """
+    for name, value in headers:
+        if name.lower() != b"content-security-policy":
+            continue
+        sources: dict[str, str] = {}
+        for part in value.decode("latin-1").split(";"):
+            key, _, rest = part.strip().partition(" ")
+            sources.setdefault(key.lower(), rest)
+        for key in (f"{directive}-elem", directive, "default-src"):
+            if key in sources:
+                allowed = sources[key].lower()
+                if "'nonce-" in allowed:
+                    break
+                if "'unsafe-inline'" not in allowed or "'sha" in allowed or "'strict-dynamic'" in allowed:
+                    return False
+                break
+    return True

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -22,13 +22,18 @@ from .assets import BAIT_PNG, REFRESH_AFTER, TOKEN, Asset, Assets, echo_script
 from .clients import describe_client
 from .editorial import Editorial
 from .events import EventLog
-from .names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
+from .names import Names
+from .origins import Refused, SiteOrigins
 from .policy import Mode
 from .signals import SIGNALS, VALUES, combine
+from .silence import reported, scriptless
 from .state import StateCookie, Verdict, VisitorState, new_visitor_id, visitor_id_expired
+from .urls import is_local_path, local_target, local_url, url_path
 
 MAX_BODY = 2048
-MAX_PATH = 512
+# An unchanged verdict reported again sooner than this after the last report, but later than a second tab could
+# explain, is worth an event: an honest detector waits REFRESH_AFTER (see `repeated_report`).
+REPEAT_WINDOW = 60
 
 Handler = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
 
@@ -48,19 +53,22 @@ class Endpoints:
         events: EventLog,
         editorial: Editorial,
         *,
-        honor_gpc: bool = True,
+        gpc: str = "anonymous",
+        origins: SiteOrigins | None = None,
     ) -> None:
         self.names = names
-        self.honor_gpc = honor_gpc
+        self.skip_gpc = gpc == "skip"
+        self.origins = origins if origins is not None else SiteOrigins()
         self.cookie = cookie
         self.events = events
         self.use(editorial)
         self._echoes = {
             "/" + names.control,
-            f"/{names.bait_dir}/{BAIT_SCRIPT}",
-            f"/{names.bait_dir}/{BAIT_SURROGATE_SCRIPT}",
+            f"/{names.bait_dir}/{names.bait_script}",
+            f"/{names.bait_dir}/{names.bait_surrogate}",
         }
-        self._image = f"/{names.bait_dir}/{BAIT_IMAGE}"
+        self._token = names.token_param + "="
+        self._image = f"/{names.bait_dir}/{names.bait_image}"
         self._fallback = "/" + names.fallback
         self._follow = "/" + names.follow
         self._preview = "/" + names.preview
@@ -68,7 +76,12 @@ class Endpoints:
             "/" + names.beacon: self.beacon,
             "/" + names.dismiss: self.dismiss,
             "/" + names.recheck: self.recheck,
+            "/" + names.seen: self.seen,
         }
+        subpaths = {*self._echoes, self._image, self._fallback, self._follow, self._preview, *self._posts}
+        subpaths |= {"/" + names.script, "/" + names.message_script, "/" + names.stylesheet}
+        # The full paths answered here, and only these: the site's own files may live in the same folder.
+        self.paths = frozenset(names.prefix + subpath for subpath in subpaths)
 
     def _asset_paths(self, assets: Assets) -> dict[str, Asset]:
         names = self.names
@@ -94,6 +107,8 @@ class Endpoints:
                 except Exception as exc:  # our own fault: answer, change nothing, and say so once
                     report_fault(f"answering {subpath[1:]} requests", exc, "it was answered 500 and nothing changed")
                     response = _error(500, "the server could not record this; nothing was changed")
+                    if subpath == "/" + self.names.beacon:
+                        self._forgive(response, scope)
         elif method not in ("GET", "HEAD"):
             response = _error(405, "use GET", headers={"Allow": "GET, HEAD"})
         elif subpath in self._assets:
@@ -101,32 +116,29 @@ class Endpoints:
         elif subpath == self._image:
             response = Response(BAIT_PNG, media_type="image/png", headers={"Cache-Control": "no-store"})
         elif subpath == self._fallback:
-            # Loaded from <noscript>: this browser runs no JavaScript, so its silent detector proves nothing.
-            response = Response(b"", media_type="text/css", headers={"Cache-Control": "no-store"})
-            pending = self.cookie.name + "_p"
-            response.raw_headers.append((b"set-cookie", f"{pending}=; Max-Age=0; Path=/; SameSite=Lax".encode()))
+            response = self.fallback(scope)
         elif subpath == self._follow:
-            response = self.follow(scope)
+            response = _answer(self.follow, scope, "calls to action")
         elif subpath == self._preview:
-            response = self.preview(scope)
+            response = _answer(self.preview, scope, "previews")
         elif subpath in self._echoes:
-            token = scope.get("query_string", b"").decode("latin-1").removeprefix("n=")
-            if not TOKEN.fullmatch(token):
-                response = _error(400, "expected ?n= followed by 8 to 64 lower-case hex digits")
-            else:
-                response = Response(
-                    echo_script(self.names.event, token),
-                    media_type="text/javascript",
-                    headers={"Cache-Control": "no-store"},
-                )
+            # A missing or rewritten one-time value gets a script that echoes nothing (a 4xx would read as our
+            # fault, "unknown"): stripping the parameter is blocking like any other.
+            query = scope.get("query_string", b"").decode("latin-1")
+            token = query[len(self._token) :] if query.startswith(self._token) else ""
+            response = Response(
+                echo_script(self.names.event, token if TOKEN.fullmatch(token) else None),
+                media_type="text/javascript",
+                headers={"Cache-Control": "no-store"},
+            )
         else:
             response = _error(404, "not found")
         await response(scope, receive, send)
 
     async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
-        report = _parse_report(await _read_json(scope, headers, receive))
-        if self.honor_gpc and headers.get("sec-gpc") == "1":
+        report = _parse_report(await _read_json(scope, headers, receive, self.origins))
+        if self.skip_gpc and headers.get("sec-gpc") == "1":
             # A page cached from before the reader turned on Global Privacy Control: remember and log nothing.
             await Response(status_code=204, headers={"Cache-Control": "no-store"})(scope, receive, send)
             return
@@ -136,15 +148,28 @@ class Endpoints:
         state = old if old is not None else VisitorState(new_visitor_id())
         if visitor_id_expired(state.visitor_id):
             state = state.replace(visitor_id=new_visitor_id())  # a new pseudonym, unlinkable to the old one
+        repeated = (
+            old is not None
+            and not report["recheck"]
+            and old.verdict is verdict
+            and old.reported_at is not None
+            and REPEAT_WINDOW <= now - old.reported_at < REFRESH_AFTER
+        )
         if state.verdict is not verdict or state.kind != kind:
             state = state.replace(verdict=verdict, kind=kind, checked_at=now, views=0)
         elif state.checked_at is None or now - state.checked_at >= REFRESH_AFTER:
             state = state.replace(checked_at=now)
+        # The report reached us: only this answer's signed cookie ends the server's count of silent page views.
+        state = reported(state, now)
         fields = self._fields(headers, state.visitor_id, report["path"])
         previous = old.verdict.value if old is not None and old.verdict is not None else None
         self.events.emit(
             "verdict", verdict=verdict.value, kind=kind, signals=report["signals"], previous=previous, **fields
         )
+        if repeated and old is not None and old.reported_at is not None:
+            # An honest detector does not re-send an unchanged verdict before it is old: a page that does (a
+            # forged "not blocked" on every page, say) is worth counting, never trusting more.
+            self.events.emit("repeated_report", verdict=verdict.value, since=now - old.reported_at, **fields)
         if report["recheck"]:
             self.events.emit("check_again", verdict=verdict.value, **fields)
         if previous == Verdict.BLOCKED and verdict is Verdict.NOT_BLOCKED:
@@ -163,9 +188,37 @@ class Endpoints:
         await send({"type": "http.response.start", "status": 200, "headers": answer_headers})
         await send({"type": "http.response.body", "body": body})
 
+    async def seen(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The page confirms that the message stayed on screen: only then is it counted as shown."""
+        headers = request_headers(scope)
+        body = await _read_json(scope, headers, receive, self.origins)
+        path, mode = body.get("path", "/"), body.get("mode")
+        modes = {m.value for m in Mode if m not in (Mode.OBSERVE, Mode.HARD)}
+        if set(body) - {"path", "mode"} or not _is_path(path) or mode not in modes:
+            raise BadRequest(400, f'expected {{"path": "/a/path", "mode": one of {", ".join(sorted(modes))}}}')
+        state = self._state(headers)
+        if state is None or state.verdict is not Verdict.BLOCKED:
+            raise BadRequest(409, "there is no message to confirm")
+        fields = self._fields(headers, state.visitor_id, path)
+        self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=state.kind, **{**fields, "mode": mode})
+        await Response(status_code=204, headers={"Cache-Control": "no-store"})(scope, receive, send)
+
+    def fallback(self, scope: Scope) -> Response:
+        """Loaded from `<noscript>` only: this browser runs no JavaScript, so its silent detector proves nothing.
+
+        Only a stylesheet request counts (Sec-Fetch-Dest, where the browser sends it): a blocker that redirects
+        the detector script here would arrive as a script.
+        """
+        response = Response(b"", media_type="text/css", headers={"Cache-Control": "no-store"})
+        headers = request_headers(scope)
+        if headers.get("sec-fetch-dest", "style") == "style":
+            state = scriptless(self._state(headers))
+            self._set_state(response, scope, state)
+        return response
+
     async def dismiss(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
-        body = await _read_json(scope, headers, receive)
+        body = await _read_json(scope, headers, receive, self.origins)
         path = body.get("path", "/")
         if set(body) - {"path"} or not _is_path(path):
             raise BadRequest(400, 'expected {"path": "/a/path"}')
@@ -181,17 +234,17 @@ class Endpoints:
     async def recheck(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The no-JavaScript "check again": forget the verdict and go back, so the next page view checks afresh."""
         headers = request_headers(scope)
-        _require_same_origin(scope, headers)
+        _require_same_origin(scope, headers, self.origins)
         if headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
             raise BadRequest(415, "expected a form post (application/x-www-form-urlencoded)")
         try:
             form = parse_qs((await _read_body(headers, receive)).decode("latin-1"), max_num_fields=4)
         except ValueError:
             raise BadRequest(400, "expected one field, next") from None
-        target = form.get("next", ["/"])[0]
-        if not _is_path(target):
+        target = local_target(form.get("next", ["/"])[0])
+        if target is None:
             raise BadRequest(400, "next must be a path on this site, such as /news/")
-        response = RedirectResponse(scope.get("root_path", "") + target, status_code=303)
+        response = RedirectResponse(url_path(scope.get("root_path", ""), target), status_code=303)
         response.headers["Cache-Control"] = "no-store"
         state = self._state(headers)
         if state is not None and state.verdict is not None:
@@ -199,14 +252,24 @@ class Endpoints:
             self._set_state(response, scope, state.replace(verdict=None, kind=None, checked_at=None, views=0))
         await response(scope, receive, send)
 
+    def _forgive(self, response: Response, scope: Scope) -> None:
+        """A report that reached us and failed by our fault still ends the count of silent page views."""
+        try:
+            state = self._state(request_headers(scope))
+            if state is not None:
+                self._set_state(response, scope, reported(state, int(time.time())))
+        except Exception:
+            pass
+
     def _set_state(self, response: Response, scope: Scope, state: VisitorState) -> None:
         https = scope["scheme"] == "https"
         response.raw_headers.append(self.cookie.set_cookie_header(state, https=https))
         response.raw_headers.append(self.cookie.set_companion_header(state, https=https))
 
     def _fields(self, headers: RequestHeaders, visitor_id: str | None, path: str) -> dict[str, Any]:
+        anonymous = headers.get("sec-gpc") == "1"  # Global Privacy Control: counted, never with an id
         return self.editorial.event_fields(
-            visitor_id,
+            None if anonymous else visitor_id,
             path,
             user_agent=headers.get("user-agent", ""),
             accept_language=headers.get("accept-language", ""),
@@ -220,21 +283,25 @@ class Endpoints:
 
     def follow(self, scope: Scope) -> Response:
         """A call to action: count the click, then send the reader on to the editor's link (and only there)."""
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=4)
         targets = self.editorial.renderer.cta_targets
-        index = query.get("to", [""])[0]
         if not targets:
             return _error(404, "this site's message has no calls to action")
-        if not index.isascii() or not index.isdigit() or int(index) >= len(targets):
+        index = query_fields(scope, max_fields=4).get("to", "")
+        numbers = {str(number): number for number in range(len(targets))}  # never int() of the reader's text
+        if index not in numbers:
             return _error(400, f"expected ?to= and the number of a call to action, 0 to {len(targets) - 1}")
-        name, url = targets[int(index)]
+        name, url = targets[numbers[index]]
         headers = request_headers(scope)
         state = self._state(headers)
-        if not (self.honor_gpc and headers.get("sec-gpc") == "1"):
+        if not (self.skip_gpc and headers.get("sec-gpc") == "1"):
             visitor = state.visitor_id if state is not None else None
-            self.events.emit("cta_clicked", cta=name, **self._fields(headers, visitor, _referring_path(scope, headers)))
+            referring = _referring_path(scope, headers, self.origins)
+            self.events.emit("cta_clicked", cta=name, **self._fields(headers, visitor, referring))
         if url.startswith("/"):
-            url = scope.get("root_path", "") + url
+            local = local_url(scope.get("root_path", ""), url)
+            if local is None:  # the renderer checked every link at start-up; this is the last line of defence
+                return _error(404, "this call to action does not lead to a page on this site")
+            url = local
         return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
     def preview(self, scope: Scope) -> Response:
@@ -242,8 +309,7 @@ class Endpoints:
         editorial = self.editorial
         if editorial.preview_token is None:
             return _error(404, "not found")
-        query = {key: values[0] for key, values in
-                 parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=8).items()}  # fmt: skip
+        query = query_fields(scope, max_fields=8)
         if not hmac.compare_digest(query.get("token", "").encode(), editorial.preview_token.encode()):
             return _error(403, "a preview needs ?token= with the preview token from the configuration")
         policy = editorial.policy
@@ -290,8 +356,45 @@ RequestHeaders = dict[str, str]
 
 
 def request_headers(scope: Scope) -> RequestHeaders:
-    """The request's headers once, by lower-case name (the last of repeated ones): cheaper than `Headers` lookups."""
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    """The request's headers once, by lower-case name: cheaper than `Headers` lookups.
+
+    Repeated `Cookie` headers are joined (HTTP/2 sends cookies in crumbs, as Starlette's `Request.cookies` reads
+    them); of other repeated headers the last counts.
+    """
+    headers: RequestHeaders = {}
+    for name, value in scope["headers"]:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = headers[key] + "; " + text if key == "cookie" and key in headers else text
+    return headers
+
+
+MAX_QUERY = 2048  # characters of a query string we parse; ours are a few dozen
+
+
+def query_fields(scope: Scope, *, max_fields: int) -> dict[str, str]:
+    """The query string's fields (the first of repeated ones); too long or too many fields is a 400, never a 500."""
+    query = scope.get("query_string", b"")
+    if len(query) > MAX_QUERY:
+        raise BadRequest(400, f"query string longer than {MAX_QUERY} characters")
+    try:
+        pairs = parse_qsl(query.decode("latin-1"), max_num_fields=max_fields)
+    except ValueError:
+        raise BadRequest(400, f"more than {max_fields} query fields") from None
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        fields.setdefault(key, value)
+    return fields
+
+
+def _answer(handler: Callable[[Scope], Response], scope: Scope, what: str) -> Response:
+    """A GET endpoint's response: bad input is its 4xx, our own fault a 500 logged once, never an exception."""
+    try:
+        return handler(scope)
+    except BadRequest as exc:
+        return _error(exc.status, exc.reason)
+    except Exception as exc:
+        report_fault(f"answering {what}", exc, "it was answered 500")
+        return _error(500, "the server could not answer this")
 
 
 def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
@@ -307,25 +410,20 @@ def _asset_response(asset: Asset) -> Response:
     )
 
 
-def _require_same_origin(scope: Scope, headers: RequestHeaders) -> None:
-    """Browsers say where a request comes from; anything not from this very site is refused."""
-    site = headers.get("sec-fetch-site")
-    if site is not None and site != "same-origin":
-        raise BadRequest(403, f"cross-site request refused (Sec-Fetch-Site: {site[:32]})")
-    origin = headers.get("origin")
-    if origin is not None:
-        try:
-            netloc = urlsplit(origin).netloc
-        except ValueError:  # e.g. "http://[": not an origin at all
-            netloc = None
-        if netloc != headers.get("host"):
-            raise BadRequest(403, "cross-origin request refused (Origin does not match Host)")
+def _require_same_origin(scope: Scope, headers: RequestHeaders, origins: SiteOrigins) -> None:
+    """Browsers say where a request comes from; anything not from this very site is refused (403)."""
+    try:
+        origins.require_same_origin(scope, headers)
+    except Refused as exc:
+        raise BadRequest(403, exc.reason) from None
 
 
 async def _read_body(headers: RequestHeaders, receive: Receive) -> bytes:
     """Read at most MAX_BODY bytes, refusing more while reading, not after."""
     declared = headers.get("content-length")
-    if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_BODY):
+    if declared is not None and (
+        not (declared.isascii() and declared.isdigit()) or len(declared) > 9 or int(declared) > MAX_BODY
+    ):
         raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
     body = b""
     while True:
@@ -339,8 +437,8 @@ async def _read_body(headers: RequestHeaders, receive: Receive) -> bytes:
             return body
 
 
-async def _read_json(scope: Scope, headers: RequestHeaders, receive: Receive) -> dict[str, Any]:
-    _require_same_origin(scope, headers)
+async def _read_json(scope: Scope, headers: RequestHeaders, receive: Receive, origins: SiteOrigins) -> dict[str, Any]:
+    _require_same_origin(scope, headers, origins)
     if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise BadRequest(415, "expected Content-Type: application/json")
     try:
@@ -374,26 +472,18 @@ def _parse_report(body: dict[str, Any]) -> dict[str, Any]:
     return {"signals": signals, "path": path, "recheck": recheck}
 
 
-def _referring_path(scope: Scope, headers: RequestHeaders) -> str:
+def _referring_path(scope: Scope, headers: RequestHeaders, origins: SiteOrigins) -> str:
     """The page a call to action was followed from: the Referer's path when it is this site, else "/"."""
-    referer = urlsplit(headers.get("referer", ""))
-    host = headers.get("host", "")
-    if referer.netloc and referer.netloc == host and _is_path(referer.path):
+    try:
+        referer = urlsplit(headers.get("referer", "")[:2048])
+    except ValueError:
+        return "/"
+    ours = bool(referer.netloc) and origins.is_site(f"{referer.scheme}://{referer.netloc}", scope, headers)
+    if ours and _is_path(referer.path):
         path = referer.path
         root_path: str = scope.get("root_path", "")
         return path[len(root_path) :] or "/" if root_path and path.startswith(root_path) else path
     return "/"
 
 
-def _is_path(value: Any) -> bool:
-    """A local path only: no scheme, no host, no "//" or backslash tricks, no query, no control characters."""
-    return (
-        isinstance(value, str)
-        and 0 < len(value) <= MAX_PATH
-        and value.startswith("/")
-        and not value.startswith(("//", "/\\"))
-        and "\\" not in value
-        and "?" not in value
-        and "#" not in value
-        and value.isprintable()
-    )
+_is_path = is_local_path

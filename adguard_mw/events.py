@@ -32,12 +32,14 @@ SCHEMA_VERSION = 1
 EVENT_NAMES = (
     "page_view",
     "verdict",
+    "message_served",
     "message_shown",
     "message_dismissed",
     "cta_clicked",
     "check_again",
     "recovered",
     "exempted",
+    "repeated_report",
 )
 _KNOWN_EVENTS = frozenset(EVENT_NAMES)
 # Every v1 field and its type, as readers store it (Parquet, DuckDB, Spark): the one description they derive from.
@@ -86,6 +88,9 @@ class JsonLinesSink:
     """
 
     def __init__(self, directory: str | os.PathLike[str], instance: str) -> None:
+        problem = unwritable(Path(directory))
+        if problem:  # found at start, not by the first event
+            raise ValueError(f"adguard_mw: events: {problem}")
         self.directory = Path(directory)
         self.instance = instance
         self._day = ""
@@ -111,6 +116,19 @@ class JsonLinesSink:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why this process could not write event files into `folder` (creating it where missing), or None."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    fix = "create it writable by the site's user, or choose another folder"
+    if not existing.is_dir():
+        return f"{existing} is in the way of the events folder {folder} and is not a folder; {fix}"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"the events folder {folder} is not writable by this process ({existing} is read-only to it); {fix}"
+    return None
 
 
 class LoggingSink:
@@ -370,8 +388,18 @@ def reader_fields(
     }
 
 
-@lru_cache(maxsize=1024)  # called for every event; the headers readers send are few
+_LANGUAGE_PREFIX = 32  # characters of Accept-Language that decide its first language
+
+
 def primary_language(accept_language: str) -> str | None:
-    """The reader's first language, e.g. "de" from "de-CH,de;q=0.9,en;q=0.8"; None when absent or odd."""
+    """The reader's first language, e.g. "de" from "de-CH,de;q=0.9,en;q=0.8"; None when absent or odd.
+
+    Called for every event, so cached; on a bounded prefix of the header, so the cache stays small in bytes too.
+    """
+    return _primary_language(accept_language[:_LANGUAGE_PREFIX])
+
+
+@lru_cache(maxsize=1024)
+def _primary_language(accept_language: str) -> str | None:
     first = accept_language.split(",", 1)[0].split(";", 1)[0].strip().split("-", 1)[0].lower()
     return first if 2 <= len(first) <= 3 and first.isascii() and first.isalpha() else None

@@ -203,6 +203,7 @@ def allow_list_steps(
 # Values that differ on every request; rendered as markers and filled in (escaped) after the cached render.
 _PER_REQUEST = ("next", "nonce", "style_nonce")
 PREVIEW_MODES = ("notice", "soft", "instructions", "hard")
+_RENDERED_CHARS = 1_000_000  # characters of rendered messages (and their keys) kept for reuse
 
 
 def _marker(name: str) -> str:
@@ -244,6 +245,7 @@ class MessageRenderer:
             auto_reload=False,  # the templates do not change while it runs: no stat() per render
         )
         self._rendered: dict[tuple[Any, ...], str] = {}
+        self._rendered_chars = 0
         self._known: set[Message] = set()
         self._targets: list[tuple[str, str]] = []
         for locale in self.messages:
@@ -357,9 +359,14 @@ class MessageRenderer:
             values = self._context(client, kind, message, locale)
             values["ctas"] = self._ctas(message, context.get("cta_url"))
             page = self._env.get_template(template).render(**values, **context, **markers)
-            if len(self._rendered) >= 256:
-                self._rendered.clear()  # a bound, not an LRU: the set of kinds of readers is small
+            # A bound, not an LRU: the set of kinds of readers is small. The context holds URLs made from the
+            # request's mount point (the reader's text under Mount("/{lang}")), so the bound is in characters too.
+            size = len(page) + sum(len(str(value)) for value in context.values())
+            if len(self._rendered) >= 256 or self._rendered_chars + size > _RENDERED_CHARS:
+                self._rendered.clear()
+                self._rendered_chars = 0
             self._rendered[key] = page
+            self._rendered_chars += size
         for name, value in varying.items():
             page = page.replace(_marker(name), value)
         return page

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import os
 import random
 import re
+import threading
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
+import anyio.to_thread
 import jinja2
 from markupsafe import Markup
 from starlette.requests import Request
@@ -26,19 +31,21 @@ from starlette.types import Message as ASGIMessage
 
 from ._faults import report_fault
 from .assets import Assets
-from .clients import describe_client
-from .csp import csp_nonce
+from .clients import UNKNOWN_CLIENT, describe_client
+from .csp import allows_inline, csp_nonce
 from .editorial import Editorial
 from .endpoints import Endpoints
 from .events import EventLog, Record
 from .injector import Headers, HtmlRewriter, Rewrite
 from .message import Message, MessageRenderer, Messages
 from .names import Names
+from .origins import SiteOrigins
 from .policy import NOTHING, Mode, Policy, decide, is_crawler
 from .reload import Reloader
-from .signals import Kind
-from .state import StateCookie, Verdict, VisitorState, cookie_value, new_visitor_id
+from .silence import account
+from .state import StateCookie, Verdict, VisitorState
 from .theme import Theme
+from .urls import attribute, url_path
 
 # Any ASGI app. Frameworks spell the ASGI types their own way (Litestar and Quart use TypedDicts), and a callable
 # that takes a TypedDict scope is not a Starlette ASGIApp to a type checker, though it is the same thing at run time.
@@ -46,7 +53,7 @@ AnyASGIApp = Callable[..., Awaitable[None]]
 MIN_KEY_LENGTH = 24
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance further in never acts again
-SILENCE_GRACE = 10  # seconds a page's detector has to report before its silence counts
+SILENCE_GRACE = 10  # seconds a page's detector has to report before its silence counts (see silence.py)
 _KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
 _CACHE_HEADERS = frozenset({b"cache-control", b"expires"})
@@ -71,9 +78,10 @@ class AdGuardMiddleware:
         events: str | os.PathLike[str] | Callable[[Record], object] | EventLog | None = None,
         page_view_sample_rate: float = 1.0,
         third_party_bait: str | None = None,
-        silent_detector: Literal["unknown", "blocked"] = "unknown",
+        silent_detector: Literal["unknown", "blocked"] | None = None,
         metrics_path: str | None = None,
-        honor_gpc: bool = True,
+        gpc: Literal["anonymous", "skip"] = "anonymous",
+        honor_gpc: bool | None = None,
         consent_event: str | None = None,
         consent_cookie: str | None = None,
         beacon: bool = True,
@@ -83,6 +91,8 @@ class AdGuardMiddleware:
         template_dir: str | os.PathLike[str] | None = None,
         paywall_selector: str | None = None,
         preview_token: str | None = None,
+        trusted_origins: Sequence[str] = (),
+        forwarded_allow_ips: str | Sequence[str] | None = None,
         path_prefix: str | None = None,
         cookie_name: str | None = None,
         cookie_max_age: int = 30 * 24 * 3600,
@@ -113,8 +123,26 @@ class AdGuardMiddleware:
                 "adguard_mw: third_party_bait must be an origin such as 'https://ads.example.com', "
                 f"got {third_party_bait!r}"
             )
-        if silent_detector not in ("unknown", "blocked"):
+        if silent_detector not in (None, "unknown", "blocked"):
             raise ValueError(f"adguard_mw: silent_detector must be 'unknown' or 'blocked', got {silent_detector!r}")
+        if silent_detector == "blocked" and not beacon:
+            raise ValueError(
+                "adguard_mw: silent_detector='blocked' needs the beacon (a silence is noticed by the server)"
+            )
+        if silent_detector == "blocked" and consent_event is not None:
+            raise ValueError(
+                "adguard_mw: silent_detector='blocked' cannot work with consent_event (the server cannot tell a "
+                "reader who has not consented from a silenced detector); use consent_cookie, or 'unknown'"
+            )
+        if honor_gpc is not None:
+            warnings.warn(
+                "adguard_mw: honor_gpc is deprecated; use gpc='skip' (never check GPC readers) or gpc='anonymous'",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            gpc = "skip" if honor_gpc else "anonymous"
+        if gpc not in ("anonymous", "skip"):
+            raise ValueError(f"adguard_mw: gpc must be 'anonymous' or 'skip', got {gpc!r}")
         if preview_token is not None and (not isinstance(preview_token, str) or len(preview_token) < 16):
             raise ValueError("adguard_mw: preview_token must be at least 16 random characters (or None: no preview)")
         if paywall_selector is not None and (not isinstance(paywall_selector, str) or not paywall_selector.strip()):
@@ -123,10 +151,13 @@ class AdGuardMiddleware:
         self.app: ASGIApp = app
         self.site_name = site_name
         self.names = Names.derive(name_seed or keys[0], prefix=path_prefix, cookie=cookie_name)
-        self.cookie = StateCookie(keys, name=self.names.cookie, max_age=cookie_max_age, secure=https_only)
+        self.cookie = StateCookie(
+            keys, name=self.names.cookie, companion=self.names.companion, max_age=cookie_max_age, secure=https_only
+        )
         self.events = events if isinstance(events, EventLog) else EventLog.to(events, site=site_name)
         self.sample_rate = float(page_view_sample_rate)
-        self.honor_gpc = honor_gpc
+        self.gpc = gpc
+        self.honor_gpc = gpc == "skip"  # kept for code that read it: whether GPC readers are left alone
         self.metrics_path = metrics_path
         self._metrics: ASGIApp | None = None
         if metrics_path is not None:
@@ -136,13 +167,17 @@ class AdGuardMiddleware:
 
             self.events.sinks.append(process_sink())
             self._metrics = MetricsEndpoint()
-        self.pending_cookie = self.names.cookie + "_p" if silent_detector == "blocked" else None
+        # By default a detector that never reports counts, on the server's own evidence (silence.py).
+        # With a consent event the server cannot know whether the check was allowed to run: silence proves nothing.
+        default = "blocked" if beacon and consent_event is None else "unknown"
+        self.watch_silence = (silent_detector or default) == "blocked"
+        # With a consent cookie, only page views of readers who consented can count (and set a cookie).
+        self._consent_needle = f"{consent_cookie}=".encode() if consent_cookie is not None else None
         self.beacon = beacon
         # How the detector runs: fixed for the process's life (a reload rebuilds the assets with the same values).
         self._detection: dict[str, Any] = {
             "third_party_bait": third_party_bait,
-            "pending_cookie": self.pending_cookie,
-            "honor_gpc": honor_gpc,
+            "skip_gpc": gpc == "skip",
             "consent_event": consent_event,
             "consent_cookie": consent_cookie,
             "beacon": beacon,
@@ -157,8 +192,8 @@ class AdGuardMiddleware:
             paywall_selector=paywall_selector,
             preview_token=preview_token,
         )
-        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, honor_gpc=self.honor_gpc)
-        self._own_paths = self.names.prefix + "/"
+        origins = SiteOrigins(trusted_origins, forwarded_allow_ips)
+        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, gpc=gpc, origins=origins)
         self._plain_tag = self.detector_tag("", None).encode()
         self.reloader: Reloader | None = None
 
@@ -249,11 +284,27 @@ class AdGuardMiddleware:
         """Settings from an `adguard-mw.toml` (or the file named by ADGUARD_MW_CONFIG); keywords override them."""
         from .config import load_settings
 
-        settings = load_settings(path)
-        middleware = cls(app, **{**settings.options, **overrides})
+        try:
+            settings = load_settings(path)
+            middleware = cls(app, **{**settings.options, **overrides})
+        except (ValueError, TypeError) as exc:
+            _log_build_error(exc)
+            raise
         if settings.watch or settings.signal:
             middleware.reloader = Reloader(middleware, settings, overrides)
         return middleware
+
+    @classmethod
+    def check(cls, path: str | os.PathLike[str] | None = None, /, **options: Any) -> None:
+        """Raise now what building the middleware would raise later, for frameworks that build it lazily (on the
+        first request or lifespan event): `AdGuardMiddleware.check(CONFIG)` checks the file as `from_config` reads
+        it; `AdGuardMiddleware.check(secret_key=..., policy=...)` checks the constructor's keywords."""
+        if "secret_key" in options:
+            cls(_unused_app, **options)
+        else:
+            from .config import load_settings
+
+            cls(_unused_app, **{**load_settings(path).options, **options, "events": None})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or SCOPE_FLAG in scope:
@@ -265,7 +316,7 @@ class AdGuardMiddleware:
         path = _local_path(scope)
         if path == self.metrics_path and self._metrics is not None:
             await self._metrics(scope, receive, send)
-        elif path.startswith(self._own_paths):
+        elif path in self.endpoints.paths:  # exact paths only: the site's own files may share our folder
             await self.endpoints(scope, receive, send, path[len(self.names.prefix) :])
         elif scope["method"] == "GET":
             await self.app(scope, receive, self._watch_for_html(scope, path, send))
@@ -291,30 +342,41 @@ class AdGuardMiddleware:
         return send_or_rewrite
 
     def detector_tag(self, root_path: str, nonce: str | None) -> str:
-        nonce_attr = f' nonce="{nonce}"' if nonce else ""
-        src = f"{self._url(root_path, self.names.script)}?v={self.assets.detector.version}"
+        """The tag we insert; `root_path` comes from the request, so every value goes through `urls` and escaping."""
+        nonce_attr = f' nonce="{attribute(nonce)}"' if nonce else ""
+        version = self.names.version(self.assets.detector.version)
+        src = attribute(f"{self._url(root_path, self.names.script)}?{version}")
         tag = f'<script src="{src}" defer{nonce_attr}></script>'
-        if self.pending_cookie is not None:
+        if self.watch_silence:
             # Only a browser without JavaScript loads this: it tells us a silent detector is not a blocked one.
-            tag += f'<noscript><link rel="stylesheet" href="{self._url(root_path, self.names.fallback)}"></noscript>'
+            href = attribute(self._url(root_path, self.names.fallback))
+            tag += f'<noscript><link rel="stylesheet" href="{href}"></noscript>'
         return tag
 
     async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite | None:
         """Called once an HTML page's headers are known: what to insert, or which page to serve instead."""
         editorial = self._editorial  # one reading: a reload mid-request changes nothing for this page
-        if self.honor_gpc and _header(scope, b"sec-gpc") == "1":
-            # Global Privacy Control: no cookie read or written, no event, never asked. The page gets the same
-            # tag as everyone (so a shared cache never keeps a tag-less copy); the detector itself stays idle.
+        if self.gpc == "skip" and _header(scope, b"sec-gpc") == "1":
+            # The site chose to leave Global Privacy Control readers alone: no cookie read or written, no event,
+            # never asked. The page gets the same tag as everyone (so a shared cache never keeps a tag-less copy).
             return Rewrite(insert=self._tag_for(scope, headers, editorial, path))
         now = int(time.time())
         sampled = self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
-        needs_state = sampled or editorial.may_ask or self.pending_cookie is not None
+        needs_state = sampled or editorial.may_ask or self.watch_silence
         state = self._read_state(scope) if needs_state else None
         added: list[tuple[bytes, bytes]] = []
         changed = False
-        if self.pending_cookie is not None and _is_navigation(scope):
-            silenced = self._account_for_silence(scope, path, state, now, added, editorial)
-            state, changed = silenced, silenced is not state
+        if self.watch_silence and self._may_watch(scope):
+            before = state
+            state, silenced = account(state, now, grace=SILENCE_GRACE)
+            changed = state is not before
+            if silenced and state is not None:
+                previous = before.verdict.value if before is not None and before.verdict is not None else None
+                fields = self._fields(scope, state, path, editorial)
+                signals = {"detector": Verdict.BLOCKED.value}
+                self.events.emit(
+                    "verdict", verdict="blocked", kind=state.kind, signals=signals, previous=previous, **fields
+                )
         decision = decide(editorial.policy, state, path, now) if self.beacon else NOTHING
         if decision.show is not None and not await self._may_ask(scope, path, state, editorial):
             decision = NOTHING
@@ -384,10 +446,18 @@ class AdGuardMiddleware:
             "cta_url": self._url(root_path, self.names.follow),
             "mode": mode.value,
             "css": self.names.css_class,
-            "next": path,
+            "next": url_path("", path),  # a URL like the others; "check again" decodes and resolves it
             "check_url": self._url(root_path, self.names.recheck),
-            "stylesheet_url": f"{self._url(root_path, self.names.stylesheet)}?v={assets.stylesheet.version}",
-            "message_url": f"{self._url(root_path, self.names.message_script)}?v={assets.message_script.version}",
+            "stylesheet_url": self._url(root_path, self.names.stylesheet)
+            + f"?{self.names.version(assets.stylesheet.version)}",
+            "message_url": self._url(root_path, self.names.message_script)
+            + f"?{self.names.version(assets.message_script.version)}",
+            # Inline with the page where its policy allows, so that blocking a request cannot hide the message.
+            "page_style": assets.inline_style if allows_inline(headers, "style-src") else None,
+            "page_script": assets.inline_message_script if allows_inline(headers, "script-src") else None,
+            "data": self.names.data,
+            "seen_url": self._url(root_path, self.names.seen),
+            "dismiss_url": self._url(root_path, self.names.dismiss),
             "client": describe_client(_header(scope, b"user-agent"), _header(scope, b"sec-ch-ua")),
             "kind": state.kind if state is not None else None,
             "nonce": csp_nonce(headers),  # the page's policy stays in force: our tags carry its nonces
@@ -407,49 +477,30 @@ class AdGuardMiddleware:
     ) -> Rewrite:
         context = self._context(scope, path, mode, state, headers, editorial)
         fields = self._fields(scope, state, path, editorial)
-        self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+        self.events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
         renderer = editorial.renderer
         if mode is Mode.HARD:
+            # The wall replaces the page: it is on screen as surely as the page would have been.
+            self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
             page = renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
             return Rewrite(replace_body=page.encode(), add_headers=added)
         overlay = renderer.render("overlay.html", **context)
         return Rewrite(insert=tag + overlay.encode(), add_headers=added, remove_headers=_CACHE_HEADERS)
 
-    def _account_for_silence(
-        self,
-        scope: Scope,
-        path: str,
-        state: VisitorState | None,
-        now: int,
-        added: list[tuple[bytes, bytes]],
-        editorial: Editorial,
-    ) -> VisitorState | None:
-        """With `silent_detector="blocked"`: a page view whose detector never reported counts as blocked.
-
-        Each page view leaves a marker cookie that the detector removes once its report is through (and the
-        <noscript> stylesheet removes for browsers without JavaScript). A marker older than the grace period
-        means the detector was blocked or never got its report through.
-        """
-        assert self.pending_cookie is not None
-        pending = _cookie_int(_header(scope, b"cookie"), self.pending_cookie)
-        if pending is None:
-            added.append(_plain_cookie(self.pending_cookie, str(now), scope, max_age=3600))
-            return state
-        if now - pending < SILENCE_GRACE or (state is not None and state.verdict is Verdict.BLOCKED):
-            return state
-        silenced = (state or VisitorState(new_visitor_id())).replace(
-            verdict=Verdict.BLOCKED, kind=Kind.EXTENSION.value, checked_at=now, views=0
-        )
-        previous = state.verdict.value if state is not None and state.verdict is not None else None
-        fields = self._fields(scope, silenced, path, editorial)
-        signals = {"detector": Verdict.BLOCKED.value}
-        self.events.emit("verdict", verdict="blocked", kind="extension", signals=signals, previous=previous, **fields)
-        added.append(_plain_cookie(self.pending_cookie, str(now), scope, max_age=3600))
-        return silenced
+    def _may_watch(self, scope: Scope) -> bool:
+        """Whether this page view can count toward a silence: a page the reader opened, in a browser that may run
+        the detector; never a prefetch or prerender, a crawler, or HTML fetched by a script."""
+        if not _is_navigation(scope) or is_crawler(_header(scope, b"user-agent")):
+            return False
+        if self._consent_needle is not None and self._consent_needle not in _header_bytes(scope, b"cookie"):
+            return False  # no consent yet: the check does not run, and nothing may be stored
+        purpose = _header(scope, b"sec-purpose") or _header(scope, b"purpose") or _header(scope, b"x-moz")
+        return "prefetch" not in purpose and "prerender" not in purpose
 
     def _fields(self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial) -> dict[str, Any]:
+        anonymous = _header(scope, b"sec-gpc") == "1"  # Global Privacy Control: counted, never with an id
         return editorial.event_fields(
-            state.visitor_id if state is not None else None,
+            state.visitor_id if state is not None and not anonymous else None,
             path,
             user_agent=_header(scope, b"user-agent"),
             accept_language=_header(scope, b"accept-language"),
@@ -468,33 +519,120 @@ class AdGuardMiddleware:
         if is_crawler(_header(scope, b"user-agent")):
             reason = "crawler"
         elif editorial.policy.exempt is not None:
-            try:
-                exempt = editorial.policy.exempt(Request(scope))
-                if inspect.isawaitable(exempt):
-                    exempt = await exempt
-            except Exception as exc:
-                report_fault("the policy's exempt hook", exc, "the reader was treated as exempt and not asked")
-                exempt = True
-            reason = "hook" if exempt else None
+            reason = "hook" if await _exempted(editorial.policy, scope) else None
         if reason is not None:
             self.events.emit("exempted", reason=reason, **self._fields(scope, state, path, editorial))
         return reason is None
 
     def _url(self, root_path: str, name: str) -> str:
-        return f"{root_path}{self.names.prefix}/{name}"
+        return url_path(root_path, f"{self.names.prefix}/{name}")
+
+
+async def _exempted(policy: Policy, scope: Scope) -> bool:
+    """The site's exempt hook, given `policy.exempt_timeout` seconds: one that raises or takes longer counts as
+    exempt (the reader gets the page, unasked) and is logged once. A sync hook runs in a worker thread, so that
+    even a hook blocked on I/O holds up neither this page nor the server's other requests."""
+    hook = policy.exempt
+    assert hook is not None
+    try:
+        with anyio.fail_after(policy.exempt_timeout):
+            if _is_async(hook):
+                answer: object = await hook(Request(scope))  # type: ignore[misc]
+            else:
+                answer = await _HOOK_THREADS.run(hook, Request(scope))
+            if inspect.isawaitable(answer):
+                answer = await answer
+        return bool(answer)
+    except TimeoutError as exc:
+        report_fault(
+            "the policy's exempt hook (too slow)",
+            exc,
+            f"it took longer than exempt_timeout ({policy.exempt_timeout:g} s), so the reader was treated as exempt "
+            "and not asked; make the hook faster or raise Policy(exempt_timeout=...)",
+        )
+    except Exception as exc:
+        report_fault("the policy's exempt hook", exc, "the reader was treated as exempt and not asked")
+    return True
+
+
+class _HookThreads:
+    """Runs a sync hook in a worker thread, at most `limit` at once. A thread cannot be stopped: one whose hook
+    hangs is abandoned when the page moves on, and this bound keeps a hook that never returns from taking a new
+    thread on every page view (beyond it, the hook counts as too slow at once)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.busy = 0
+        self._lock = threading.Lock()
+
+    async def run(self, hook: Callable[[Request], object], request: Request) -> object:
+        with self._lock:
+            if self.busy >= self.limit:
+                raise TimeoutError(f"{self.limit} earlier calls of the hook have not returned yet")
+            self.busy += 1
+        started = dropped = False
+
+        def call() -> object:
+            nonlocal started
+            with self._lock:
+                if dropped:
+                    return None  # the page moved on before a thread was free: do not run the hook at all
+                started = True
+            try:
+                return hook(request)
+            finally:
+                with self._lock:
+                    self.busy -= 1
+
+        try:
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        except BaseException:
+            with self._lock:
+                if not started:
+                    dropped = True
+                    self.busy -= 1
+            raise
+
+
+_HOOK_THREADS = _HookThreads(16)
+
+
+def _is_async(hook: object) -> bool:
+    while isinstance(hook, partial):
+        hook = hook.func
+    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__)
+
+
+# What a page's message is rendered with, as _context gives it, for trying the editors' templates.
+_SAMPLE_CONTEXT: dict[str, Any] = {
+    "cta_url": "/_sample/cta",
+    "check_url": "/_sample/check",
+    "stylesheet_url": "/_sample/style.css",
+    "message_url": "/_sample/message.js",
+    "css": "sample",
+    "next": "/",
+    "nonce": None,
+    "style_nonce": None,
+}
 
 
 def _try_templates(renderer: MessageRenderer, template_dir: str | os.PathLike[str]) -> None:
-    """Render the editors' templates once in every mode, so a mistake in them stops the start (or the reload)
-    in one line instead of failing on readers' pages."""
+    """Render the editors' templates once in every mode, as pages and as previews, so that a mistake in them stops
+    the start (or the reload) in one line instead of failing on readers' pages. Any exception counts: a template
+    may divide by zero, include itself (RecursionError) or call something that raises."""
     for mode in (Mode.NOTICE, Mode.INSTRUCTIONS, Mode.SOFT, Mode.HARD):
         try:
             renderer.preview_page(mode.value, stylesheet="")
-        except jinja2.TemplateError as exc:
+            page = "wall.html" if mode is Mode.HARD else "overlay.html"
+            extra: dict[str, Any] = {"detector_tag": Markup("")} if mode is Mode.HARD else {}
+            renderer.render(page, client=UNKNOWN_CLIENT, kind=None, mode=mode.value, **_SAMPLE_CONTEXT, **extra)
+        except Exception as exc:
             where = f" line {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if not isinstance(exc, jinja2.TemplateError):
+                problem = f"{type(exc).__name__}: {problem}"  # ZeroDivisionError, RecursionError, ...
             raise ValueError(
-                f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: "
-                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: {problem}"
             ) from None
 
 
@@ -522,16 +660,6 @@ def _is_navigation(scope: Scope) -> bool:
     return _header(scope, b"accept").startswith("text/html")
 
 
-def _plain_cookie(name: str, value: str, scope: Scope, *, max_age: int) -> tuple[bytes, bytes]:
-    secure = "; Secure" if scope["scheme"] == "https" else ""
-    return (b"set-cookie", f"{name}={value}; Max-Age={max_age}; Path=/; SameSite=Lax{secure}".encode("latin-1"))
-
-
-def _cookie_int(cookie_header: str, name: str) -> int | None:
-    value = cookie_value(cookie_header, name)
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 12 else None
-
-
 _HEADERS_KEY = "adguard_mw.headers"
 
 
@@ -541,7 +669,10 @@ def _header_bytes(scope: Scope, name: bytes) -> bytes:
     if headers is None:
         headers = {}
         for key, value in scope["headers"]:
-            headers.setdefault(key, value)  # the first of repeated headers, as before
+            if key == b"cookie" and key in headers:
+                headers[key] += b"; " + value  # HTTP/2 sends cookies in crumbs, one header each: read them all
+            else:
+                headers.setdefault(key, value)  # the first of other repeated headers
         scope[_HEADERS_KEY] = headers
     return headers.get(name, b"")
 
@@ -583,6 +714,24 @@ def _is_origin(value: object) -> bool:
         return False
     rest = value.split("://", 1)[1]
     return bool(rest) and "/" not in rest and all(c.isalnum() or c in ".-:" for c in rest)
+
+
+_build_errors_logged: set[str] = set()
+
+
+def _log_build_error(exc: BaseException) -> None:
+    """Starlette and FastAPI build middleware on the first request, and servers take a failed lifespan for "not
+    supported": a bad setting then fails every request. Say what is wrong in one line, once per process."""
+    problem = "; ".join(str(exc).removeprefix("adguard_mw: ").splitlines())
+    if problem not in _build_errors_logged:
+        _build_errors_logged.add(problem)
+        logging.getLogger("adguard_mw").error(
+            "adguard_mw: the middleware cannot start, so every request fails until this is fixed: %s", problem
+        )
+
+
+async def _unused_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover - never called
+    raise RuntimeError("AdGuardMiddleware.check builds the middleware only to check it")
 
 
 def _secret_keys(secret_key: object) -> list[str]:

@@ -159,6 +159,8 @@ class Policy:
     rollout: float = 100.0  # percent of readers (by visitor id) the policy applies to; the others are observed
     variants: tuple[Variant, ...] = ()  # A/B arms, split by weight
     exempt: ExemptHook | None = None  # e.g. subscribers or logged-in readers; sync or async
+    # Seconds the hook may take; a slower one counts as exempt (the page is not held up) and is logged once.
+    exempt_timeout: float = 1.0
     _include_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
     _exclude_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
     _rules_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
@@ -191,6 +193,9 @@ class Policy:
         object.__setattr__(self, "variants", tuple(self.variants))
         if self.exempt is not None and not callable(self.exempt):
             raise _fail(f"exempt must be a callable taking the request, got {self.exempt!r}")
+        timeout = self.exempt_timeout
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 60:
+            raise _fail(f"exempt_timeout must be a number of seconds above 0 and at most 60, got {timeout!r}")
         object.__setattr__(self, "_include_re", _compile(self.include))
         object.__setattr__(self, "_exclude_re", _compile(self.exclude))
         object.__setattr__(self, "_rules_re", _compile_rules(self.rules))
@@ -331,6 +336,14 @@ def _compile_rules(rules: tuple[Rule, ...]) -> re.Pattern[str] | None:
 _CRAWLER = re.compile(r"bot|crawl|spider|slurp|mediapartners|facebookexternalhit|preview", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1024)
+_MAX_USER_AGENT = 512  # characters of User-Agent looked at; real ones are under 300, crawlers' names come early
+
+
 def is_crawler(user_agent: str) -> bool:
+    """Cached on a bounded prefix: a reader's header of any length costs at most 512 characters of cache."""
+    return _is_crawler(user_agent[:_MAX_USER_AGENT])
+
+
+@lru_cache(maxsize=1024)
+def _is_crawler(user_agent: str) -> bool:
     return not user_agent or _CRAWLER.search(user_agent) is not None

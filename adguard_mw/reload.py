@@ -1,8 +1,9 @@
 """Reloading `adguard-mw.toml` while the site runs.
 
 Editors change the message and the policy without a deploy: the file is looked at, at most once per interval, on
-the request that finds the interval passed (a clock comparison per request otherwise; no thread, no watcher
-library, and it works the same in every worker process). A signal can ask for a reload too. A broken new file
+the request that finds the interval passed (a clock comparison per request otherwise; no watcher thread, no
+watcher library, and it works the same in every worker process); the reload itself runs on a short-lived thread,
+so a slow one never holds up a reader's page. A signal can ask for a reload too. A broken new file
 keeps the running settings and logs why, once per change of the file.
 """
 
@@ -15,6 +16,8 @@ import threading
 import time
 from types import FrameType
 from typing import TYPE_CHECKING, Any
+
+from ._faults import report_fault
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -32,10 +35,15 @@ RESTART_ONLY = (
     "third_party_bait",
     "silent_detector",
     "honor_gpc",
+    "gpc",
     "consent_event",
     "consent_cookie",
     "beacon",
+    "trusted_origins",
+    "forwarded_allow_ips",
 )
+RELOAD_WAIT = 1.0  # seconds the request that finds a reload due waits for it
+
 EDITORIAL = (
     "policy",
     "message",
@@ -65,18 +73,39 @@ class Reloader:
             self._listen(settings.signal)
 
     def check(self) -> None:
-        """Called on every request: nearly free until the interval has passed or a signal came."""
+        """Called on every request: nearly free until the interval has passed or a signal came.
+
+        The reload itself runs in a thread of its own, and the request that found it due waits for it at most
+        RELOAD_WAIT seconds: a reload takes milliseconds, so that request usually sees the new settings, but a
+        template that takes long to render (or anything else slow) never holds up a reader's page for longer,
+        and nothing it raises reaches the request.
+        """
         if not self._requested and (not self.watch or time.monotonic() < self._next_check):
             return
         if not self._lock.acquire(blocking=False):
             return  # another thread is at it
+        worker = None
         try:
             self._next_check = time.monotonic() + self.interval
             seen = _signature(self.path)
             if self._requested or seen != self._seen:
                 self._requested = False
                 self._seen = seen
-                self.reload()
+                worker = threading.Thread(target=self._reload_and_release, name="adguard-mw-reload", daemon=True)
+                worker.start()
+        except Exception as exc:
+            report_fault(f"reloading {self.path.name}", exc, "the previous settings stay in force")
+        finally:
+            if worker is None:
+                self._lock.release()
+        if worker is not None:
+            worker.join(RELOAD_WAIT)
+
+    def _reload_and_release(self) -> None:
+        try:
+            self.reload()
+        except Exception as exc:  # a reload never fails a reader's request, nor stops later reloads
+            report_fault(f"reloading {self.path.name}", exc, "the previous settings stay in force")
         finally:
             self._lock.release()
 
@@ -91,7 +120,7 @@ class Reloader:
             logger.error(
                 "adguard_mw: %s was not reloaded, the previous settings stay in force: %s",
                 self.path.name,
-                str(exc).removeprefix("adguard_mw: "),
+                "; ".join(str(exc).removeprefix("adguard_mw: ").splitlines()),  # every mistake, on one log line
             )
             return False
         self.middleware.use(editorial)

@@ -72,6 +72,11 @@ class VisitorState:
     dismissed_at: int | None = None  # unix seconds of the last "continue" on a dismissible message
     kind: str | None = None  # "extension" or "network" for a blocked verdict (see signals.Kind)
     meter: int | None = None  # the period `views` counts in (policy.meter_period), when the meter is periodic
+    # The server's own evidence that the detector works (see silence.py): set only by the server, never by a script.
+    reported_at: int | None = None  # unix seconds of the last report that reached the real beacon
+    pending_at: int | None = None  # unix seconds of the latest page view served since that report
+    silent: int = 0  # page views in a row whose detector had time to report and did not
+    scriptless: bool = False  # this browser loaded the <noscript> stylesheet: it runs no JavaScript
 
     def replace(self, **changes: Any) -> VisitorState:
         return dataclasses.replace(self, **changes)
@@ -80,7 +85,15 @@ class VisitorState:
 class StateCookie:
     """Reads and writes `VisitorState` as a signed, timestamped, expiring cookie."""
 
-    def __init__(self, secret_keys: Sequence[str], *, name: str, max_age: int, secure: bool | None = None) -> None:
+    def __init__(
+        self,
+        secret_keys: Sequence[str],
+        *,
+        name: str,
+        max_age: int,
+        secure: bool | None = None,
+        companion: str | None = None,
+    ) -> None:
         self.name = name
         self.max_age = max_age
         self.secure = secure  # None: decided per request from the scheme
@@ -88,7 +101,7 @@ class StateCookie:
         # HMAC-SHA256 named by string takes OpenSSL's fast path (itsdangerous' default passes a function).
         self._signer = TimestampSigner(list(secret_keys), salt=SALT, algorithm=HMACAlgorithm("sha256"))
         self._needle = name.encode("latin-1") + b"="
-        self.companion_name = name + "_v"
+        self.companion_name = companion or name + "_v"
         self._verified: dict[str, tuple[VisitorState | None, float]] = {}  # value -> (state, signed at)
 
     def carried_by(self, cookie_header: bytes) -> bool:
@@ -150,7 +163,9 @@ def companion_value(state: VisitorState) -> str:
     """
     if state.verdict is None or state.checked_at is None:
         return ""
-    return f"{_VERDICT_CODES[state.verdict]}.{state.checked_at}"
+    # The detector re-reports once this time is old: the time of its last report when there is one, so that the
+    # server's expectation (silence.py) and the detector's schedule run on one clock.
+    return f"{_VERDICT_CODES[state.verdict]}.{state.reported_at or state.checked_at}"
 
 
 def _to_payload(state: VisitorState) -> str:
@@ -162,6 +177,10 @@ def _to_payload(state: VisitorState) -> str:
         _number(state.dismissed_at),
         _KIND_CODES.get(state.kind, "") if state.kind is not None else "",
         _number(state.meter),
+        _number(state.reported_at),
+        _number(state.pending_at),
+        str(state.silent),
+        "s" if state.scriptless else "",
     )
     return "~".join(fields)
 
@@ -170,7 +189,11 @@ def _number(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-_PAYLOAD = re.compile(r"([A-Za-z0-9_-]{1,32})~([bnu]?)~(\d{0,12})~(\d{1,9})~(\d{0,12})~([en]?)(?:~(\d{0,9}))?")
+_PAYLOAD = re.compile(
+    r"([A-Za-z0-9_-]{1,32})~([bnu]?)~(\d{0,12})~(\d{1,9})~(\d{0,12})~([en]?)"
+    r"(?:~(\d{0,9}))?"  # meter (added in 0.2)
+    r"(?:~(\d{0,12})~(\d{0,12})~(\d{1,3})~(s?))?"  # reported, pending, silent, scriptless (added in 0.3)
+)
 
 
 def _from_payload(payload: str) -> VisitorState | None:
@@ -178,7 +201,7 @@ def _from_payload(payload: str) -> VisitorState | None:
     match = _PAYLOAD.fullmatch(payload)
     if match is None:
         return None
-    visitor_id, code, checked_at, views, dismissed_at, kind, meter = match.groups()
+    visitor_id, code, checked_at, views, dismissed_at, kind, meter, reported, pending, silent, bare = match.groups()
     return VisitorState(
         visitor_id,
         _CODE_VERDICTS[code] if code else None,
@@ -187,6 +210,10 @@ def _from_payload(payload: str) -> VisitorState | None:
         int(dismissed_at) if dismissed_at else None,
         _CODE_KINDS[kind] if kind else None,
         int(meter) if meter else None,
+        int(reported) if reported else None,
+        int(pending) if pending else None,
+        int(silent) if silent else 0,
+        bool(bare),
     )
 
 

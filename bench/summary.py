@@ -13,7 +13,7 @@ Results = dict[str, Any]
 HTML_ROWS = (("page", ADGUARD), ("page_blocked", ADGUARD), ("page_blocked", ADGUARD_SOFT), ("html_stream", ADGUARD))
 PASSTHROUGH = ("json", "static")
 VS_BASEHTTP = ("page", "json", "static", "stream_5mb", "html_stream")
-DETECTOR_BUDGET = 2048
+DETECTOR_BUDGET = 2560
 YARDSTICK_ORDER = (NOOP, NOOP_SEND, GZIP, BASEHTTP)
 
 

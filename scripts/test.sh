@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # The test command: sets up everything on a bare Debian machine with Python 3.11+, then runs the checks.
-# A virtualenv in .venv, the package with its test extras, Debian's chromium for the browser tests,
-# then ruff, mypy --strict and pytest. Extra arguments go to pytest (e.g. -k beacon, -m "not browser").
+# A virtualenv in .venv, the package with its test extras, Debian's chromium for the browser tests (apt-get,
+# through sudo when not root), axe-core from the npm registry, then ruff, mypy --strict and pytest.
+# Extra arguments go to pytest (e.g. -k beacon, -m browser, -n 0 for one process).
+#   --fast   the edit-test loop: no browser tests and no slow ones (servers, packaging), no chromium or axe set-up,
+#            and the "ci" Hypothesis profile (fewer examples; see tests/conftest.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+fast=""
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--fast" ]; then fast=1; else args+=("$arg"); fi
+done
 
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -11,7 +20,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 
-if ! command -v chromium >/dev/null 2>&1; then
+if [ -z "$fast" ] && ! command -v chromium >/dev/null 2>&1; then
   echo "Installing Debian's chromium for the browser tests..."
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -33,7 +42,7 @@ fi
 # The npm package's axe.min.js, pinned and checked against the registry's sha512 integrity (both in
 # tests/browser/axe.py), extracted into .cache/axe-core/ (git-ignored). No node needed. A failed download or an
 # integrity mismatch stops here.
-if ! .venv/bin/python -m tests.browser.axe; then
+if [ -z "$fast" ] && ! .venv/bin/python -m tests.browser.axe; then
   echo "ERROR: could not fetch axe-core for the accessibility tests (see above)." >&2
   exit 1
 fi
@@ -42,4 +51,14 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# Tests run in parallel, one worker per core (pytest-xdist), unless the arguments choose (-n 0: one process).
+parallel=(-n auto)
+for arg in "${args[@]+"${args[@]}"}"; do
+  case "$arg" in -n | -n* | --numprocesses*) parallel=() ;; esac
+done
+if [ -n "$fast" ]; then
+  export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"  # fewer examples in the loop; the full run keeps them
+  .venv/bin/python -m pytest -m "not browser and not slow" "${parallel[@]+"${parallel[@]}"}" "${args[@]+"${args[@]}"}"
+else
+  .venv/bin/python -m pytest "${parallel[@]+"${parallel[@]}"}" "${args[@]+"${args[@]}"}"
+fi

@@ -1,32 +1,50 @@
 /*
- * adguard_mw reader check. Served under a neutral per-site name; the server fills in the configuration below.
+ * adguard_mw reader check. Served under a per-site name and shape; the server fills in the configuration below.
  *
- * Independent signals, each reported on its own, so that no single failure accuses an innocent reader:
- *   cosmetic    - elements with ad-like classes, placed early, measured after load: hidden means a blocker;
- *                 a neutral control element styled the same way must stay visible, or the answer is "unknown".
+ * Independent signals, each reported on its own; the server turns them into the verdict (signals.py):
+ *   cosmetic    - elements with ad-like classes, placed early, measured after load. An element hidden by a rule
+ *                 that matches the element itself (its own computed display is "none", or it was removed) means
+ *                 a blocker, whether or not the neutral control element was hidden with it: a page never hides
+ *                 our elements, it can only hide one of their ancestors (then the control is hidden too, by
+ *                 inheritance, and the answer is "unknown").
  *   script      - scripts at ad-like paths must run *their own* content: each echoes a one-time random value
- *                 back through a DOM event. A blocked request or a stand-in script ("surrogate") cannot.
+ *                 back through a DOM event. A blocked request or a stand-in script ("surrogate") cannot. A neutral
+ *                 control script is loaded the same way: if it fails while a plain fetch() of it, or of this very
+ *                 script, succeeds, a blocker singled it out, which is blocking too. Only when the network
+ *                 itself fails is the answer "unknown".
  *   image       - an image at an ad-like path must arrive with its own size (2x1); a stand-in pixel is 1x1.
  *   third_party - (optional) the neutral script on another host, which network-level filters may block.
- * A neutral control script on our own host is loaded the same way: if it fails, the network is at fault and
- * the request-based signals are "unknown", never "blocked". The server turns signals into the verdict.
+ * Nothing here decides on its own that a report went through, nor clears anything: the server counts page views
+ * whose detector stayed silent (silence.py), and only the real beacon's signed answer stops that count.
  * One report per verdict: unchanged verdicts are not re-sent until they are old. Nothing here may throw into
  * the page or delay its rendering.
  *
- * Consent (config.consentEvent / config.consentCookie): until the site signals consent, nothing at all happens:
- * no element placed, no request, no cookie read (except, in cookie mode, looking for that one cookie).
+ * Consent (config.consentEvent / config.consentCookie): until the site signals consent, nothing at all happens.
  * No beacon (no config.beacon): the verdict is made here with the server's rule and only announced in the page.
  */
 (function (config) {
   "use strict";
   var doc = document, win = window, self = doc.currentScript;
   // No currentScript means an old browser (IE); every browser with it and fetch has Promise and CustomEvent.
-  // With Global Privacy Control the reader asked not to be tracked: no check.
+  // config.gpc is set only where the site chose never to check readers who send Global Privacy Control; the
+  // server reads Sec-GPC itself, so a page that only pretends (a scriptlet) is counted as a silent detector.
   if (!self || !win.fetch || config.gpc && navigator.globalPrivacyControl) return;
   var base = self.src.replace(/[^/]*([?#].*)?$/, ""),
-    B = "blocked", N = "not_blocked", U = "unknown",
+    B = "blocked", N = "not_blocked", U = "unknown", F = "failed",
     event = config.event, consent = config.consentEvent, jar = config.consentCookie,
-    baits, control, checking, timer, polls = 600;
+    baits, control, checking, timer, polls = 600, policy;
+
+  // Under Trusted Types (require-trusted-types-for 'script') a script URL must come from a named policy; ours
+  // lets through only URLs of our own folder (and the configured third-party bait). Sites list config.tt in
+  // their `trusted-types` directive; without Trusted Types, plain strings are used.
+  try {
+    policy = win.trustedTypes && trustedTypes.createPolicy(config.tt, {
+      createScriptURL: function (url) {
+        if (url.indexOf(base) && url.indexOf(config.thirdParty)) throw url;
+        return url;
+      }
+    });
+  } catch (x) { /* a policy of that name exists or is not allowed: plain strings */ }
 
   function wait(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
@@ -36,30 +54,41 @@
     return values.indexOf(B) >= 0 ? B : values.length && values.indexOf(U) < 0 ? N : U;
   }
 
-  // Bait elements go into the page at once: blockers hide generic classes only after they see them in the DOM.
-  function bait(name) {
-    var el = doc.createElement("div");
+  // Probes go into the page at once: blockers hide generic classes only after they see them in the DOM. The
+  // control and the baits differ only by class; tag and styling are the site's own (config.tag, config.style).
+  function probe(name) {
+    var el = doc.createElement(config.tag);
     el.className = name;
     el.setAttribute("aria-hidden", "true");
-    el.style.cssText = "position:absolute;left:-9999px;top:-999px;width:9px;height:9px;display:block";
+    el.style.cssText = config.style;
+    el.textContent = "\u00a0"; // not :empty, which some sites hide
     return doc.body.appendChild(el);
   }
 
-  // A removed element, or one with `display: none` on it or an ancestor, has no offsetParent.
-  function hidden(el) {
-    return !el.offsetParent || !el.offsetHeight || getComputedStyle(el).visibility == "hidden";
+  // Hidden by a rule aimed at the element itself: removed, or its own display is "none" (an ancestor's
+  // display:none leaves the element's own computed display alone).
+  function targeted(el) { return !el.isConnected || getComputedStyle(el).display == "none"; }
+
+  // Not rendered at all, for any reason (an ancestor hidden, visibility, no box).
+  function unseen(el) {
+    return targeted(el) || !el.offsetParent || !el.offsetHeight || getComputedStyle(el).visibility == "hidden";
   }
 
-  // If the neutral control is hidden too, the page itself hides things right now: no conclusion.
-  function cosmetic() { return hidden(control) ? U : baits.some(hidden) ? B : N; }
+  function cosmetic() {
+    return baits.some(targeted) ? B : unseen(control) ? U : baits.some(unseen) ? B : N;
+  }
+
+  function fetched(url) {
+    return fetch(url, { cache: "no-store", mode: "no-cors", credentials: "same-origin" });
+  }
 
   // Loads one script (or image) of ours and resolves to N (our own content arrived: the script echoed its
-  // one-time value, the image is 2x1), B (something else arrived, or the request failed while our server
-  // answers) or U (too slow, or our server answers an error).
-  function probe(path, image) {
+  // one-time value, the image is 2x1), B (something else arrived, or the request failed while a fetch of it
+  // gets through), F (the request failed and so did the fetch) or U (too slow, or our server answers an error).
+  function load(path, image) {
     return new Promise(function (resolve) {
-      var n = Math.random().toString(16).slice(2), // the server takes 8 to 64 hex digits: 13 here, nearly always
-        url = new URL(path, base) + "?n=" + n, // the third-party path is a full URL
+      var n = Math.random().toString(config.radix).slice(2, 14),
+        url = new URL(path, base) + "?" + config.token + "=" + n, // the third-party path is a full URL
         el = doc.createElement(image ? "img" : "script"), settled;
       function done(result) {
         if (settled) return;
@@ -74,44 +103,46 @@
       el.onload = function () { done(image && el.naturalWidth == 2 && el.naturalHeight == 1 ? N : B); };
       el.onerror = function () {
         // Blocked, unless our server is in trouble: fetch() is rarely filtered, and a server error answers.
-        fetch(url, { cache: "no-store", mode: "no-cors" }).then(function (r) { done(r.ok ? B : U); }, function () {
-          done(B);
-        });
+        fetched(url).then(function (r) { done(r.ok ? B : U); }, function () { done(F); });
       };
       setTimeout(function () { done(U); }, config.timeout);
       el.nonce = self.nonce; // the page's Content-Security-Policy nonce, if any
-      el.src = url;
+      try {
+        el.src = image || !policy ? url : policy.createScriptURL(url);
+      } catch (x) {
+        return done(U); // Trusted Types refuse our URL (our policy name is not allowed): no conclusion
+      }
       if (!image) doc.head.appendChild(el);
     });
   }
 
-  // The results of the control, the image, the bait scripts and the third-party script, in this order; none
-  // when our own host failed: a bad network, not a blocker.
+  // The results of the control, the image, the bait scripts and the third-party script, in this order. A
+  // request that failed outright counts only while this very script can still be fetched (the network works);
+  // null when it cannot: a bad network, not a blocker.
   function requests() {
-    var paths = [config.control, config.image].concat(config.baits, config.thirdParty || []);
-    return Promise.all(paths.map(function (path, i) { return probe(path, i == 1); })).then(function (r) {
-      return r[0] == N && r;
+    var third = config.thirdParty ? [config.thirdParty + config.control] : [],
+      paths = [config.control, config.image].concat(config.baits, third);
+    return Promise.all(paths.map(function (path, i) { return load(path, i == 1); })).then(function (r) {
+      return r.indexOf(F) < 0 ? r : fetched(self.src).then(function (s) { return s.ok && r; }, function () {});
     });
   }
+
+  // A failed request, once the network is known to work, is a blocked one: a bait, or a singled-out control.
+  function outcome(r) { return r.map(function (x) { return x == F ? B : x; }); }
 
   function network() {
     // One retry when the network looked bad, so that a hiccup does not end as "unknown".
     return requests().then(function (r) {
-      return !r || verdict(r.slice(1)) == U ? wait(300).then(requests) : r;
+      return !r || verdict(outcome(r)) == U ? wait(300).then(requests) : r;
     }).then(function (r) {
-      var signals = { script: U, image: U };
-      if (!r) clearPending(); // the detector ran and the network failed it: its silence must accuse nobody
-      else {
-        if (config.thirdParty) signals.third_party = r.pop();
-        signals.script = verdict(r.slice(2));
-        signals.image = r[1];
+      var signals = { script: U, image: U }, o = r && outcome(r), n = config.baits.length;
+      if (o) {
+        signals.image = o[1];
+        signals.script = verdict([o[0]].concat(o.slice(2, 2 + n)));
+        if (config.thirdParty) signals.third_party = o[2 + n];
       }
       return signals;
     });
-  }
-
-  function clearPending() {
-    if (config.pending) doc.cookie = config.pending + "=;max-age=0;path=/";
   }
 
   // The value of a cookie, followed by the cookies after it; undefined when there is no such cookie.
@@ -132,7 +163,6 @@
       body: JSON.stringify(body)
     }).then(function (r) {
       if (!r.ok) throw r;
-      clearPending();
       return r.json();
     }).catch(function () {
       return retry ? wait(1000).then(function () { return report(body); }) : {};
@@ -150,10 +180,7 @@
         if (!config.beacon) {
           return { verdict: v, kind: inBrowser == B ? "extension" : s.third_party == B ? "network" : null };
         }
-        if (!recheck && known(v)) {
-          clearPending();
-          return { verdict: v };
-        }
+        if (!recheck && known(v)) return { verdict: v };
         return report({ signals: s, path: location.pathname, recheck: !!recheck }, true).then(function (a) {
           return a.verdict ? a : { verdict: v };
         });
@@ -181,8 +208,8 @@
       if (!--polls) clearInterval(timer);
       if (baits || !(e || granted())) return;
       clearInterval(timer);
-      baits = config.classes.map(bait);
-      control = bait(config.neutral);
+      baits = config.classes.map(probe);
+      control = probe(config.neutral);
       doc.addEventListener(event, function (e) { if (e.detail === "run") run(true); });
       if (doc.readyState == "complete") run();
       else win.addEventListener("load", function () { run(); });

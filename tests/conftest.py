@@ -1,10 +1,49 @@
+"""Shared by every test: a fresh fault count per test, the Hypothesis profiles, and the `slow` marker.
+
+Hypothesis profiles: "dev" (the default) runs Hypothesis' usual example counts; "ci", selected by `CI=true` or
+`HYPOTHESIS_PROFILE=ci` (and used by `./scripts/test.sh --fast`), runs fewer examples and keeps no example
+database. Neither has a deadline: a loaded machine is slow, not wrong. Tests that set their own `max_examples`
+keep it, unless they scale it by `settings.default.max_examples` as tests/security/test_hostile_input.py does.
+
+`slow` marks the tests that start other programs or build things (framework servers, the packaging checks, the
+benchmark smoke run); `./scripts/test.sh --fast` leaves them out, with the browser tests.
+"""
+
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from playwright.async_api import expect
 
 from adguard_mw._faults import reset_fault_counts
+
+settings.register_profile("dev", deadline=None)  # a deadline times the machine, not the code
+settings.register_profile(
+    "ci", max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
+
+# `expect(...)` in the browser tests waits for what it asserts and returns as soon as it holds: on a loaded machine
+# (CI, tests in parallel) a page may take longer than Playwright's default 5 s to get there: slow is not wrong.
+expect.set_options(timeout=15_000)
+
+_HERE = Path(__file__).resolve().parent
+SLOW = ("frameworks", "test_packaging.py", "test_bench_smoke.py", "security/test_instances.py")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: starts servers or builds packages (left out by test.sh --fast)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        relative = Path(item.path).resolve().relative_to(_HERE).as_posix()
+        if any(relative == slow or relative.startswith(slow + "/") for slow in SLOW):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ async def message_mode(app, path: str = "/news/1") -> str | None:  # type: ignor
     async with client(app) as c:
         await report(c, app, "blocked")
         text = (await c.get(path)).text
-    marker = 'data-mode="'
+    marker = f'{app.names.data}="'
     if marker not in text:
         return None
     return text.split(marker, 1)[1].split('"', 1)[0]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from adguard_mw.names import BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT
 from adguard_mw.state import VISITOR_ID_DAYS, Verdict, VisitorState, new_visitor_id, visitor_id_expired
 
 from .site import SAME_ORIGIN, client, logged, own_url, report, wrapped
@@ -32,30 +31,34 @@ class TestAssets:
         assert css.status_code == js.status_code == 200
         assert "__C__" not in css.text and f".{app.names.css_class}-box" in css.text
 
-    @pytest.mark.parametrize("kind", ["control", BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT])
+    @pytest.mark.parametrize("kind", ["control", "script", "surrogate"])
     async def test_bait_and_control_scripts_echo_the_one_time_value(self, kind: str) -> None:
         app = wrapped()
-        name = app.names.control if kind == "control" else f"{app.names.bait_dir}/{kind}"
+        names = app.names
+        bait = names.bait_script if kind == "script" else names.bait_surrogate
+        name = names.control if kind == "control" else f"{names.bait_dir}/{bait}"
         async with client(app) as c:
-            response = await c.get(own_url(app, name), params={"n": "0123456789abcdef"})
+            response = await c.get(own_url(app, name), params={names.token_param: "0123456789abcdef"})
         assert response.status_code == 200
         assert response.headers["cache-control"] == "no-store"
         assert response.text == (
             f'document.dispatchEvent(new CustomEvent("{app.names.event}",{{detail:"0123456789abcdef"}}));'
         )
 
-    @pytest.mark.parametrize("query", ["", "n=", "n=short", "n=</script><script>alert(1)", "n=ABCDEF0123456789"])
-    async def test_an_echo_only_repeats_a_hex_token(self, query: str) -> None:
+    @pytest.mark.parametrize("value", [None, "", "short", "</script><script>alert(1)", "ABCDEF0123456789"])
+    async def test_a_missing_or_rewritten_token_gets_a_script_that_says_nothing(self, value: str | None) -> None:
+        """Stripping or rewriting the one-time value (`$removeparam`) must read as blocking, not as our error."""
         app = wrapped()
+        query = "" if value is None else f"{app.names.token_param}={value}"
         async with client(app) as c:
             response = await c.get(own_url(app, app.names.control) + "?" + query)
-        assert response.status_code == 400
-        assert "hex" in response.text
+        assert response.status_code == 200 and response.text == ";"
 
-    async def test_unknown_paths_under_the_prefix(self) -> None:
+    async def test_other_paths_in_our_folder_belong_to_the_site(self) -> None:
         app = wrapped()
         async with client(app) as c:
-            assert (await c.get(own_url(app, "nothing-here"))).status_code == 404
+            other = await c.get(own_url(app, "nothing-here"))
+            assert other.status_code == 404 and other.text == "Not Found"  # the site's own 404, not ours
             assert (await c.post(own_url(app, app.names.script))).status_code == 405
 
     async def test_names_carry_no_ad_block_words(self) -> None:
@@ -77,7 +80,7 @@ class TestBeacon:
         signed, summary = response.headers.get_list("set-cookie")
         assert signed.startswith(app.names.cookie + "=") and "HttpOnly" in signed and "SameSite=Lax" in signed
         # The detector may read the verdict and its age (to report once per verdict), nothing else.
-        assert re.fullmatch(rf"{app.names.cookie}_v=b\.\d+; Max-Age=2592000; Path=/; SameSite=Lax", summary)
+        assert re.fullmatch(rf"{app.names.companion}=b\.\d+; Max-Age=2592000; Path=/; SameSite=Lax", summary)
         [event] = logged(app, tmp_path)
         assert event["event"] == "verdict" and event["verdict"] == "blocked" and event["kind"] == "extension"
         assert event["signals"] == {"cosmetic": "blocked", "script": "blocked", "image": "blocked"}

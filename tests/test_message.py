@@ -312,7 +312,7 @@ class TestRendering:
         assert '<h2 id="zz-title" class="zz-title" tabindex="-1">How to allow ads on The Lantern</h2>' in page
         assert '<ol class="zz-steps">' in page and "<details" not in page
         assert "zz-body" not in page and "zz-cta" not in page  # no appeal: just the steps
-        assert page.count('data-action="dismiss"') == 2 and 'data-action="check"' in page
+        assert page.count('data-mode-action="dismiss"') == 2 and 'data-mode-action="check"' in page
 
     @pytest.mark.parametrize(
         ("mode", "role"), [("notice", ' role="region"'), ("soft", ' role="dialog" aria-modal="true"'), ("hard", "")]

@@ -11,7 +11,7 @@ import pytest
 
 from adguard_mw import AdGuardMiddleware
 
-from .site import bare_site, client, report, wrapped
+from .site import SAME_ORIGIN, bare_site, client, own_url, report, wrapped
 
 pytest.importorskip("prometheus_client", reason="the [prometheus] extra is not installed")
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +22,8 @@ async def test_events_are_counted_and_served() -> None:
     async with client(app) as c:
         await report(c, app, "blocked")
         await c.get("/news/1")
+        seen = {"path": "/news/1", "mode": "soft"}  # the page confirms the message stayed on screen
+        await c.post(own_url(app, app.names.seen), json=seen, headers=SAME_ORIGIN)
         app.events.flush()
         response = await c.get("/metrics")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")

@@ -16,13 +16,15 @@ from adguard_mw import AdGuardMiddleware, EventLog, Policy
 from adguard_mw.events import JsonLinesSink
 
 from .asgi import app_sending, body, call, http_scope, start
-from .site import CHROME, KEY, PAGE, SAME_ORIGIN, bare_site, client, logged, report, wrapped
+from .site import CHROME, KEY, PAGE, SAME_ORIGIN, bare_site, client, logged, own_url, report, wrapped
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
 def detector_tag(app: AdGuardMiddleware) -> str:
-    return f'<script src="{app.names.prefix}/{app.names.script}?v={app.assets.detector.version}" defer></script>'
+    version = app.names.version(app.assets.detector.version)
+    tag = f'<script src="{app.names.prefix}/{app.names.script}?{version}" defer></script>'
+    return tag + f'<noscript><link rel="stylesheet" href="{app.names.prefix}/{app.names.fallback}"></noscript>'
 
 
 class TestConfiguration:
@@ -169,7 +171,7 @@ class TestAsking:
             first = (await c.get("/news/1")).text
             hostile = (await c.get("/news/%22%3E%3Cscript%3Ealert(1)")).text
         assert '<input type="hidden" name="next" value="/news/1">' in first
-        assert 'value="/news/&#34;&gt;&lt;script&gt;alert(1)"' in hostile
+        assert 'value="/news/%22%3E%3Cscript%3Ealert%281%29"' in hostile  # a URL, percent-encoded
         assert "<script>alert(1)" not in hostile and "@@adguard-mw" not in hostile
 
     async def test_notice_is_a_banner(self) -> None:
@@ -177,7 +179,7 @@ class TestAsking:
         async with client(app) as c:
             await report(c, app, "blocked")
             text = (await c.get("/news/1")).text
-        assert 'data-mode="notice" role="region"' in text and "aria-modal" not in text
+        assert f'{app.names.data}="notice"' in text and 'role="region"' in text and "aria-modal" not in text
 
     async def test_hard_message_replaces_the_content(self) -> None:
         app = wrapped(policy="hard")
@@ -246,8 +248,14 @@ class TestAsking:
         async with client(app) as c:
             await report(c, app, "blocked")
             await c.get("/news/1?utm_source=newsletter&email=reader@example.com", headers={"Accept-Language": "de-CH"})
-        page_view, shown = logged(app, tmp_path)[-2:]
+            # The page itself confirms that the message stayed on screen; only then is it "shown".
+            seen = {"path": "/news/1", "mode": "soft"}
+            headers = {**SAME_ORIGIN, "Accept-Language": "de-CH"}
+            confirmed = await c.post(own_url(app, app.names.seen), json=seen, headers=headers)
+        page_view, served, shown = logged(app, tmp_path)[-3:]
+        assert confirmed.status_code == 204
         assert page_view["event"] == "page_view" and page_view["verdict"] == "blocked" and page_view["sample_rate"] == 1
+        assert served["event"] == "message_served" and served["mode"] == "soft"
         assert shown["event"] == "message_shown" and shown["mode"] == "soft" and shown["path"] == "/news/1"
         assert shown["locale"] == "de" and shown["kind"] == "extension" and shown["site"] == "this site"
         common = {"v", "id", "time", "event", "site", "instance", "path", "locale", "variant", "mode", "visitor"}
@@ -273,33 +281,38 @@ class TestAsking:
 
 
 class TestPrivacy:
-    async def test_global_privacy_control_means_no_check_no_cookie_no_event(self, tmp_path: Path) -> None:
+    async def test_global_privacy_control_readers_are_asked_but_never_logged_with_an_id(self, tmp_path: Path) -> None:
         app = wrapped(policy="hard", events=tmp_path)
+        async with client(app) as c:
+            c.headers["Sec-GPC"] = "1"
+            await report(c, app, "blocked")
+            page = await c.get("/news/1")
+        assert "<article>Text</article>" not in page.text  # a first-party check and message are neither sale nor share
+        events = logged(app, tmp_path)
+        assert {event["event"] for event in events} >= {"verdict", "message_shown"}
+        assert all(event.get("visitor") is None for event in events)
+
+    async def test_the_site_can_leave_them_alone(self, tmp_path: Path) -> None:
+        app = wrapped(policy="hard", events=tmp_path, gpc="skip")
         async with client(app) as c:
             await report(c, app, "blocked")
             events_before = len(logged(app, tmp_path))
             page = await c.get("/news/1", headers={"Sec-GPC": "1"})
-        # The anonymous page, as a cache may hold it for everyone: the tag (its script stays idle), nothing else.
-        assert "<article>Text</article>" in page.text and app.names.script in page.text
-        assert "set-cookie" not in page.headers and page.headers["cache-control"] == "public, max-age=600"
-        assert len(logged(app, tmp_path)) == events_before
-
-    async def test_the_beacon_ignores_readers_with_global_privacy_control(self, tmp_path: Path) -> None:
-        app = wrapped(events=tmp_path)
-        async with client(app) as c:
-            response = await c.post(
+            beacon = await c.post(
                 f"{app.names.prefix}/{app.names.beacon}",
                 json={"signals": {"script": "blocked"}, "path": "/"},
                 headers={**SAME_ORIGIN, "Sec-GPC": "1"},
             )
-        assert response.status_code == 204 and "set-cookie" not in response.headers
-        assert logged(app, tmp_path) == []
+        # The anonymous page, as a cache may hold it for everyone: the tag (its script stays idle), nothing else.
+        assert "<article>Text</article>" in page.text and app.names.script in page.text
+        assert "set-cookie" not in page.headers and page.headers["cache-control"] == "public, max-age=600"
+        assert beacon.status_code == 204 and "set-cookie" not in beacon.headers
+        assert len(logged(app, tmp_path)) == events_before
 
-    async def test_the_switch_can_be_turned_off(self) -> None:
-        app = wrapped(honor_gpc=False)
-        async with client(app) as c:
-            page = await c.get("/news/1", headers={"Sec-GPC": "1"})
-        assert app.names.script in page.text
+    def test_the_old_switch_still_works_and_says_it_is_deprecated(self) -> None:
+        with pytest.warns(DeprecationWarning, match="gpc='skip'"):
+            app = wrapped(honor_gpc=True)
+        assert app.gpc == "skip"
 
 
 class TestNeverBreakTheSite:

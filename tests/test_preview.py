@@ -107,5 +107,5 @@ def test_check_config_prints_the_live_preview_address(
     path.write_text('[preview]\ntoken_env = "PREVIEW_TOKEN"\n')
     assert main(["check-config", str(path)]) == 0
     line = capsys.readouterr().out.splitlines()[-1]
-    assert line.startswith("live preview: /_") and "?token=<the preview token>" in line
+    assert line.startswith("live preview: /") and "?token=<the preview token>" in line
     assert "a-preview-token" not in line  # the token itself is never printed

@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from adguard_mw import AdGuardMiddleware, Mode
+from adguard_mw.reload import RELOAD_WAIT
 
 from .site import article, client, report
 
@@ -69,7 +73,7 @@ async def test_a_changed_message_is_live_on_the_next_request(config: Path) -> No
 async def test_a_changed_policy_is_live_on_the_next_request(config: Path) -> None:
     app = site(config)
     write(config, replace={'mode = "soft"': 'mode = "notice"'})
-    assert 'data-mode="notice"' in await page_for_a_blocking_reader(app)
+    assert f'{app.names.data}="notice"' in await page_for_a_blocking_reader(app)
     assert app.policy.mode is Mode.NOTICE
 
 
@@ -81,7 +85,7 @@ async def test_a_broken_file_keeps_the_running_settings_and_says_why_once(
     with caplog.at_level(logging.ERROR, logger="adguard_mw.config"):
         first = await page_for_a_blocking_reader(app)
         second = await page_for_a_blocking_reader(app)
-    assert 'data-mode="soft"' in first and 'data-mode="soft"' in second
+    assert f'{app.names.data}="soft"' in first and f'{app.names.data}="soft"' in second
     errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
     assert errors == [
         "adguard_mw: adguard-mw.toml was not reloaded, the previous settings stay in force: "
@@ -92,7 +96,7 @@ async def test_a_broken_file_keeps_the_running_settings_and_says_why_once(
 async def test_a_file_that_is_not_toml_keeps_the_running_settings(config: Path) -> None:
     app = site(config)
     config.write_text("[policy\nmode = ")
-    assert 'data-mode="soft"' in await page_for_a_blocking_reader(app)
+    assert f'{app.names.data}="soft"' in await page_for_a_blocking_reader(app)
 
 
 async def test_changes_that_need_a_restart_are_named_and_not_applied(
@@ -132,4 +136,67 @@ async def test_keywords_given_in_code_keep_winning_over_the_file(config: Path) -
     app = AdGuardMiddleware.from_config(Starlette(routes=[Route("/{path:path}", article)]), config, policy="notice")
     write(config, title="Changed")
     text = await page_for_a_blocking_reader(app)
-    assert "Changed" in text and 'data-mode="notice"' in text
+    assert "Changed" in text and f'{app.names.data}="notice"' in text
+
+
+BROKEN_TEMPLATES = {
+    "raising when rendered": "<p>{{ 1 // 0 }}</p>",
+    "including itself": '{% include "panel.html" %}',
+    "calling what raises": '{{ text.title.index("#") }}',
+}
+
+
+@pytest.mark.parametrize("panel", BROKEN_TEMPLATES.values(), ids=BROKEN_TEMPLATES.keys())
+async def test_a_template_that_fails_on_reload_never_fails_a_readers_request(
+    config: Path, panel: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    templates = config.parent / "templates"
+    templates.mkdir()
+    write(config, replace={"[reload]": 'template_dir = "templates"\n\n[reload]'})
+    app = site(config)
+    (templates / "panel.html").write_text(panel)
+    write(config, title="Help keep the lamps lit", replace={"[reload]": 'template_dir = "templates"\n\n[reload]'})
+    with caplog.at_level(logging.ERROR, logger="adguard_mw"):
+        first = await page_for_a_blocking_reader(app)
+        second = await page_for_a_blocking_reader(app)
+    assert "Please support us" in first and "Please support us" in second  # the previous settings, in force
+    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
+    assert len(errors) == 1 and "was not reloaded" in errors[0] and "fail in notice mode" in errors[0]
+
+
+async def test_any_fault_while_reloading_keeps_the_running_settings(
+    config: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = site(config)
+
+    def explode(**options: object) -> None:
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(app, "build_editorial", explode)
+    write(config, title="Help keep the lamps lit")
+    with caplog.at_level(logging.ERROR, logger="adguard_mw"):
+        assert "Please support us" in await page_for_a_blocking_reader(app)
+        write(config, title="Help keep the lamps lit, again")
+        assert "Please support us" in await page_for_a_blocking_reader(app)
+    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
+    assert len(errors) == 1 and "reloading adguard-mw.toml failed; the previous settings stay in force" in errors[0]
+
+
+async def test_a_slow_reload_never_holds_up_a_readers_request(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = site(config)
+    build = app.build_editorial
+
+    def slowly(**options: Any) -> Any:
+        time.sleep(RELOAD_WAIT + 2)  # templates slow to render, a slow disk: the reload takes its time
+        return build(**options)
+
+    monkeypatch.setattr(app, "build_editorial", slowly)
+    write(config, title="Help keep the lamps lit")
+    began = time.monotonic()
+    page = await page_for_a_blocking_reader(app)
+    assert time.monotonic() - began < RELOAD_WAIT + 1  # the request waited for the reload a moment at most
+    assert "Please support us" in page  # and got the settings in force
+    deadline = time.monotonic() + 30
+    while app.renderer.message.title != "Help keep the lamps lit" and time.monotonic() < deadline:
+        await anyio.sleep(0.1)  # the reload finishes on its own thread, then its settings are live
+    assert app.renderer.message.title == "Help keep the lamps lit"

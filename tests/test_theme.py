@@ -155,8 +155,8 @@ _TEXT_COLOURS = """
     }
     return [255, 255, 255];
   };
-  const status = document.querySelector("[data-still]");
-  status.textContent = status.getAttribute("data-still");
+  const status = document.querySelector("[data-mode-still]");
+  status.textContent = status.getAttribute("data-mode-still");
   const out = [];
   for (const el of document.querySelectorAll(".support-note *")) {
     const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());

@@ -56,6 +56,24 @@ def summary_line(report: Report) -> str:
     return f"{report.total.events:,} events from {files:,} file{'s' if files != 1 else ''}{span}"
 
 
+def why_dashes(m: Metrics) -> list[str]:
+    """Why a rate is "—", in words: a demo session or a quiet day gives a few events and many empty denominators."""
+    reasons = []
+    if m.blocked.value is None:
+        reasons.append(
+            "the blocking rates: no page view with a verdict yet (a reader's first page view runs the check; "
+            f"the rates count the page views after it; {count(m.page_views)} page view(s) had no verdict)"
+        )
+    if m.dismissal.value is None or m.recovery.value is None:
+        reasons.append(
+            "the message rates: no message shown to a known reader yet (the policy observes, the reader still "
+            "has free page views, or nobody blocked)"
+        )
+    if not reasons:
+        return []
+    return ["", '"—" marks a rate with nothing to divide by:', *(f"- {reason}" for reason in reasons)]
+
+
 # Terminal table.
 
 BLOCKING_HEADERS = ("eligible page views", "block rate", "extension", "network", "unknown")
@@ -109,6 +127,7 @@ def render_table(report: Report) -> str:
     ]  # fmt: skip
     width = max(len(name) for name, _ in summary)
     out.extend(f"{name.ljust(width)}  {value}" for name, value in summary)
+    out.extend(why_dashes(m))
     if report.by and report.groups:
         out += ["", f"Blocking by {report.by}"]
         out.append(

@@ -273,7 +273,7 @@ async def open_message(context: BrowserContext, site: Site) -> Page:
 
 
 def message_selector(site: Site) -> str:
-    return f".{site.app.names.css_class}[data-mode]"
+    return f".{site.app.names.css_class}[{site.app.names.data}]"
 
 
 async def new_page(
@@ -289,7 +289,8 @@ async def new_page(
 DESCRIBE = """(el, selector) => {
   const squash = (text) => (text || "").trim().replace(/\\s+/g, " ").slice(0, 40);
   const where = el.closest(selector) !== null ? "message: " : "page: ";
-  const action = el.getAttribute("data-action");
+  const marked = [...el.attributes].find((a) => a.name.endsWith("-action"));  // the site's own data attribute
+  const action = marked && marked.value;
   const text = squash(el.textContent), name = squash(el.getAttribute("aria-label")) || text;
   return where + "<" + el.tagName.toLowerCase() + ">" + (action ? "[" + action + "]" : "") + ` "${name}"`
     + (name !== text ? ` showing "${text}"` : "");
@@ -469,7 +470,7 @@ async def test_every_control_works_from_the_keyboard_in_the(
         elif "[check]" in target:
             # The status line says what the new check found: still blocked (this browser blocks the baits).
             status = page.locator(message).get_by_role("status")
-            still = await status.get_attribute("data-still")
+            still = await status.evaluate("el => [...el.attributes].find((a) => a.name.endsWith('-still')).value")
             await expect(status, f"{key} on {target} checks again").to_have_text(still or "", timeout=10_000)
         elif target.startswith("message: <summary>"):
             now_open = await page.evaluate("(s) => document.querySelector(s + ' details').open", message)
@@ -507,7 +508,7 @@ async def test_the_soft_dialog_keeps_focus_inside_until_closed_by(
     if key == "Escape":
         await page.keyboard.press("Escape")
     else:  # the icon button comes first in the dialog, "Continue reading" last
-        dismissers = dialog.locator("button[data-action=dismiss]")
+        dismissers = dialog.locator(f"button[{site.app.names.data}-action=dismiss]")
         button = dismissers.first if key == "the close button" else dismissers.last
         for _ in range(count + 1):
             if await button.evaluate("el => el === document.activeElement"):

@@ -22,7 +22,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adguard_mw import AdGuardMiddleware, Mode, Policy
-from adguard_mw.names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT
 
 from .conftest import Serve
 
@@ -109,7 +108,7 @@ def ours(requests: list[Request], app: AdGuardMiddleware) -> list[str]:
 
 def check_requests(app: AdGuardMiddleware) -> set[str]:
     names = app.names
-    baits = {f"{names.bait_dir}/{name}" for name in (BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, BAIT_IMAGE)}
+    baits = {f"{names.bait_dir}/{name}" for name in (names.bait_script, names.bait_surrogate, names.bait_image)}
     return {names.control, *baits}
 
 
@@ -127,7 +126,7 @@ async def assert_checked(page: Page, requests: list[Request], app: AdGuardMiddle
     made = ours(requests, app)
     assert check_requests(app) <= set(made) and app.names.beacon in made
     assert await page.evaluate("window.__cookieReads") > 0  # the summary cookie is read once the check runs
-    assert {c["name"] for c in await page.context.cookies()} >= {app.names.cookie, app.names.cookie + "_v"}
+    assert {c["name"] for c in await page.context.cookies()} >= {app.names.cookie, app.names.companion}
 
 
 async def test_before_the_consent_event_nothing_happens_and_after_it_the_check_runs(
@@ -230,7 +229,7 @@ async def test_without_a_beacon_a_clean_browser_sees_no_message(
     assert await page.locator(f"template#{app.names.css_class}-message").count() == 1  # it was there to be shown
     assert await verdict(page) == {"verdict": "not_blocked", "kind": None}
     await page.wait_for_timeout(300)
-    await expect(page.locator(f".{app.names.css_class}[data-mode]")).to_have_count(0)
+    await expect(page.locator(f".{app.names.css_class}[{app.names.data}]")).to_have_count(0)
     await expect(page.locator("article")).to_be_visible()
     assert_nothing_sent(requests, recorder, app)
     assert await clean_context.cookies() == []

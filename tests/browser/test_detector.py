@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route as Path
 
 from adguard_mw import AdGuardMiddleware
-from adguard_mw.names import BAIT_IMAGE, BAIT_SCRIPT, BAIT_SURROGATE_SCRIPT, Names
+from adguard_mw.names import Names
 
 from .blocker import filterlists_dir
 from .conftest import Serve
@@ -87,29 +87,49 @@ async def test_a_surrogate_script_counts_as_blocked(site: str, clean_context: Br
     async def stand_in(route: Route) -> None:
         await route.fulfill(status=200, content_type="text/javascript", body=surrogate)
 
-    await clean_context.route(own(f"{NAMES.bait_dir}/{BAIT_SURROGATE_SCRIPT}"), stand_in)
+    await clean_context.route(own(f"{NAMES.bait_dir}/{NAMES.bait_surrogate}"), stand_in)
     posted = await report(clean_context, site + "/")
     assert posted["signals"] == {"cosmetic": "not_blocked", "script": "blocked", "image": "not_blocked"}
     assert posted["verdict"] == "blocked" and posted["kind"] == "extension"
 
 
 async def test_a_blocked_bait_request_counts_as_blocked(site: str, clean_context: BrowserContext) -> None:
-    await clean_context.route(own(f"{NAMES.bait_dir}/{BAIT_SCRIPT}"), lambda route: route.abort("blockedbyclient"))
+    await clean_context.route(
+        own(f"{NAMES.bait_dir}/{NAMES.bait_script}"), lambda route: route.abort("blockedbyclient")
+    )
     posted = await report(clean_context, site + "/")
     assert posted["signals"]["script"] == "blocked" and posted["verdict"] == "blocked"
 
 
 async def test_a_failing_network_is_unknown_never_blocked(site: str, clean_context: BrowserContext) -> None:
-    """When the neutral control fails too, the bait's failure says nothing about a blocker."""
-    for name in (NAMES.control, f"{NAMES.bait_dir}/{BAIT_SCRIPT}", f"{NAMES.bait_dir}/{BAIT_SURROGATE_SCRIPT}"):
+    """When even a fetch of the detector itself fails, the network is down: no failure says anything."""
+    for name in (NAMES.control, f"{NAMES.bait_dir}/{NAMES.bait_script}", f"{NAMES.bait_dir}/{NAMES.bait_surrogate}"):
         await clean_context.route(own(name), lambda route: route.abort("internetdisconnected"))
+
+    async def offline_for_fetches(route: Route) -> None:
+        if route.request.resource_type == "fetch":
+            await route.abort("internetdisconnected")
+        else:
+            await route.continue_()
+
+    await clean_context.route(own(NAMES.script), offline_for_fetches)
     posted = await report(clean_context, site + "/")
     assert posted["signals"]["script"] == posted["signals"]["image"] == "unknown"
     assert posted["verdict"] == "unknown"
 
 
+async def test_a_control_singled_out_while_the_network_works_is_blocking(
+    site: str, clean_context: BrowserContext
+) -> None:
+    """Blocking the neutral control (every request type) no longer buys "unknown": the detector's own URL still
+    loads, so the network works and the control was blocked on purpose."""
+    await clean_context.route(own(NAMES.control), lambda route: route.abort("blockedbyclient"))
+    posted = await report(clean_context, site + "/")
+    assert posted["signals"]["script"] == "blocked" and posted["verdict"] == "blocked"
+
+
 async def test_a_server_error_on_every_request_is_unknown(site: str, clean_context: BrowserContext) -> None:
-    for name in (NAMES.control, f"{NAMES.bait_dir}/{BAIT_SCRIPT}", f"{NAMES.bait_dir}/{BAIT_SURROGATE_SCRIPT}"):
+    for name in (NAMES.control, f"{NAMES.bait_dir}/{NAMES.bait_script}", f"{NAMES.bait_dir}/{NAMES.bait_surrogate}"):
         await clean_context.route(own(name), lambda route: route.fulfill(status=500, body="upstream error"))
     posted = await report(clean_context, site + "/")
     assert posted["verdict"] == "unknown"
@@ -121,7 +141,7 @@ async def test_a_slow_bait_is_unknown_never_blocked(site: str, clean_context: Br
         with contextlib.suppress(PlaywrightError):  # the page may be gone by then
             await route.continue_()
 
-    await clean_context.route(own(f"{NAMES.bait_dir}/{BAIT_SCRIPT}"), slow)
+    await clean_context.route(own(f"{NAMES.bait_dir}/{NAMES.bait_script}"), slow)
     posted = await report(clean_context, site + "/")
     assert posted["signals"]["script"] == "unknown" and posted["verdict"] == "unknown"
 
@@ -153,24 +173,40 @@ async def test_a_stand_in_image_counts_as_blocked(site: str, clean_context: Brow
     """uBlock answers blocked images with a 1x1 pixel; ours is 2x1."""
     pixel = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
     await clean_context.route(
-        own(f"{NAMES.bait_dir}/{BAIT_IMAGE}"), lambda route: route.fulfill(body=pixel, content_type="image/gif")
+        own(f"{NAMES.bait_dir}/{NAMES.bait_image}"), lambda route: route.fulfill(body=pixel, content_type="image/gif")
     )
     posted = await report(clean_context, site + "/")
     assert posted["signals"]["image"] == "blocked" and posted["verdict"] == "blocked"
 
 
-async def test_a_reader_with_global_privacy_control_is_not_checked(site: str, chromium: Browser) -> None:
+async def test_a_reader_with_global_privacy_control_is_checked_and_the_page_cannot_pretend(
+    site: str, chromium: Browser
+) -> None:
+    """By default GPC readers are checked (a first-party check is no sale or share), and a page that merely
+    claims GPC (a scriptlet setting navigator.globalPrivacyControl) does not stop the detector either."""
     context = await chromium.new_context(extra_http_headers={"Sec-GPC": "1"})
     try:
         await context.add_init_script("Object.defineProperty(navigator, 'globalPrivacyControl', {value: true});")
-        page = await context.new_page()
+        posted = await report(context, site + "/")
+        assert posted["verdict"] == "not_blocked"
+    finally:
+        await context.close()
+
+
+async def test_where_the_site_leaves_gpc_readers_alone_they_are_not_checked(serve: Serve, chromium: Browser) -> None:
+    app = AdGuardMiddleware(Starlette(routes=[Path("/", page)]), secret_key=KEY, policy="hard", gpc="skip")
+    base = serve(app, "gpc.test")
+    context = await chromium.new_context(extra_http_headers={"Sec-GPC": "1"})
+    try:
+        await context.add_init_script("Object.defineProperty(navigator, 'globalPrivacyControl', {value: true});")
+        tab = await context.new_page()
         requests: list[str] = []
-        page.on("request", lambda request: requests.append(request.url))
-        await page.goto(site + "/")
-        await page.wait_for_timeout(2500)
-        ours = [url for url in requests if NAMES.prefix in url]
-        assert len(ours) == 1 and NAMES.script in ours[0]  # the script loads (pages stay cacheable) and stays idle
-        assert await page.locator("div[aria-hidden=true]").count() == 0  # no bait placed
+        tab.on("request", lambda request: requests.append(request.url))
+        await tab.goto(base + "/")
+        await tab.wait_for_timeout(2500)
+        ours = [url for url in requests if app.names.prefix + "/" in url and url.split("?")[0] != base + "/"]
+        assert len(ours) == 1 and app.names.script in ours[0]  # the script loads (pages stay cacheable), stays idle
+        assert await tab.locator(f"{app.names.probe_tag}[aria-hidden=true]").count() == 0  # no probe placed
         assert await context.cookies() == []
     finally:
         await context.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from starlette.applications import Starlette
@@ -105,8 +106,8 @@ async def test_an_extension_with_a_dns_filter_is_an_extension(
 
 @pytest.fixture(scope="module")
 def silence_site(serve: Serve) -> tuple[str, AdGuardMiddleware]:
-    app = AdGuardMiddleware(site(), secret_key=KEY, policy=Policy(mode="hard"), silent_detector="blocked")
-    return serve(app), app
+    app = AdGuardMiddleware(site(), secret_key=KEY, policy=Policy(mode="hard"), events=lambda record: None)
+    return serve(app, "silence.test"), app
 
 
 @pytest.fixture
@@ -114,17 +115,22 @@ def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("adguard_mw.middleware.SILENCE_GRACE", 1)
 
 
-async def test_a_detector_blocked_by_name_counts_as_blocked_after_a_silent_page_view(
+def verdict_cookie(cookies: list[Any], app: AdGuardMiddleware) -> str:
+    return {c["name"]: c["value"] for c in cookies}.get(app.names.companion, "")[:1]
+
+
+async def test_a_detector_blocked_by_name_counts_as_blocked_after_two_silent_page_views(
     silence_site: tuple[str, AdGuardMiddleware], clean_context: BrowserContext, short_grace: None
 ) -> None:
     base, app = silence_site
     # What a list maintainer would write after finding this site's detector: block it by its exact path.
     await clean_context.route(f"**{app.names.prefix}/{app.names.script}*", lambda route: route.abort("blockedbyclient"))
     page = await clean_context.new_page()
-    await page.goto(base + "/one")
-    await page.wait_for_timeout(1200)
-    await expect(page.locator("article")).to_be_visible()
-    await page.goto(base + "/two")  # the first view never reported: it counts as blocked, as a report would have
+    for path in ("/one", "/two"):
+        await page.goto(base + path)
+        await page.wait_for_timeout(1200)
+        await expect(page.locator("article")).to_be_visible()
+    await page.goto(base + "/three")  # two page views in a row never reported: blocked, as a report would say
     await expect(page.locator("article")).to_have_count(0)
 
 
@@ -136,7 +142,7 @@ async def test_a_working_detector_is_never_counted_silent(
     for path in ("/one", "/two", "/three", "/four"):
         await page.goto(base + path)
         await page.wait_for_function(
-            "name => document.cookie.indexOf(name + '=') < 0", arg=app.names.cookie + "_p", timeout=10_000
+            "name => document.cookie.indexOf(name + '=n') >= 0", arg=app.names.companion, timeout=10_000
         )
         await page.wait_for_timeout(1100)
         await expect(page.locator("article")).to_be_visible()
@@ -145,7 +151,7 @@ async def test_a_working_detector_is_never_counted_silent(
 async def test_a_browser_without_javascript_is_never_counted_silent(
     silence_site: tuple[str, AdGuardMiddleware], chromium: Browser, short_grace: None
 ) -> None:
-    base, _ = silence_site
+    base, app = silence_site
     context = await chromium.new_context(java_script_enabled=False)
     try:
         page = await context.new_page()
@@ -153,5 +159,60 @@ async def test_a_browser_without_javascript_is_never_counted_silent(
             await page.goto(base + path)
             await page.wait_for_timeout(1100)
             await expect(page.locator("article")).to_be_visible()
+        assert verdict_cookie(await context.cookies(), app) == ""
     finally:
         await context.close()
+
+
+async def test_a_reader_who_clicks_on_before_each_check_ends_is_never_counted(
+    silence_site: tuple[str, AdGuardMiddleware], clean_context: BrowserContext
+) -> None:
+    """Four articles two seconds apart, each left before its report (held back here) could arrive: with the real
+    ten-second grace none of them counts, however slow the machine."""
+    base, app = silence_site
+    await clean_context.route(f"**{app.names.prefix}/{app.names.beacon}", lambda route: route.abort("aborted"))
+    page = await clean_context.new_page()
+    for path in ("/one", "/two", "/three", "/four"):
+        await page.goto(base + path)
+        await page.wait_for_timeout(2000)
+        await expect(page.locator("article")).to_be_visible()
+    assert verdict_cookie(await clean_context.cookies(), app) == ""
+
+
+async def test_prefetches_and_prerenders_are_never_counted(
+    silence_site: tuple[str, AdGuardMiddleware], clean_context: BrowserContext, short_grace: None
+) -> None:
+    base, app = silence_site
+    page = await clean_context.new_page()
+    await page.goto(base + "/one")
+    await page.wait_for_function(
+        "name => document.cookie.indexOf(name + '=n') >= 0", arg=app.names.companion, timeout=10_000
+    )
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in await clean_context.cookies())
+    port = base.rsplit(":", 1)[1]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"Host": f"silence.test:{port}"}) as c:
+        for purpose in ("prefetch", "prefetch;prerender"):
+            for path in ("/two", "/three", "/four"):  # fetched as a browser does ahead of a click, never shown
+                headers = {"Sec-Purpose": purpose, "Sec-Fetch-Dest": "document", "Cookie": cookie}
+                response = await c.get(path, headers=headers)
+                assert response.status_code == 200 and "set-cookie" not in response.headers
+
+
+async def test_a_page_restored_from_the_back_forward_cache_accuses_nobody(
+    silence_site: tuple[str, AdGuardMiddleware], clean_context: BrowserContext, short_grace: None
+) -> None:
+    base, app = silence_site
+    page = await clean_context.new_page()
+    for path in ("/one", "/two"):
+        await page.goto(base + path)
+        await page.wait_for_function(
+            "name => document.cookie.indexOf(name + '=n') >= 0", arg=app.names.companion, timeout=10_000
+        )
+    for _ in range(3):
+        await page.go_back()
+        await page.wait_for_timeout(1100)
+        await page.go_forward()
+        await page.wait_for_timeout(1100)
+    await page.goto(base + "/three")
+    await expect(page.locator("article")).to_be_visible()
+    assert verdict_cookie(await clean_context.cookies(), app) == "n"

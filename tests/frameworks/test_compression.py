@@ -49,7 +49,7 @@ def site() -> Starlette:
 
 
 def detector_tag(app: AdGuardMiddleware) -> bytes:
-    return f'<script src="{app.names.prefix}/{app.names.script}?v='.encode()
+    return f'<script src="{app.names.prefix}/{app.names.script}?{app.names.version_param}='.encode()
 
 
 async def fetch(app: ASGIApp, path: str, encoding: str) -> httpx.Response:

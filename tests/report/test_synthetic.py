@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,9 @@ def test_the_distribution_is_as_documented(generated: Path, records: list[dict[s
 
 
 def test_a_million_events_in_well_under_a_minute(tmp_path: Path) -> None:
-    """Scaled down to keep the suite fast: 100,000 events must take well under 6 s (a million, a minute)."""
-    started = dt.datetime.now()
+    """Scaled down to keep the suite fast: 100,000 events must take well under 6 s (a million, a minute).
+
+    Measured in CPU seconds of this process: a machine busy with other work stretches the wall clock, not this."""
+    started = time.process_time()
     generate(tmp_path, 100_000, seed=1, days=2, end=END)
-    assert (dt.datetime.now() - started).total_seconds() < 3
+    assert time.process_time() - started < 3

@@ -39,8 +39,12 @@ from ..asgi import Sent, http_scope
 from ..site import CHROME, KEY, ORIGIN, PAGE, bare_site, client, own_url, report
 
 HOST = "news.test"
-SOME = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-FEW = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+# Scaled by the Hypothesis profile (tests/conftest.py): 200 and 60 by default, fewer under CI=true.
+_RUNS = settings.default.max_examples / 100
+SOME = settings(
+    max_examples=int(200 * _RUNS), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+FEW = settings(max_examples=int(60 * _RUNS), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 class Recorded(list[dict[str, Any]]):
@@ -314,7 +318,8 @@ class TestCookies:
         cookie = (b"cookie", f"theme=dark; {APP.names.cookie}={value}".encode("latin-1", "replace"))
         page = await send_raw("/news/1", method="GET", headers=[cookie, (b"accept", b"text/html")])
         assert page.status == 200 and b"<article>Text</article>" in page.body  # the hard wall is never served
-        assert page.header("set-cookie") is None
+        new_state = page.header("set-cookie")  # a new reader's page view is counted until its detector reports
+        assert new_state is not None and APP.cookie.load(new_state.split(";")[0].encode()).verdict is None
         body = json.dumps({"signals": {"script": "not_blocked"}, "path": "/"}).encode()
         beacon = await send_raw(own_url(APP, APP.names.beacon), headers=[*json_headers(), cookie], chunks=[body])
         assert beacon.status == 200
@@ -367,9 +372,11 @@ class TestPaths:
         path = APP.names.prefix + "/" + subpath.lstrip("/")
         sent = await send_raw(path, method=method, query=query, headers=json_headers())
         assert sent.status < 500
+        if path not in APP.endpoints.paths:
+            return  # not ours: the site's own files may share our folder, and the site answers for them
         if sent.status >= 400:
             assert_refused_cleanly(sent, statuses=(400, 403, 404, 405, 415))
-        assert not sets_state(sent)
+        assert not sets_state(sent) or path == own_url(APP, APP.names.fallback)
 
     @SOME
     @given(query=st.binary(max_size=80) | st.from_regex(r"to=[0-9]{0,3}(&from=.*)?", fullmatch=True).map(str.encode))
@@ -393,14 +400,18 @@ class TestPaths:
         assert not sets_state(sent) and EVENTS.drain() == []
 
     @SOME
-    @given(query=st.binary(max_size=80) | st.from_regex(r"n=[0-9a-fA-F]{0,70}", fullmatch=True).map(str.encode))
-    async def test_an_echo_repeats_nothing_but_a_short_hex_token(self, query: bytes) -> None:
+    @given(
+        query=st.binary(max_size=80)
+        | st.from_regex(rf"{APP.names.token_param}=[0-9a-zA-Z]{{0,70}}", fullmatch=True).map(str.encode)
+    )
+    async def test_an_echo_repeats_nothing_but_a_short_token(self, query: bytes) -> None:
         sent = await send_raw(own_url(APP, APP.names.control), method="GET", query=query)
-        token = query.decode("latin-1").removeprefix("n=")
-        if re.fullmatch(r"[0-9a-f]{8,64}", token):
-            assert sent.status == 200 and token.encode() in sent.body
+        token = query.decode("latin-1").removeprefix(APP.names.token_param + "=")
+        assert sent.status == 200 and not sets_state(sent)
+        if re.fullmatch(r"[0-9a-z]{6,64}", token) and query.startswith(APP.names.token_param.encode() + b"="):
+            assert token.encode() in sent.body
         else:
-            assert_refused_cleanly(sent, statuses=(400,))
+            assert sent.body == b";"  # says nothing, as a stand-in would: the detector counts it as blocked
 
     @SOME
     @given(path=st.text(max_size=60).map("/news/".__add__), accept_language=header_value, agent=header_value)
