@@ -50,6 +50,7 @@ def render_html(report: Report) -> str:
         ("Network", rate(m.network)),
         ("Unknown", rate(m.unknown)),
         ("Messages shown", count(m.messages_shown)),
+        ("Served, not seen", count(m.unconfirmed)),
         ("Dismissal rate", rate(m.dismissal)),
         ("Recoveries", count(m.recoveries)),
         ("Recovery rate (visitors)", rate(m.recovery)),

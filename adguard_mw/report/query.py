@@ -115,6 +115,12 @@ class Metrics:
     allow_ads_page_views: float = 0.0  # not-blocked page views of visitors after their `recovered` event, weighted
     failed_verification: Rate = Rate(0, 0)  # check_again still blocked / check_again with a verdict
     funnel: Funnel = Funnel(0, 0, 0, 0, 0)
+    messages_served: int = 0  # message_served: sent with a page; `messages_shown` counts those seen on screen
+
+    @property
+    def unconfirmed(self) -> int:
+        """Messages sent with a page but never confirmed on screen (hidden by a filter, left before it showed)."""
+        return max(self.messages_served - self.messages_shown, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,7 +491,8 @@ METRICS_SQL = """
     coalesce(sum(n) FILTER (WHERE event = 'check_again' AND verdict IS NOT NULL), 0) AS checks,
     count(DISTINCT who) FILTER (WHERE event = 'message_dismissed') AS dismissed_visitors,
     count(DISTINCT who) FILTER (WHERE event = 'cta_clicked') AS cta_visitors,
-    count(DISTINCT who) FILTER (WHERE event = 'check_again') AS checked_visitors
+    count(DISTINCT who) FILTER (WHERE event = 'check_again') AS checked_visitors,
+    coalesce(sum(n) FILTER (WHERE event = 'message_served'), 0) AS served
 """
 
 
@@ -500,7 +507,8 @@ def _metrics(db: Engine, dimension: str | None) -> list[tuple[Any, Metrics]]:
 def _to_metrics(row: Sequence[Any]) -> Metrics:
     (events, page_views, eligible, blocked, extension, network, unknown, shown, dismissed, recoveries) = row[:10]
     recovered_visitors, shown_visitors, failed, cta, exempted = row[10:15]
-    blocked_visitors, eligible_visitors, allow_ads, checks, dismissed_visitors, cta_visitors, checked = row[15:]
+    blocked_visitors, eligible_visitors, allow_ads, checks, dismissed_visitors, cta_visitors, checked = row[15:22]
+    (served,) = row[22:]
     return Metrics(
         events=int(events),
         page_views=float(page_views),
@@ -522,6 +530,7 @@ def _to_metrics(row: Sequence[Any]) -> Metrics:
         funnel=Funnel(
             int(shown_visitors), int(dismissed_visitors), int(cta_visitors), int(checked), int(recovered_visitors)
         ),
+        messages_served=int(served),
     )
 
 

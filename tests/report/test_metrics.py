@@ -279,6 +279,27 @@ def test_allow_ads_page_views_are_those_after_a_recovery(tmp_path: Path, capsys:
     assert total["allow_ads_page_views"] == 3
 
 
+def test_messages_served_but_never_seen_on_screen_are_counted_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three messages went out with pages; the page confirmed one on screen (a filter hid or a reader left the
+    others), and a hard wall counts as both served and shown."""
+
+    def message(time: str, name: str, mode: str) -> dict[str, Any]:
+        return event(f"{DAY1}T{time}.000Z", name, visitor="v1", verdict="blocked", kind="extension", mode=mode)
+
+    lines = [
+        message("08:00:00", "message_served", "soft"),
+        message("08:00:02", "message_shown", "soft"),
+        message("08:01:00", "message_served", "soft"),
+        message("08:02:00", "message_served", "notice"),
+        message("08:03:00", "message_served", "hard"),
+        message("08:03:00", "message_shown", "hard"),
+    ]
+    total = report_json(capsys, str(write_lines(tmp_path / "e.jsonl", lines)))["total"]
+    assert (total["messages_served"], total["messages_shown"], total["messages_not_seen"]) == (4, 2, 2)
+
+
 def test_input_and_period_are_described(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = report_json(capsys, str(site))
     assert report["schema"] == "adguard-mw.report/1"
