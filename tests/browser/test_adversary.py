@@ -221,3 +221,78 @@ def test_every_deployments_detector_url_is_matched_by_the_shape_rule() -> None:
         app = deployment(f"deployment-{number:03d}-abcdefghijklmnopqrstuv", "soft")
         url = f"https://site.example{app.names.prefix}/{app.names.script}?{app.names.version(app.assets.detector.version)}"
         assert pattern.search(url), url
+
+
+@dataclass
+class Recorded:
+    events: list[dict[str, object]]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def soft_site(serve: Serve) -> AsyncIterator[tuple[Site, Recorded]]:
+    recorded = Recorded([])
+    app = deployment("fourth-secret-0123456789abcdefghij", "soft", events=recorded.events.append)
+    yield Site("soft, with events", serve(app, "dialog.test"), app), recorded
+
+
+async def blocked_reader(chromium: Browser, site: Site, rules: str = "") -> BrowserContext:
+    """A reader the server knows as blocked (a real report from a blocking browser), whose filters add `rules`."""
+    context = await chromium.new_context(service_workers="block")
+    await engine_with(rules).attach(context)
+    tab = await context.new_page()
+    async with tab.expect_response(lambda r: r.url.endswith("/" + site.app.names.beacon), timeout=15_000):
+        await tab.goto(f"{site.base}/first")
+    await tab.close()
+    return context
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["a cosmetic rule on its structure", "a script removing it"],
+)
+async def test_a_hidden_or_removed_dialog_gives_the_page_back_and_is_not_counted_as_seen(
+    how: str, soft_site: tuple[Site, Recorded], chromium: Browser
+) -> None:
+    site, recorded = soft_site
+    rules = '##[role="dialog"][aria-modal="true"]' if how.startswith("a cosmetic") else ""
+    context = await blocked_reader(chromium, site, rules)
+    try:
+        if how == "a script removing it":  # as a procedural filter's :remove() would, a moment after it appears
+            await context.add_init_script(
+                "new MutationObserver(() => document.querySelectorAll('[role=dialog]').forEach(e => e.remove()))"
+                ".observe(document, {childList: true, subtree: true});"
+            )
+        recorded.events.clear()
+        tab = await context.new_page()
+        await tab.goto(f"{site.base}/second")
+        await tab.wait_for_timeout(2500)  # longer than the message script waits before it confirms
+        await expect(tab.get_by_role("dialog")).to_have_count(0)
+        assert await tab.evaluate("document.querySelectorAll('[inert]').length") == 0  # nothing left inert
+        assert await tab.evaluate("document.documentElement.className") == ""  # scrolling not locked
+        await tab.get_by_role("heading", name=STORY).click()  # the page behind answers clicks
+        site.app.events.flush()
+        served = [e for e in recorded.events if e["event"] == "message_served"]
+        shown = [e for e in recorded.events if e["event"] == "message_shown"]
+        assert len(served) == 1 and shown == []
+    finally:
+        await context.close()
+
+
+async def test_a_dialog_left_on_screen_is_confirmed_as_seen(
+    soft_site: tuple[Site, Recorded], chromium: Browser
+) -> None:
+    site, recorded = soft_site
+    context = await blocked_reader(chromium, site)
+    try:
+        recorded.events.clear()
+        tab = await context.new_page()
+        async with tab.expect_response(lambda r: r.url.endswith("/" + site.app.names.seen), timeout=15_000):
+            await tab.goto(f"{site.base}/second")
+            await expect(tab.get_by_role("dialog")).to_be_visible()
+        site.app.events.flush()
+        assert [e["event"] for e in recorded.events if e["event"].startswith("message_")] == [
+            "message_served",
+            "message_shown",
+        ]
+    finally:
+        await context.close()
