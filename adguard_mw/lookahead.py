@@ -23,17 +23,30 @@ CHARSET_WINDOW = 1024
 
 _BOM = b"\xef\xbb\xbf"
 _SPACE = b"\t\n\f\r "
-_SPACES = re.compile(rb"[\t\n\f\r \x00]*+")  # and NUL, which the parser drops or ends the head with
 _LESS_THAN = ord("<")
-# A start or end tag, as the tokenizer reads it: a quoted attribute value may hold `>`, a `"` elsewhere is just a
-# character. Possessive, so a tag still incomplete at the end of the buffer fails in linear time.
-_TAG = re.compile(
-    rb"</?([A-Za-z][^\t\n\f\r />]*+)"
-    rb"(?:[\t\n\f\r /]++"  # between attributes
-    rb"|[^\t\n\f\r />][^\t\n\f\r />=]*+"  # an attribute's name, then its value, if an = follows
-    rb"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >"'][^\t\n\f\r >]*+|(?=>))"""
-    rb"|(?![\t\n\f\r ]*+=)))*+>"
+_TAG_OPENERS = frozenset(bytes([c]) for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# A start or end tag, as the tokenizer reads it: a value quoted after `=` may hold `>` (and a quote cut off by the
+# end of the buffer runs to its end: the tag is incomplete); a quote anywhere else is just a character. Possessive,
+# so a tag still incomplete at the end of the buffer fails in linear time. (The tokenizer also reads a quote after
+# an `=` that starts an attribute's name, or sits in an unquoted value, as a character: markup errors that only
+# make us read on further than it does, to the end of the quote.)
+_ATTRIBUTES = rb"""(?:[^>"'=]++|=[\t\n\f\r ]*+(?:"[^"]*+"?|'[^']*+'?)?+|["'])*+>"""
+_TAG = rb"<(?P<end>/?)(?P<name>[A-Za-z][^\t\n\f\r />]*+)" + _ATTRIBUTES
+# What never matters to us, skipped in one search: white space (and NUL, which the parser drops or ends the head
+# with) and comments; before the head, also the doctype and <html> (noted: they make a page, not a fragment); in a
+# head, also the void elements that cannot declare a charset. Then the next token, if it is a complete tag (in a
+# head, the usual <meta charset="…"> is read at once): most pages take two searches.
+_SKIPPED = rb"[\t\n\f\r \x00]++|<!--(?:-?>|(?s:.*?)--!?>)"
+_NEXT = re.compile(
+    rb"(?:" + _SKIPPED + rb"|(?P<marker><!(?i:doctype)[^>]*+>|<(?i:html)(?=[\t\n\f\r />])" + _ATTRIBUTES + rb"))*+"
+    rb"(?:" + _TAG + rb")?"
 )
+_NEXT_IN_HEAD = re.compile(
+    rb"(?:" + _SKIPPED + rb"|<(?i:link|base|basefont|bgsound)(?=[\t\n\f\r />])" + _ATTRIBUTES + rb")*+"
+    rb"""(?:<(?i:meta)[\t\n\f\r /]++(?i:charset)[\t\n\f\r ]*+=[\t\n\f\r ]*+"""
+    rb"""(?P<charset>"[^"]*+"|'[^']*+'|[^\t\n\f\r >"'/]++)[\t\n\f\r /]*+>|""" + _TAG + rb")?"
+)
+_END_TAG = re.compile(_TAG)
 _ATTRIBUTE = re.compile(
     rb"([^\t\n\f\r />][^\t\n\f\r />=]*)"
     rb"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*("[^"]*"|'[^']*'|[^\t\n\f\r >"'][^\t\n\f\r >]*))?"""
@@ -75,53 +88,77 @@ class Lookahead:
                 pos = len(_BOM)
             elif _BOM.startswith(buffer) and not final:
                 return None
-        if self._stalled_at < 0 or final or buffer.find(b">", self._stalled_at) >= 0:  # else no token can end yet
-            self._stalled_at = -1
-            while True:
-                pos = _SPACES.match(buffer, pos).end()  # type: ignore[union-attr]  # it matches the empty string
-                if pos == end:
-                    break
-                if buffer[pos] != _LESS_THAN:
-                    return self._head_ends(pos)  # text is body content
-                token = _token(buffer, pos)
-                if token is None:  # cut off by the end of what we have
-                    self._stalled_at = end if end - pos > 3 else -1
-                    break
-                name, is_end_tag, after = token
-                if name is None:  # a comment or a doctype, or a `<` that starts nothing and is text
-                    if after < 0:
-                        return self._head_ends(pos)
-                    if buffer[pos + 1 : pos + 9].lower() == b"!doctype":
-                        self._document = True
-                elif is_end_tag:
+        if self._stalled_at >= 0 and not final and buffer.find(b">", self._stalled_at) < 0:
+            return self._undecided(end, final)  # every token ends with ">": none can have ended since
+        self._stalled_at = -1
+        while True:
+            in_head = self._head_start >= 0
+            token = (_NEXT_IN_HEAD if in_head else _NEXT).match(buffer, pos)
+            assert token is not None  # it matches the empty string
+            if not in_head and token.group("marker") is not None:
+                self._document = True  # a doctype or <html> on the way
+            name = token.group("name")
+            if name is not None:
+                at, after = token.start("end") - 1, token.end()
+                name = name.lower()
+                if token.group("end"):
                     if name in _HEAD_ENDING_END_TAGS:
-                        return self._head_ends(pos)
-                elif name == b"html":
-                    self._document = True
-                elif name == b"head":
-                    self._document = True
-                    if self._head_start < 0:
-                        self._head_start = after
+                        return self._head_ends(at)
                 elif name in _HEAD_ELEMENTS:
                     if self._head_start < 0:
-                        self._head_start = pos  # a head with its start tag left out starts here
+                        self._head_start = at  # a head with its start tag left out starts here
                     if name == b"meta":
-                        if self._meta_end < 0 and (charset := meta_charset(buffer[pos:after])) is not None:
+                        if self._meta_end < 0 and (charset := meta_charset(buffer[at:after])) is not None:
                             self._meta_end, self.charset = after, charset
                             if self._document:
                                 return after
                     elif name in _RAW_TEXT_END or name == b"script":
                         closed = _raw_text_end(buffer, after, name)
                         if closed is None:
+                            pos = at
                             self._stalled_at = end
                             break
                         after = closed
+                elif name == b"head":
+                    self._document = True
+                    if self._head_start < 0:
+                        self._head_start = after
+                elif name == b"html":
+                    self._document = True
                 else:
                     if name == b"body":
                         self._document = True
-                    return self._head_ends(pos)  # anything else is body content (or a <template>)
+                    return self._head_ends(at)  # anything else is body content (or a <template>)
                 pos = after
-            self._pos = pos
+                continue
+            at = token.end()
+            if in_head and (charset := token.group("charset")) is not None:  # the usual <meta charset="…">
+                if self._meta_end < 0 and (label := _unquoted(charset).strip(_SPACE)):
+                    self._meta_end, self.charset = at, label
+                    if self._document:
+                        return at
+                pos = at
+                continue
+            if at == end:
+                pos = at
+                break
+            if buffer[at] != _LESS_THAN:
+                return self._head_ends(at)  # text is body content
+            token_end = None if buffer[at + 1 : at + 2] in _TAG_OPENERS else _token(buffer, at)
+            if token_end is None:  # cut off by the end of what we have
+                pos = at
+                self._stalled_at = end if end - at > 3 else -1
+                break
+            if token_end < 0:  # a `<` that starts nothing is text
+                return self._head_ends(at)
+            if buffer[at + 1 : at + 9].lower() == b"!doctype":
+                self._document = True
+            pos = token_end  # a doctype in the head, a processing instruction or another bogus comment
+        self._pos = pos
+        return self._undecided(end, final)
+
+    def _undecided(self, end: int, final: bool) -> int | None:
+        """The answer when the head has not ended within the `end` bytes read so far."""
         if self._head_start >= 0 and self._document and (final or end - self._head_start >= CHARSET_WINDOW):
             return self._head_start  # a long head without a <meta charset> in its first kilobyte
         if final or end >= LOOKAHEAD:
@@ -144,6 +181,8 @@ def find_insertion_point(buffer: bytes, final: bool) -> int | None:
 
 def meta_charset(tag: bytes) -> bytes | None:
     """The charset a `<meta …>` tag declares, by its `charset` or its `http-equiv="Content-Type"` `content`."""
+    if b"charset" not in tag.lower():
+        return None
     attributes: dict[bytes, bytes] = {}
     for match in _ATTRIBUTE.finditer(tag, 5, len(tag) - 1):  # between "<meta" and ">"
         value = match.group(2) or b""
@@ -155,6 +194,10 @@ def meta_charset(tag: bytes) -> bytes | None:
     return None
 
 
+def _unquoted(value: bytes) -> bytes:
+    return value[1:-1] if value[:1] in (b'"', b"'") else value
+
+
 def charset_parameter(value: bytes) -> bytes | None:
     """The `charset=` of a Content-Type value (a header's, or a <meta http-equiv>'s content)."""
     match = _CHARSET_PARAMETER.search(value)
@@ -164,13 +207,12 @@ def charset_parameter(value: bytes) -> bytes | None:
     return (label[1:-1] if label[:1] in (b'"', b"'") else label).strip(_SPACE) or None
 
 
-def _token(buffer: bytes, at: int) -> tuple[bytes | None, bool, int] | None:
-    """The token that starts with the `<` at `at`: (a tag's lower-case name, or None for any other token; whether
-    it is an end tag; where it ends, -1 for a `<` that starts no token and is text), or None while it is cut off."""
+def _token(buffer: bytes, at: int) -> int | None:
+    """Where the token other than a tag that starts with the `<` at `at` ends (a doctype, a comment, a bogus
+    comment such as `<?xml …>`), -1 for a `<` that starts no token and is text, or None while it is cut off."""
     following = buffer[at + 1 : at + 2]
     if following.isalpha() or (following == b"/" and buffer[at + 2 : at + 3].isalpha()):
-        tag = _TAG.match(buffer, at)
-        return None if tag is None else (tag.group(1).lower(), following == b"/", tag.end())
+        return None  # a tag, which `_NEXT` did not find complete
     if following == b"!":
         if len(buffer) < at + 4:
             return None  # may still become "<!--"
@@ -178,23 +220,23 @@ def _token(buffer: bytes, at: int) -> tuple[bytes | None, bool, int] | None:
             return _comment_end(buffer, at)
     elif following == b"/":
         if buffer.startswith(b">", at + 2):
-            return None, False, at + 3  # "</>" is dropped
+            return at + 3  # "</>" is dropped
         if len(buffer) < at + 3:
             return None
     elif following != b"?":
-        return None if not following else (None, False, -1)
+        return None if not following else -1
     closed = buffer.find(b">", at + 2)  # a doctype, or a bogus comment ("<?xml …>", "<![CDATA[…]]>" in HTML)
-    return None if closed < 0 else (None, False, closed + 1)
+    return None if closed < 0 else closed + 1
 
 
-def _comment_end(buffer: bytes, at: int) -> tuple[None, bool, int] | None:
+def _comment_end(buffer: bytes, at: int) -> int | None:
     start = at + 4
     if buffer.startswith(b">", start):  # "<!-->" and "<!--->" are whole (empty) comments
-        return None, False, start + 1
+        return start + 1
     if buffer.startswith(b"->", start):
-        return None, False, start + 2
+        return start + 2
     closed = _COMMENT_END.search(buffer, start)
-    return None if closed is None else (None, False, closed.end())
+    return None if closed is None else closed.end()
 
 
 def _raw_text_end(buffer: bytes, start: int, name: bytes) -> int | None:
@@ -206,7 +248,7 @@ def _raw_text_end(buffer: bytes, start: int, name: bytes) -> int | None:
         close = match.start() if match is not None else None
     if close is None:
         return None
-    end_tag = _TAG.match(buffer, close)
+    end_tag = _END_TAG.match(buffer, close)
     return end_tag.end() if end_tag is not None else None
 
 
