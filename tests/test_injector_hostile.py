@@ -38,6 +38,7 @@ from starlette.types import Receive, Scope, Send
 
 from adguard_mw import AdGuardMiddleware, Messages, default_message
 from adguard_mw.charset import encode_for_page
+from adguard_mw.csp import csp_nonce
 from adguard_mw.injector import CHARSET_WINDOW, HtmlRewriter, Rewrite, find_insertion_point
 from adguard_mw.lookahead import Lookahead
 from adguard_mw.state import Verdict, VisitorState
@@ -497,3 +498,8 @@ class TestTrailers:
         await send(trailers)
         assert sent.header("content-length") is None and PROBE in sent.body
         assert sent.messages[-1] == trailers
+
+
+def test_a_csp_directive_separated_by_a_tab_still_gives_its_nonce() -> None:
+    headers = [(b"content-security-policy", b"default-src 'self';\tscript-src\t'nonce-abc123' 'strict-dynamic'")]
+    assert csp_nonce(headers) == "abc123"
