@@ -18,8 +18,8 @@ def csp_nonce(headers: list[tuple[bytes, bytes]], directive: str = "script-src")
             continue
         sources: dict[str, str] = {}
         for part in value.decode("latin-1").split(";"):
-            key, _, rest = part.strip().partition(" ")
-            sources.setdefault(key.lower(), rest)
+            key, *rest = part.split(None, 1) or [""]  # any white space separates a directive from its sources
+            sources.setdefault(key.lower(), rest[0] if rest else "")
         for key in (f"{directive}-elem", directive, "default-src"):
             if key in sources:
                 match = _NONCE.search(sources[key])

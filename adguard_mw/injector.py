@@ -1,34 +1,44 @@
 """Streaming insertion of a snippet into HTML responses.
 
 This module knows nothing about ad blocking: it wraps `send`, holds back `http.response.start` until the first
-body message, asks a callback what to do with an HTML page, and inserts bytes early in `<head>` (after
-`<meta charset>` when there is one, so the charset stays within the first kilobyte) or, for a document without a
-head, before the last `</body>`. It looks ahead a bounded amount, never buffers a whole body, and passes every
+body message, asks a callback what to do with an HTML page, and inserts bytes where `lookahead` finds a place in
+the page's head (after `<meta charset>` when there is one, so the charset stays within the first kilobyte), in
+the page's own charset (`charset`). It looks ahead a bounded amount, never buffers a whole body, and passes every
 other response through untouched: non-HTML, encoded, ranged, attachments, non-200 and `pathsend`.
+
+A page edited the same way for every reader keeps a validator: a weak ETag derived from the app's validator and
+what we insert, so a browser's `If-None-Match` still gets a 304. Once a response of ours has replaced the app's
+(a wall, or that 304), the app's further `send` calls fail as they would for a client that has gone, so a stream
+stops instead of running on unread.
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from starlette.types import Message, Send
 
+from .__about__ import __version__
 from ._faults import report_fault
+from .charset import encode_for_page, page_codec
+from .lookahead import CHARSET_WINDOW, LOOKAHEAD, Lookahead, find_insertion_point
+
+__all__ = [
+    "CHARSET_WINDOW",
+    "LOOKAHEAD",
+    "AppStopped",
+    "HtmlRewriter",
+    "Rewrite",
+    "find_insertion_point",
+    "is_rewritable_html",
+    "stopped_by_us",
+]
 
 Headers = list[tuple[bytes, bytes]]
-
-# How far into a body we look for an insertion point before giving up and sending the page unchanged.
-LOOKAHEAD = 64 * 1024
-# The HTML standard only honours a <meta charset> within the first 1024 bytes: wait at most that long for one.
-CHARSET_WINDOW = 1024
-
-_HEAD_OPEN = re.compile(rb"<head(?=[\s>/])[^>]*>", re.IGNORECASE)
-_BODY_OPEN = re.compile(rb"<body(?=[\s>/])", re.IGNORECASE)
-_HEAD_END = re.compile(rb"</head\s*>|<body(?=[\s>/])", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"<meta\s[^>]*charset[^>]*>", re.IGNORECASE)
-_BODY_CLOSE = re.compile(rb"</body\s*>", re.IGNORECASE)
+logger = logging.getLogger("adguard_mw")
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 # Headers that describe the original bytes and would be wrong for the edited ones.
@@ -44,16 +54,21 @@ _KEPT_BY_REPLACEMENT = frozenset(
         b"x-content-type-options",
     }
 )
-_STALE_WHEN_EDITED = frozenset({b"content-length", b"etag", b"last-modified", b"content-md5"})
+# What the edit made wrong. The ETag is replaced by one derived from it (unless the rewrite drops validators).
+_STALE_WHEN_EDITED = frozenset({b"content-length", b"content-md5", b"accept-ranges", b"etag"})
+# What a 304 of ours repeats from the 200 it stands for (RFC 9110, 15.4.5), as Starlette's StaticFiles does.
+_KEPT_BY_NOT_MODIFIED = frozenset({b"cache-control", b"content-location", b"date", b"expires", b"vary"})
+_ETAG_SEED = f"adguard_mw {__version__}\n".encode()  # a new version of the injector may insert differently
 
 
 @dataclass(frozen=True, slots=True)
 class Rewrite:
     """What to do with one HTML response, decided once its headers are known."""
 
-    insert: bytes = b""  # inserted into the page
+    insert: bytes = b""  # inserted into the page, written in UTF-8 (re-encoded for a page in another charset)
     add_headers: Sequence[tuple[bytes, bytes]] = ()  # appended, so the app's own Set-Cookie headers survive
-    remove_headers: frozenset[bytes] = field(default_factory=frozenset)  # lower-case names dropped first
+    remove_headers: frozenset[bytes] = field(default_factory=frozenset)  # lower-case names dropped first;
+    # naming `etag` drops the validators: the page is one reader's (the app's Last-Modified goes too if named)
     replace_body: bytes | None = None  # a whole page served instead of the app's (its body is discarded)
 
 
@@ -76,74 +91,45 @@ def is_rewritable_html(status: int, headers: Headers) -> bool:
     return html
 
 
-def find_insertion_point(buffer: bytes, final: bool) -> int | None:
-    """Where to insert in the body seen so far: an offset, -1 for "nowhere, send unchanged", None for "wait".
-
-    After `<meta charset>` when the head has one, else right after `<head>` once the head is complete (or the
-    charset window has passed), else before the last `</body>`. The head's end bounds the search for the meta
-    tag; as the meta tag nearly always comes first, it is looked for first, within the charset window, and the
-    head's end only between `<head>` and it (the same answer as finding the head's end first, for less work).
-    """
-    head = _search(_HEAD_OPEN, buffer)
-    if head is not None and _search(_BODY_OPEN, buffer, 0, head.start()) is None:
-        start = head.end()
-        window = min(len(buffer), start + CHARSET_WINDOW)
-        meta = _search(_META_CHARSET, buffer, start, window)
-        if meta is not None:
-            # The first <meta charset> of the head, unless the head ends before it does.
-            return meta.end() if _search(_HEAD_END, buffer, start, meta.end()) is None else start
-        head_end = _search(_HEAD_END, buffer, start)
-        limit = head_end.start() if head_end is not None else len(buffer)
-        if limit > window:  # a head longer than the window: a meta tag may still come later in it
-            meta = _search(_META_CHARSET, buffer, start, limit)
-            if meta is not None:
-                return meta.end()
-        if head_end is not None or final or len(buffer) - start >= CHARSET_WINDOW:
-            return start
-        return None
-    if not final and len(buffer) < LOOKAHEAD:
-        # No head yet: it may still come, or this is a headless document whose </body> we need to see.
-        last_close = _last(_BODY_CLOSE, buffer) if _search(_BODY_OPEN, buffer) else None
-        return last_close if last_close is not None else None
-    last_close = _last(_BODY_CLOSE, buffer)
-    return last_close if last_close is not None else -1
+class AppStopped(OSError):
+    """Raised by our `send` once a response of ours has replaced the app's: like a client that has gone."""
 
 
-def _search(
-    pattern: re.Pattern[bytes], buffer: bytes, start: int = 0, end: int | None = None
-) -> re.Match[bytes] | None:
-    """The first match that is not inside an HTML comment (`<!-- <head> -->` is not the head)."""
-    end = len(buffer) if end is None else end
-    match = pattern.search(buffer, start, end)
-    while match is not None:
-        at = match.start()
-        opened = buffer.rfind(b"<!--", 0, at)
-        if opened < 0 or opened <= buffer.rfind(b"-->", 0, at):
-            return match
-        match = pattern.search(buffer, match.end(), end)  # none of the patterns matches an empty string
-    return None
-
-
-def _last(pattern: re.Pattern[bytes], buffer: bytes) -> int | None:
-    start = None
-    for match in pattern.finditer(buffer):
-        start = match.start()
-    return start
+def stopped_by_us(exc: BaseException) -> bool:
+    """Whether `exc` is, or comes from, the `AppStopped` we raised (frameworks re-raise it as their own)."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, AppStopped):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
 
 
 class HtmlRewriter:
-    """A per-response `send` wrapper: all state lives here, never on the middleware."""
+    """A per-response `send` wrapper: all state lives here, never on the middleware.
 
-    __slots__ = ("_buffer", "_decide", "_insert", "_mode", "_send", "_start", "passing")
+    `if_none_match` is the request's header: a page whose derived ETag it names is answered with a 304.
+    """
 
-    def __init__(self, send: Send, decide: Decide) -> None:
+    __slots__ = ("_buffer", "_decide", "_if_none_match", "_insert", "_lookahead", "_mode", "_send", "_start", "passing")
+
+    def __init__(self, send: Send, decide: Decide, if_none_match: bytes = b"") -> None:
         self._send = send
         self._decide = decide
+        self._if_none_match = if_none_match
         self._start: Message | None = None
-        self._mode = "start"  # start -> held -> scanning -> passing | discarding
+        self._mode = "start"  # start -> held -> scanning -> passing | stopped
         self.passing = False  # True once every further message goes out unchanged: callers may skip us
         self._buffer = b""
         self._insert = b""
+        self._lookahead: Lookahead | None = None
 
     def __call__(self, message: Message) -> Awaitable[None]:
         """The wrapped `send`: it returns the awaitable of whichever step handles the message (the server's own
@@ -157,8 +143,8 @@ class HtmlRewriter:
             return self._on_start(message)
         if mode == "held" and message["type"] == "http.response.body":
             return self._on_first_body(message)
-        if mode == "discarding":
-            return _nothing()
+        if mode == "stopped":
+            return _stopped()
         return self._flush_and_pass(message)
 
     async def _on_start(self, message: Message) -> None:
@@ -181,16 +167,20 @@ class HtmlRewriter:
         start = self._start
         assert start is not None
         final = not message.get("more_body", False)
+        not_modified = False
         try:
             rewrite = await self._decide(start["headers"])
             if rewrite is not None and rewrite.replace_body is None:
-                edited_headers = _edit_headers(start["headers"], rewrite)
-                if final:
+                edited_headers, etag = _edit_headers(start["headers"], rewrite)
+                not_modified = etag is not None and etag[2:] in self._if_none_match  # W/"…": its quoted part
+                if final and not not_modified:
                     # The whole page is here: insert and send it with an exact Content-Length.
                     body = message.get("body", b"")
                     self._insert = rewrite.insert
-                    body = self._edit(body, find_insertion_point(body, final=True))
-                    edited_headers.append((b"content-length", str(len(body)).encode()))
+                    self._lookahead = Lookahead()
+                    body = self._edit(body, self._lookahead.feed(body, final=True))
+                    if not start.get("trailers", False):  # a response with trailers goes out chunked
+                        edited_headers.append((b"content-length", str(len(body)).encode()))
                     message = {"type": "http.response.body", "body": body}
         except Exception as exc:
             report_fault("deciding what to show on a page", exc)
@@ -202,8 +192,8 @@ class HtmlRewriter:
             await self._send(message)
         elif rewrite.replace_body is not None:
             await self._replace(start, rewrite)
-            self._mode = "passing" if final else "discarding"
-            self.passing = final
+        elif not_modified:
+            await self._not_modified(start, edited_headers)
         elif final:
             self._mode = "passing"
             self.passing = True
@@ -212,6 +202,7 @@ class HtmlRewriter:
         else:
             # A stream: the server will chunk it, and we edit as it flows.
             self._insert = rewrite.insert
+            self._lookahead = Lookahead()
             self._mode = "scanning"
             await self._send({**start, "headers": edited_headers})
             await self._scan(message)
@@ -220,7 +211,8 @@ class HtmlRewriter:
         final = not message.get("more_body", False)
         self._buffer += message.get("body", b"")
         try:
-            offset = find_insertion_point(self._buffer, final)
+            assert self._lookahead is not None
+            offset = self._lookahead.feed(self._buffer, final)
         except Exception as exc:  # a crashing parser sends the page on unchanged
             report_fault("finding where to insert in a page", exc)
             offset = -1
@@ -235,8 +227,16 @@ class HtmlRewriter:
     def _edit(self, body: bytes, offset: int | None) -> bytes:
         if offset is None or offset < 0 or not self._insert:
             return body
+        insert = self._insert
+        if not insert.isascii():  # ASCII reads the same in any charset we could find the head in
+            assert self._start is not None and self._lookahead is not None
+            codec = page_codec(self._start["headers"], body, self._lookahead.charset)
+            if codec is None:
+                _unknown_charset(self._start["headers"], self._lookahead.charset)
+                return body
+            insert = encode_for_page(insert, codec)
         view = memoryview(body)  # slices of a view are not copies: the page is copied once, not twice
-        return b"".join((view[:offset], self._insert, view[offset:]))
+        return b"".join((view[:offset], insert, view[offset:]))
 
     async def _replace(self, start: Message, rewrite: Rewrite) -> None:
         body = rewrite.replace_body or b""
@@ -245,8 +245,22 @@ class HtmlRewriter:
         headers.append((b"content-type", b"text/html; charset=utf-8"))
         headers.append((b"content-length", str(len(body)).encode()))
         headers.extend(rewrite.add_headers)
+        self._stop()
         await self._send({"type": "http.response.start", "status": 200, "headers": headers})
         await self._send({"type": "http.response.body", "body": body})
+
+    async def _not_modified(self, start: Message, edited_headers: Headers) -> None:
+        """The reader's cache holds this very page: a 304 with the headers a 200 would have had for caches."""
+        headers = [(name, value) for name, value in edited_headers if name.lower() in _KEPT_BY_NOT_MODIFIED]
+        headers.extend((name, value) for name, value in edited_headers if name == b"etag")
+        self._stop()
+        await self._send({"type": "http.response.start", "status": 304, "headers": headers})
+        await self._send({"type": "http.response.body", "body": b""})
+
+    def _stop(self) -> None:
+        """Our response stands for the app's: what the app sends from now on fails, as to a client gone."""
+        self._mode = "stopped"
+        self.passing = False
 
     async def _flush_and_pass(self, message: Message) -> None:
         """Anything unexpected (pathsend, trailers, a message out of order): send what we hold, then step aside."""
@@ -260,12 +274,43 @@ class HtmlRewriter:
         await self._send(message)
 
 
-async def _nothing() -> None:
-    return None
+async def _stopped() -> None:
+    raise AppStopped("adguard_mw: this response was replaced (a wall, or a 304); the reader no longer reads it")
 
 
-def _edit_headers(headers: Headers, rewrite: Rewrite) -> Headers:
+def _edit_headers(headers: Headers, rewrite: Rewrite) -> tuple[Headers, bytes | None]:
+    """The app's headers for the edited page, and the page's derived ETag if it keeps a validator."""
     removed = _STALE_WHEN_EDITED | rewrite.remove_headers if rewrite.remove_headers else _STALE_WHEN_EDITED
-    edited = [(name, value) for name, value in headers if name.lower() not in removed]
+    edited = []
+    validator = None
+    for name, value in headers:
+        lower = name.lower()
+        if lower not in removed:
+            edited.append((name, value))
+            if lower == b"last-modified" and validator is None:
+                validator = value
+        elif lower == b"etag":
+            validator = value  # the app's ETag, when it has one, identifies its page best
     edited.extend(rewrite.add_headers)
-    return edited
+    etag = None
+    if validator is not None and b"etag" not in rewrite.remove_headers:
+        digest = hashlib.blake2b(_ETAG_SEED + validator + b"\n" + rewrite.insert, digest_size=12).hexdigest()
+        etag = f'W/"{digest}"'.encode()
+        edited.append((b"etag", etag))
+    return edited, etag
+
+
+_charsets_reported: set[bytes] = set()
+
+
+def _unknown_charset(headers: Headers, meta_label: bytes | None) -> None:
+    """Log once per charset label that a page in it was sent without our insert."""
+    label = meta_label or next((value for name, value in headers if name.lower() == b"content-type"), b"")
+    if label in _charsets_reported or len(_charsets_reported) > 100:
+        return
+    _charsets_reported.add(label)
+    logger.warning(
+        "adguard_mw: a page declares a charset we cannot write in (%r), so it was sent unchanged, without the "
+        "detector; serve it as UTF-8 (or any charset browsers and Python both know) to have it detected",
+        label.decode("latin-1"),
+    )

@@ -36,7 +36,7 @@ from .csp import allows_inline, csp_nonce
 from .editorial import Editorial
 from .endpoints import Endpoints
 from .events import EventLog, Record
-from .injector import Headers, HtmlRewriter, Rewrite
+from .injector import Headers, HtmlRewriter, Rewrite, stopped_by_us
 from .message import Message, MessageRenderer, Messages
 from .names import Names
 from .origins import SiteOrigins
@@ -56,7 +56,8 @@ SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance 
 SILENCE_GRACE = 10  # seconds a page's detector has to report before its silence counts (see silence.py)
 _KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
-_CACHE_HEADERS = frozenset({b"cache-control", b"expires"})
+# A page shaped by the reader's cookie drops the app's caching and validators: no cache may keep it for others.
+_CACHE_HEADERS = frozenset({b"cache-control", b"expires", b"etag", b"last-modified"})
 
 
 class AdGuardMiddleware:
@@ -319,7 +320,11 @@ class AdGuardMiddleware:
         elif path in self.endpoints.paths:  # exact paths only: the site's own files may share our folder
             await self.endpoints(scope, receive, send, path[len(self.names.prefix) :])
         elif scope["method"] == "GET":
-            await self.app(scope, receive, self._watch_for_html(scope, path, send))
+            try:
+                await self.app(scope, receive, self._watch_for_html(scope, path, send))
+            except Exception as exc:
+                if not stopped_by_us(exc):  # else the reader has our whole response: the app was told to stop
+                    raise
         else:
             await self.app(scope, receive, send)
 
@@ -336,7 +341,9 @@ class AdGuardMiddleware:
             if rewriter is None:
                 if message["type"] != "http.response.start" or not _declares_html(message):
                     return send(message)
-                rewriter = HtmlRewriter(send, partial(self._rewrite_page, scope, path))
+                rewriter = HtmlRewriter(
+                    send, partial(self._rewrite_page, scope, path), _header_bytes(scope, b"if-none-match")
+                )
             return send(message) if rewriter.passing else rewriter(message)
 
         return send_or_rewrite

@@ -1,0 +1,81 @@
+"""The charset of a page, so that what we insert reads the same as the page around it.
+
+What we insert is written in UTF-8. On a page in another charset its letters would show as mojibake ("CafÃ©" for
+"Café"), so it is re-encoded into the page's charset, with character references (`&#8217;`) for what that charset
+cannot hold: every charset a browser reads as ASCII-compatible carries those. The page's charset is the one the
+browser uses: its byte order mark, else the charset of its Content-Type header, else the one its head's `<meta>`
+declares; a page that declares none is read by a guess, so it gets ASCII and references only. A label no browser
+or no Python codec reads as an ASCII-compatible charset leaves us no safe encoding: the caller inserts nothing.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from .lookahead import charset_parameter
+
+# The encodings of the WHATWG Encoding Standard (what browsers decode), by Python's names for them.
+_BROWSER_ENCODINGS = frozenset(
+    {
+        "utf-8", "cp866", "koi8-r", "koi8-u", "mac-roman", "mac-cyrillic", "cp874", "iso8859-11", "gbk", "gb2312",
+        "gb18030", "big5", "big5hkscs", "euc_jp", "iso2022_jp", "shift_jis", "cp932", "euc_kr", "cp949",
+        *(f"iso8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16)),
+        *(f"cp{n}" for n in range(1250, 1259)),
+    }
+)  # fmt: skip
+# Labels browsers know under names Python does not.
+_BROWSER_LABELS = {
+    b"windows-874": "cp874",
+    b"x-mac-cyrillic": "mac-cyrillic",
+    b"x-mac-ukrainian": "mac-cyrillic",
+    b"iso-8859-8-i": "iso8859-8",
+    b"windows-31j": "cp932",
+    b"x-sjis": "shift_jis",
+    b"x-euc-jp": "euc_jp",
+    b"x-gbk": "gbk",
+}
+_READ_AS_WINDOWS_1252 = frozenset({"ascii", "iso8859-1"})  # a browser reads "iso-8859-1" and "us-ascii" so
+_UTF_16 = frozenset({"utf-16", "utf-16-le", "utf-16-be"})
+_UTF_8_BOM = b"\xef\xbb\xbf"
+_UTF_16_BOMS = (b"\xfe\xff", b"\xff\xfe")
+
+
+def page_codec(headers: list[tuple[bytes, bytes]], body: bytes, meta_label: bytes | None) -> str | None:
+    """The Python codec to write into this page with, or None when there is no safe one."""
+    if body.startswith(_UTF_8_BOM):
+        return "utf-8"
+    if body.startswith(_UTF_16_BOMS):
+        return None
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            label = charset_parameter(value)
+            if label is not None:
+                return codec_for(label)
+            break
+    if meta_label is not None:
+        return codec_for(meta_label, in_meta=True)
+    return "ascii"  # the browser guesses: only ASCII reads the same in every guess
+
+
+def codec_for(label: bytes, *, in_meta: bool = False) -> str | None:
+    """The Python codec a browser's reading of `label` matches, or None for a label we cannot write safely in."""
+    key = label.strip(b"\t\n\f\r ").lower()
+    codec = _BROWSER_LABELS.get(key)
+    if codec is None:
+        try:
+            codec = codecs.lookup(key.decode("ascii")).name
+        except (LookupError, ValueError):  # ValueError covers a label that is not ASCII
+            return None
+    if codec in _READ_AS_WINDOWS_1252:
+        return "cp1252"
+    if codec in _UTF_16:
+        # A <meta> saying UTF-16 in bytes we could read as ASCII is read as UTF-8 (the HTML standard says so).
+        return "utf-8" if in_meta else None
+    return codec if codec in _BROWSER_ENCODINGS else None
+
+
+def encode_for_page(utf8: bytes, codec: str) -> bytes:
+    """`utf8` re-encoded in `codec`, with character references for what it cannot hold."""
+    if codec == "utf-8" or utf8.isascii():
+        return utf8
+    return utf8.decode("utf-8").encode(codec, "xmlcharrefreplace")
