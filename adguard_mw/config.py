@@ -408,7 +408,13 @@ EVENTS = Section(
     "events",
     "Where events go. Changes need a restart.",
     (
-        Key("directory", folder, "(none)", "A folder for JSON-lines event files, one per UTC day and process."),
+        Key(
+            "directory",
+            folder,
+            "(none)",
+            "A folder for JSON-lines event files, one per UTC day and process; or `s3://bucket/prefix` (Parquet) "
+            "or `otlp+http://host:4318` (OpenTelemetry), see events.md.",
+        ),
         Key("page_view_sample_rate", share, "1.0", "The share of page views logged as `page_view` events."),
     ),
     reloads=False,
@@ -630,7 +636,9 @@ class _Reader:
         for key in ("https_only", "trusted_origins", "forwarded_allow_ips"):
             if key in site:
                 options[key] = site[key]
-        if "directory" in events:
+        if "directory" in events and "://" in events["directory"]:
+            options["events"] = events["directory"]  # a URL (s3://bucket/prefix, otlp+http://...): not a local path
+        elif "directory" in events:
             options["events"] = str(self.relative(events["directory"]))
             self.attempt(lambda: self.events_folder(Path(options["events"])), None)
         if "page_view_sample_rate" in events:
