@@ -297,8 +297,6 @@ def test_each_message_mistake_is_one_line(tmp_path: Path, text: str, message: st
 
 def test_an_events_url_in_the_file_is_kept_as_a_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`[events] directory = "s3://..."` names a bucket, not a folder next to the file."""
-    from adguard_mw.config import load_settings
-
     monkeypatch.setenv("ADGUARD_MW_SECRET_KEYS", "a-secret-key-0123456789abcdefghij")
     path = tmp_path / "adguard-mw.toml"
     path.write_text('[events]\ndirectory = "s3://news-events/adguard"\n')
