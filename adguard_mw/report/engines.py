@@ -7,6 +7,7 @@ in `query.py` that both engines accept, written once.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import threading
@@ -151,7 +152,7 @@ class SparkEngine:
         self._tables.append(name)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self.spark.sql(sql).collect()]
+        return [tuple(_utc(value) for value in row) for row in self.spark.sql(sql).collect()]
 
     def close(self) -> None:
         for name in self._tables:
@@ -182,3 +183,11 @@ def spark_session(master: str | None = None) -> SparkSession:
 
 def _has_master() -> bool:
     return "spark.master" in os.environ.get("PYSPARK_SUBMIT_ARGS", "") or bool(os.environ.get("MASTER"))
+
+
+def _utc(value: Any) -> Any:
+    """PySpark hands timestamps back as naive datetimes in the Python process's local time zone (whatever `TZ` says,
+    which a framework such as Django may change at run time): back to naive UTC, as DuckDB gives them."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value

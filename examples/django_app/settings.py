@@ -25,3 +25,4 @@ TEMPLATES = [
 ]
 DATABASES: dict[str, dict[str, str]] = {}
 USE_TZ = True
+TIME_ZONE = "UTC"  # Django's default is America/Chicago, which it also puts into the process's TZ
