@@ -178,10 +178,14 @@ class HtmlRewriter:
                     body = message.get("body", b"")
                     self._insert = rewrite.insert
                     self._lookahead = Lookahead()
-                    body = self._edit(body, self._lookahead.feed(body, final=True))
-                    if not start.get("trailers", False):  # a response with trailers goes out chunked
-                        edited_headers.append((b"content-length", str(len(body)).encode()))
-                    message = {"type": "http.response.body", "body": body}
+                    offset = self._lookahead.feed(body, final=True)
+                    if offset is None or offset < 0:
+                        rewrite = None  # nowhere to insert (a fragment): the response goes out as the app sent it
+                    else:
+                        body = self._edit(body, offset)
+                        if not start.get("trailers", False):  # a response with trailers goes out chunked
+                            edited_headers.append((b"content-length", str(len(body)).encode()))
+                        message = {"type": "http.response.body", "body": body}
         except Exception as exc:
             report_fault("deciding what to show on a page", exc)
             rewrite = None

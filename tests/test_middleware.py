@@ -121,6 +121,15 @@ class TestInjection:
         assert b'defer nonce="r4nd0m"></script>' in sent.body
         assert sent.header("content-security-policy") == csp[1].decode()  # never weakened
 
+    async def test_a_fragment_opened_as_a_page_goes_out_as_the_app_sent_it(self) -> None:
+        """No place for the tag (an HTML fragment, no document around it): no tag, and no cookie either, so a page
+        without a detector can never count as a silent one."""
+        fragment = b"<li>One more story</li>"
+        inner = app_sending(start(headers=[(b"content-type", b"text/html"), (b"etag", b'"f1"')]), body(fragment))
+        navigation = [("accept", "text/html"), ("sec-fetch-dest", "document")]
+        sent = await call(AdGuardMiddleware(inner, secret_key=KEY), http_scope(headers=navigation))
+        assert sent.body == fragment and sent.header("set-cookie") is None and sent.header("etag") == '"f1"'
+
     async def test_django_style_capitalised_headers_and_chunking(self) -> None:
         page = b"<html><head><title>T</title></head><body>" + b"x" * 70_000 + b"</body></html>"
         inner = app_sending(
