@@ -7,12 +7,14 @@ the response's own nonce onto our tags keeps it working without weakening the po
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
 
 
-def csp_nonce(headers: list[tuple[bytes, bytes]], directive: str = "script-src") -> str | None:
-    """The nonce the enforced policy allows for `directive` (falling back to `default-src`), if any."""
+def _effective_sources(headers: list[tuple[bytes, bytes]], directive: str) -> Iterator[str | None]:
+    """For each enforced policy, the sources that govern `directive` (its `-elem` form, itself, or `default-src`);
+    None where the policy does not restrict it."""
     for name, value in headers:
         if name.lower() != b"content-security-policy":
             continue
@@ -20,10 +22,15 @@ def csp_nonce(headers: list[tuple[bytes, bytes]], directive: str = "script-src")
         for part in value.decode("latin-1").split(";"):
             key, *rest = part.split(None, 1) or [""]  # any white space separates a directive from its sources
             sources.setdefault(key.lower(), rest[0] if rest else "")
-        for key in (f"{directive}-elem", directive, "default-src"):
-            if key in sources:
-                match = _NONCE.search(sources[key])
-                return match.group(1) if match else None
+        yield next((sources[key] for key in (f"{directive}-elem", directive, "default-src") if key in sources), None)
+
+
+def csp_nonce(headers: list[tuple[bytes, bytes]], directive: str = "script-src") -> str | None:
+    """The nonce the enforced policy allows for `directive` (falling back to `default-src`), if any."""
+    for sources in _effective_sources(headers, directive):
+        if sources is not None:
+            match = _NONCE.search(sources)
+            return match.group(1) if match else None
     return None
 
 
@@ -32,19 +39,10 @@ def allows_inline(headers: list[tuple[bytes, bytes]], directive: str = "script-s
 
     True without a policy, with a nonce (we copy it), or with 'unsafe-inline' where no nonce or hash cancels it.
     """
-    for name, value in headers:
-        if name.lower() != b"content-security-policy":
+    for sources in _effective_sources(headers, directive):
+        allowed = (sources or "").lower()
+        if sources is None or "'nonce-" in allowed:
             continue
-        sources: dict[str, str] = {}
-        for part in value.decode("latin-1").split(";"):
-            key, _, rest = part.strip().partition(" ")
-            sources.setdefault(key.lower(), rest)
-        for key in (f"{directive}-elem", directive, "default-src"):
-            if key in sources:
-                allowed = sources[key].lower()
-                if "'nonce-" in allowed:
-                    break
-                if "'unsafe-inline'" not in allowed or "'sha" in allowed or "'strict-dynamic'" in allowed:
-                    return False
-                break
+        if "'unsafe-inline'" not in allowed or "'sha" in allowed or "'strict-dynamic'" in allowed:
+            return False
     return True

@@ -38,7 +38,7 @@ from starlette.types import Receive, Scope, Send
 
 from adguard_mw import AdGuardMiddleware, Messages, default_message
 from adguard_mw.charset import encode_for_page
-from adguard_mw.csp import csp_nonce
+from adguard_mw.csp import allows_inline, csp_nonce
 from adguard_mw.injector import CHARSET_WINDOW, HtmlRewriter, Rewrite, find_insertion_point
 from adguard_mw.lookahead import Lookahead
 from adguard_mw.state import Verdict, VisitorState
@@ -503,3 +503,11 @@ class TestTrailers:
 def test_a_csp_directive_separated_by_a_tab_still_gives_its_nonce() -> None:
     headers = [(b"content-security-policy", b"default-src 'self';\tscript-src\t'nonce-abc123' 'strict-dynamic'")]
     assert csp_nonce(headers) == "abc123"
+
+
+def test_inline_elements_are_judged_by_the_same_reading_of_the_policy() -> None:
+    """The message goes inline only where every enforced policy lets it run: one parser for nonces and inline."""
+    tab = [(b"Content-Security-Policy", b"script-src\t'self'")]  # no nonce, no 'unsafe-inline'
+    assert not allows_inline(tab) and allows_inline([(b"content-security-policy", b"script-src 'nonce-n1'")])
+    assert allows_inline([]) and allows_inline([(b"content-security-policy", b"img-src 'self'")])
+    assert not allows_inline([(b"content-security-policy", b"default-src 'unsafe-inline' 'sha256-x'")])
