@@ -42,7 +42,7 @@ from .names import Names
 from .origins import SiteOrigins
 from .policy import NOTHING, Mode, Policy, decide, is_crawler
 from .reload import Reloader
-from .silence import account
+from .silence import GRACE, account
 from .state import StateCookie, Verdict, VisitorState
 from .theme import Theme
 from .urls import attribute, url_path
@@ -53,7 +53,7 @@ AnyASGIApp = Callable[..., Awaitable[None]]
 MIN_KEY_LENGTH = 24
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance further in never acts again
-SILENCE_GRACE = 10  # seconds a page's detector has to report before its silence counts (see silence.py)
+SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test can shorten it for this module
 _KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
 # A page shaped by the reader's cookie drops the app's caching and validators: no cache may keep it for others.
