@@ -16,11 +16,14 @@ import json
 import os
 import random
 import resource
+import time
 from collections.abc import AsyncIterator, Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
 from jinja2 import DictLoader, Environment, select_autoescape
+from markupsafe import Markup, escape
+from reference import ReferenceInjector
 from starlette.applications import Starlette
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.middleware.gzip import GZipMiddleware
@@ -43,21 +46,26 @@ DOWNLOAD_CHUNKS = 80  # 5 MiB
 STREAM_CHUNK = 128  # bytes per chunk of the streamed HTML page
 USAGE_PATH = "/_bench/usage"
 ARTICLE_PATH = "/news/harbour-lights"
+LIGHT_PATH = "/news/light"
 
 # The variants, in the order the tables list them. "adguard_soft" is only used with a blocked reader's cookie.
 BARE = "bare"
 ADGUARD = "adguard"
 ADGUARD_SOFT = "adguard_soft"
+ADGUARD_HARD = "adguard_hard"
+REFERENCE = "reference"
 NOOP = "noop"
 NOOP_SEND = "noop_send"
 GZIP = "gzip"
 BASEHTTP = "basehttp"
-VARIANTS = (BARE, ADGUARD, ADGUARD_SOFT, NOOP, NOOP_SEND, GZIP, BASEHTTP)
+VARIANTS = (BARE, ADGUARD, ADGUARD_SOFT, ADGUARD_HARD, REFERENCE, NOOP, NOOP_SEND, GZIP, BASEHTTP)
 YARDSTICKS = (NOOP, NOOP_SEND, GZIP, BASEHTTP)
 DESCRIPTIONS = {
     BARE: "the bare Starlette app",
     ADGUARD: "AdGuardMiddleware, default policy (observe)",
     ADGUARD_SOFT: 'AdGuardMiddleware, Policy(mode="soft")',
+    ADGUARD_HARD: 'AdGuardMiddleware, Policy(mode="hard")',
+    REFERENCE: "a careful streaming <head> injector in ~80 lines (bench/reference.py)",
     NOOP: "pure-ASGI no-op middleware",
     NOOP_SEND: "pure-ASGI no-op that wraps send",
     GZIP: "Starlette GZipMiddleware",
@@ -93,6 +101,31 @@ ARTICLE_TEMPLATE = """<!doctype html>
 </html>
 """
 
+# The light page (issue 18): about as large, but cheap to render (a few long paragraphs, short loops), so that the
+# fixed costs of a middleware show as they do on a lean site.
+LIGHT_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ article.title }} | The Daily Lantern</title>
+<meta name="description" content="{{ article.summary }}">
+<link rel="stylesheet" href="/assets/site.css">
+</head>
+<body>
+<header class="masthead"><a href="/">The Daily Lantern</a></header>
+<main><article>
+<h1>{{ article.title }}</h1>
+<p class="byline">By {{ article.author }} &middot; {{ article.date }}</p>
+{{ article.body_html }}
+{% for paragraph in article.long_paragraphs %}<p>{{ paragraph }}</p>
+{% endfor %}
+</article></main>
+<footer><p>&copy; The Daily Lantern</p></footer>
+</body>
+</html>
+"""
+
 # fmt: off
 _WORDS = (
     "council", "harbour", "lantern", "evening", "market", "river", "station", "winter", "reader", "budget",
@@ -120,13 +153,21 @@ def _article_context() -> dict[str, Any]:
         "author": "A. Writer",
         "date": "2026-11-25",
         "paragraphs": paragraphs,
+        # The light page's text: part stored as HTML by the CMS (not escaped again), part escaped as it renders.
+        "body_html": Markup(
+            "\n".join(f"<p>{escape(' '.join(paragraphs[n % 90 : n % 90 + 5]))}</p>" for n in range(70, 100, 5))
+        ),
+        "long_paragraphs": [" ".join(paragraphs[n : n + 5]) for n in range(0, 70, 5)],
     }
     sections = ["News", "Sport", "Culture", "Business", "Opinion", "Tech", "Science", "Travel"]
     return {"article": article, "related": related, "sections": sections, "origin": ORIGIN}
 
 
-_ENV = Environment(loader=DictLoader({"article.html": ARTICLE_TEMPLATE}), autoescape=select_autoescape())
+_ENV = Environment(
+    loader=DictLoader({"article.html": ARTICLE_TEMPLATE, "light.html": LIGHT_TEMPLATE}), autoescape=select_autoescape()
+)
 _TEMPLATE = _ENV.get_template("article.html")
+_LIGHT = _ENV.get_template("light.html")
 _CONTEXT = _article_context()
 _DOWNLOAD = random.Random(5).randbytes(DOWNLOAD_CHUNK)  # incompressible, like most real downloads
 
@@ -148,6 +189,10 @@ STREAMED_PAGE = _streamed_page()
 
 async def article(request: Request) -> Response:
     return HTMLResponse(_TEMPLATE.render(_CONTEXT))
+
+
+async def light(request: Request) -> Response:
+    return HTMLResponse(_LIGHT.render(_CONTEXT))
 
 
 async def small_json(request: Request) -> Response:
@@ -189,6 +234,7 @@ def bare_app() -> Starlette:
     return Starlette(
         routes=[
             Route(ARTICLE_PATH, article),
+            Route(LIGHT_PATH, light),
             Route("/api/story", small_json),
             Route("/download", download),
             Route("/live", live),
@@ -239,6 +285,8 @@ BUILDERS: dict[str, Callable[[ASGIApp], ASGIApp]] = {
     BARE: lambda app: app,
     ADGUARD: adguard,
     ADGUARD_SOFT: lambda app: adguard(app, Policy(mode="soft")),
+    ADGUARD_HARD: lambda app: adguard(app, Policy(mode="hard")),
+    REFERENCE: ReferenceInjector,
     NOOP: NoopMiddleware,
     NOOP_SEND: SendWrappingMiddleware,
     GZIP: GZipMiddleware,
@@ -264,12 +312,13 @@ BEACON_BODY = json.dumps(
     {"signals": {"cosmetic": "blocked", "script": "blocked", "image": "blocked"}, "path": "/news/harbour-lights"},
     separators=(",", ":"),
 ).encode()
+NOT_BLOCKED_BODY = BEACON_BODY.replace(b'"blocked"', b'"not_blocked"')
 
 
-def blocked_cookie() -> str:
+def blocked_cookie(body: bytes = BEACON_BODY) -> str:
     """A `Cookie` header for a reader whose verdict is blocked, made by posting a valid beacon in-process."""
     app = adguard(bare_app())
-    scope = http_scope("POST", beacon_path(), post_headers(len(BEACON_BODY)))
+    scope = http_scope("POST", beacon_path(), post_headers(len(body)))
     messages: list[Message] = []
     sent = False
 
@@ -277,7 +326,7 @@ def blocked_cookie() -> str:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": BEACON_BODY, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": False}
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
@@ -296,6 +345,25 @@ def blocked_cookie() -> str:
     if app.names.cookie not in cookie:
         raise RuntimeError("the beacon set no state cookie")
     return f"theme=dark; {cookie}"
+
+
+def reader_cookie() -> str:
+    """A `Cookie` header for a reader whose detector reported "not blocked" (the usual reader with our cookie)."""
+    return blocked_cookie(NOT_BLOCKED_BODY)
+
+
+def fresh_cookies(count: int) -> list[str]:
+    """`count` different valid `Cookie` headers of not-blocked readers: each value is new to the process."""
+    from adguard_mw.state import Verdict, VisitorState, new_visitor_id
+
+    app = adguard(bare_app())
+    now = int(time.time())
+    headers = []
+    for _ in range(count):
+        state = VisitorState(new_visitor_id(), Verdict.NOT_BLOCKED, checked_at=now, reported_at=now)
+        name_value = app.cookie.set_cookie_header(state, https=False)[1].split(b";", 1)[0]
+        headers.append(f"theme=dark; {name_value.decode('latin-1')}")
+    return headers
 
 
 def get_headers(cookie: str | None = None) -> list[tuple[bytes, bytes]]:
@@ -352,10 +420,17 @@ def raw_request(method: str, path: str, headers: list[tuple[bytes, bytes]], body
 class Entry:
     """One line of a case: a label, the app variant that answers, and the request it gets."""
 
-    __slots__ = ("body", "headers", "label", "method", "path", "variant")
+    __slots__ = ("body", "headers", "label", "method", "path", "rotate", "variant")
 
     def __init__(
-        self, label: str, variant: str, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b""
+        self,
+        label: str,
+        variant: str,
+        method: str,
+        path: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes = b"",
+        rotate: list[list[tuple[bytes, bytes]]] | None = None,
     ) -> None:
         self.label = label
         self.variant = variant
@@ -363,32 +438,70 @@ class Entry:
         self.path = path
         self.headers = headers
         self.body = body
+        self.rotate = rotate  # in-process, requests take these headers in turn (values new to the process)
 
     def scope(self) -> Scope:
         return http_scope(self.method, self.path, self.headers)
+
+    def scopes(self) -> list[Scope]:
+        return [http_scope(self.method, self.path, headers) for headers in self.rotate or [self.headers]]
 
     def raw(self) -> bytes:
         return raw_request(self.method, self.path, self.headers, self.body)
 
 
 class Case:
-    def __init__(self, name: str, description: str, entries: list[Entry], concurrency: int = 8) -> None:
+    def __init__(
+        self, name: str, description: str, entries: list[Entry], concurrency: int = 8, *, http: bool = True
+    ) -> None:
         self.name = name
         self.description = description
         self.entries = entries
         self.concurrency = concurrency
+        self.http = http  # False: in-process only (the load generator repeats one request)
 
 
 def _get_all(
-    path: str, cookie: str | None = None, variants: tuple[str, ...] = (BARE, ADGUARD, *YARDSTICKS)
+    path: str, cookie: str | None = None, variants: tuple[str, ...] = (BARE, ADGUARD, REFERENCE, *YARDSTICKS)
 ) -> list[Entry]:
     return [Entry(v, v, "GET", path, get_headers(cookie)) for v in variants]
+
+
+FRESH_COOKIES = 1000  # more than a callgrind run's requests: every value is new to the process
+
+
+def _fresh(variants: tuple[str, ...]) -> list[Entry]:
+    rotate = [get_headers(cookie) for cookie in fresh_cookies(FRESH_COOKIES)]
+    return [Entry(v, v, "GET", LIGHT_PATH, rotate[0], rotate=rotate) for v in variants]
 
 
 def cases(cookie: str) -> list[Case]:
     """Every case; `cookie` is a blocked reader's Cookie header (see `blocked_cookie`)."""
     post = post_headers(len(BEACON_BODY))
+    reader = reader_cookie()
     return [
+        Case("light", "light ~60 KB Jinja2 article (cheap to render), cookieless reader", _get_all(LIGHT_PATH)),
+        Case(
+            "light_reader",
+            "the light article, reader whose cookie says not_blocked (reported recently: no Set-Cookie)",
+            _get_all(LIGHT_PATH, reader, (BARE, ADGUARD, REFERENCE)),
+        ),
+        Case(
+            "light_new_cookie",
+            "the light article, a not_blocked cookie whose value is new to the process (its signature is checked)",
+            _fresh((BARE, ADGUARD)),
+            http=False,
+        ),
+        Case(
+            "light_soft",
+            "the light article, blocked reader, soft message due",
+            _get_all(LIGHT_PATH, cookie, (BARE, ADGUARD_SOFT)),
+        ),
+        Case(
+            "light_hard",
+            "the light article, blocked reader, hard wall",
+            _get_all(LIGHT_PATH, cookie, (BARE, ADGUARD_HARD)),
+        ),
         Case("page", "60 KB article rendered from a Jinja2 template, first-time reader", _get_all(ARTICLE_PATH)),
         Case(
             "page_blocked",

@@ -1,6 +1,6 @@
 """Deterministic costs per request, for finding and checking hot spots on a machine too busy for timings.
 
-    python bench/counts.py [--case NAME ...] [--requests N] [--callgrind] [--json]
+    python bench/counts.py [--case NAME ...] [--variant LABEL ...] [--requests N] [--callgrind] [--json]
 
 For each case and variant of `bench/apps.py`, in-process (the same requests as `inprocess.py`):
 
@@ -51,13 +51,19 @@ def _marker() -> None:
     binascii.crc_hqx(b"", 0)
 
 
-def _entries(names: list[str] | None) -> list[tuple[apps.Case, apps.Entry]]:
+def _entries(names: list[str] | None, labels: list[str] | None = None) -> list[tuple[apps.Case, apps.Entry]]:
     cases = apps.cases(apps.blocked_cookie())
     known = [case.name for case in cases]
     unknown = set(names or ()) - set(known)
     if unknown:
         raise SystemExit(f"unknown case(s) {sorted(unknown)}; cases: {', '.join(known)}")
-    return [(case, entry) for case in cases if not names or case.name in names for entry in case.entries]
+    return [
+        (case, entry)
+        for case in cases
+        if not names or case.name in names
+        for index, entry in enumerate(case.entries)
+        if not labels or index == 0 or entry.label in labels  # the bare app always, for the ratio
+    ]
 
 
 def python_counts(entry: apps.Entry, requests: int) -> dict[str, float]:
@@ -132,6 +138,7 @@ def instructions(case: apps.Case, entry: apps.Entry, requests: int) -> dict[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--case", action="append", help="only this case (repeatable)")
+    parser.add_argument("--variant", action="append", help="only this variant, besides the bare app (repeatable)")
     parser.add_argument("--requests", type=int, default=300, help="requests counted per variant (default 300)")
     parser.add_argument("--callgrind", action="store_true", help="also count instructions under valgrind")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -143,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.callgrind and not (shutil.which("valgrind") and shutil.which("callgrind_annotate")):
         parser.error("--callgrind needs valgrind (apt-get install valgrind)")
     results: dict[str, dict[str, dict[str, float]]] = {}
-    for case, entry in _entries(args.case):
+    for case, entry in _entries(args.case, args.variant):
         counts: dict[str, Any] = python_counts(entry, args.requests)
         if args.callgrind:
             counts.update(instructions(case, entry, args.requests))

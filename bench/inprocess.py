@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import statistics
 import tracemalloc
 from collections.abc import Awaitable, Callable
@@ -40,8 +41,15 @@ async def _drop(message: Message) -> None:
 
 
 def _caller(app: ASGIApp, entry: Entry) -> Call:
-    scope = entry.scope()
     body = entry.body
+    if entry.rotate:
+        scopes = itertools.cycle(entry.scopes())
+
+        def rotating() -> Awaitable[None]:
+            return app(dict(next(scopes)), _receiver(body), _drop)
+
+        return rotating
+    scope = entry.scope()
 
     def call() -> Awaitable[None]:
         return app(dict(scope), _receiver(body), _drop)

@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_http:
         rounds, seconds = settings["http_rounds"], settings["http_seconds"]
         log(f"over HTTP ({loadgen.http_implementation()}): {rounds} rounds of {seconds} s per variant")
-        results["http"] = run_http(cases, rounds=settings["http_rounds"], seconds=settings["http_seconds"])
+        over_http = [case for case in cases if case.http]
+        results["http"] = run_http(over_http, rounds=settings["http_rounds"], seconds=settings["http_seconds"])
     results["detector"] = detector_sizes()
     results["report"] = {"skipped": "--no-report"} if args.no_report else run_report(settings["events"])
     results["budgets"] = summary.budgets(results)

@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = {"page", "page_blocked", "json", "static", "stream_5mb", "html_stream", "beacon"}
+CASES = {
+    "light", "light_reader", "light_new_cookie", "light_soft", "light_hard",
+    "page", "page_blocked", "json", "static", "stream_5mb", "html_stream", "beacon",
+}  # fmt: skip
 
 
 def test_quick_benchmark_runs_every_case(tmp_path: Path) -> None:
@@ -30,6 +33,8 @@ def test_quick_benchmark_runs_every_case(tmp_path: Path) -> None:
     assert results["inprocess"]["page"]["adguard"]["injected"]
     assert results["inprocess"]["html_stream"]["adguard"]["injected"]
     assert not results["inprocess"]["page"]["bare"]["injected"]
+    assert results["inprocess"]["light"]["reference"]["injected"]  # the yardstick really inserts its tag
+    assert results["inprocess"]["light_hard"]["adguard_hard"]["injected"]  # the wall carries the detector
     assert results["detector"]["min_gzip"] > 0
     assert "report" in results
     assert results["budgets"] and all(b["ok"] in (True, False, None) for b in results["budgets"])
