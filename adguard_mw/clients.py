@@ -6,6 +6,7 @@ microseconds), so it happens only for events and messages, never for ordinary pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -57,6 +58,11 @@ def _describe(user_agent: str, brave: bool) -> ClientFacts:
     return ClientFacts(agent.browser.family, str(major), agent.os.family, device)
 
 
+_DERIVED_CACHES: list[Callable[[], None]] = []  # caches of what is derived from these facts (events.py)
+
+
 def clear_cache() -> None:
     """Forget every parsed user-agent (tests that break the parser need it really called)."""
     _describe.cache_clear()
+    for clear in _DERIVED_CACHES:
+        clear()

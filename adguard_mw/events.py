@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ._faults import report_fault
-from .clients import describe_client
+from .clients import _DERIVED_CACHES, MAX_USER_AGENT, describe_client
 
 SCHEMA_VERSION = 1
 # The events of schema v1, in the order docs/events.md lists them (the report reads the same tuple).
@@ -199,6 +199,10 @@ class EventLog:
         return cls(sinks, site=site, instance=instance)
 
     def emit(self, event: str, **fields: Any) -> None:
+        self.put(event, fields)
+
+    def put(self, event: str, fields: dict[str, Any]) -> None:
+        """`emit` with the fields as a dict the caller made for this event (kept as it is, not copied)."""
         if event not in _KNOWN_EVENTS:
             raise ValueError(f"adguard_mw: unknown event {event!r}; known events: {', '.join(EVENT_NAMES)}")
         if not self.sinks:
@@ -374,18 +378,31 @@ def reader_fields(
     """The coarse, pseudonymous facts every event carries about its reader, and the policy and variant it met.
 
     `brands` is the Sec-CH-UA client hint, which tells Brave from Chrome."""
-    client = describe_client(user_agent, brands)
+    locale, browser, major, os_family, device = _reader_facts(
+        user_agent[:MAX_USER_AGENT], accept_language[:_LANGUAGE_PREFIX], '"Brave"' in brands[:MAX_USER_AGENT]
+    )
     return {
         "path": path,
-        "locale": primary_language(accept_language),
-        "browser": client.browser,
-        "browser_major": client.browser_major,
-        "os": client.os,
-        "device": client.device,
+        "locale": locale,
+        "browser": browser,
+        "browser_major": major,
+        "os": os_family,
+        "device": device,
         "visitor": visitor_id,
         "mode": mode,
         "variant": variant,
     }
+
+
+@lru_cache(maxsize=1024)  # keys of bounded length: at most 1024 keys of ~550 characters
+def _reader_facts(user_agent: str, accept_language: str, brave: bool) -> tuple[str | None, str, str, str, str]:
+    """What an event says of a reader's browser and language, by the headers that decide it: one cache lookup
+    per event instead of one per fact."""
+    client = describe_client(user_agent, '"Brave"' if brave else "")
+    return primary_language(accept_language), client.browser, client.browser_major, client.os, client.device
+
+
+_DERIVED_CACHES.append(_reader_facts.cache_clear)
 
 
 _LANGUAGE_PREFIX = 32  # characters of Accept-Language that decide its first language

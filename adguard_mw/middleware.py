@@ -17,7 +17,7 @@ import threading
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -391,18 +391,21 @@ class AdGuardMiddleware:
             verdict = state.verdict.value if state is not None and state.verdict is not None else None
             kind = state.kind if state is not None else None
             fields = self._fields(scope, state, path, editorial)
-            self.events.emit("page_view", verdict=verdict, kind=kind, sample_rate=self.sample_rate, **fields)
+            fields["verdict"], fields["kind"], fields["sample_rate"] = verdict, kind, self.sample_rate
+            self.events.put("page_view", fields)  # a dict of its own: no copy into keywords and back
         if decision.state is not None:
             state, changed = decision.state, True
         if changed and state is not None:
             https = scope["scheme"] == "https"
             added.append(self.cookie.set_cookie_header(state, https=https))
-            added.append(self.cookie.set_companion_header(state, https=https))
+            if not self.cookie.companion_current(_header_bytes(scope, b"cookie"), state):
+                added.append(self.cookie.set_companion_header(state, https=https))
         tag = self._tag_for(scope, headers, editorial, path)
         if not self.beacon:
             tag += self._local_message(scope, path, headers, editorial)
         if decision.show is None and not added:
-            return Rewrite(insert=tag)  # the same for every reader: the page stays cacheable as the app says
+            # The same for every reader: the page stays cacheable as the app says.
+            return _same_for_all(tag) if tag is self._plain_tag else Rewrite(insert=tag)
         added.extend(_PRIVATE)
         if decision.show is None:
             return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
@@ -499,10 +502,11 @@ class AdGuardMiddleware:
         the detector; never a prefetch or prerender, a crawler, or HTML fetched by a script."""
         if not _is_navigation(scope) or is_crawler(_header(scope, b"user-agent")):
             return False
-        if self._consent_needle is not None and self._consent_needle not in _header_bytes(scope, b"cookie"):
+        headers: dict[bytes, bytes] = scope[_HEADERS_KEY]  # indexed by _is_navigation
+        if self._consent_needle is not None and self._consent_needle not in headers.get(b"cookie", b""):
             return False  # no consent yet: the check does not run, and nothing may be stored
-        purpose = _header(scope, b"sec-purpose") or _header(scope, b"purpose") or _header(scope, b"x-moz")
-        return "prefetch" not in purpose and "prerender" not in purpose
+        purpose = headers.get(b"sec-purpose") or headers.get(b"purpose") or headers.get(b"x-moz")
+        return purpose is None or (b"prefetch" not in purpose and b"prerender" not in purpose)
 
     def _fields(self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial) -> dict[str, Any]:
         anonymous = _header(scope, b"sec-gpc") == "1"  # Global Privacy Control: counted, never with an id
@@ -653,6 +657,12 @@ def _declares_html(start: ASGIMessage) -> bool:
             kind: bytes = value[:21].lower()
             return kind.startswith(b"text/html") or kind == b"application/xhtml+xml"
     return False
+
+
+@lru_cache(maxsize=4)  # the plain tag (a reload may make a new one)
+def _same_for_all(tag: bytes) -> Rewrite:
+    """The rewrite of a page edited alike for every reader, made once per tag."""
+    return Rewrite(insert=tag)
 
 
 def _is_navigation(scope: Scope) -> bool:

@@ -102,14 +102,15 @@ class StateCookie:
         self._signer = TimestampSigner(list(secret_keys), salt=SALT, algorithm=HMACAlgorithm("sha256"))
         self._needle = name.encode("latin-1") + b"="
         self.companion_name = companion or name + "_v"
-        self._verified: dict[str, tuple[VisitorState | None, float]] = {}  # value -> (state, signed at)
+        self._companion_needle = self.companion_name.encode("latin-1") + b"="
+        self._verified: dict[bytes, tuple[VisitorState | None, float]] = {}  # value -> (state, signed at)
 
     def carried_by(self, cookie_header: bytes) -> bool:
         """A cheap test that avoids parsing and verifying anything for visitors without our cookie."""
         return self._needle in cookie_header
 
     def load(self, cookie_header: bytes) -> VisitorState | None:
-        value = cookie_value(cookie_header.decode("latin-1"), self.name)
+        value = _cookie_bytes(cookie_header, self._needle)  # found in the bytes: no decoding, no split of the rest
         if value is None or len(value) > MAX_COOKIE_LENGTH:
             return None
         known = self._verified.get(value)
@@ -117,6 +118,8 @@ class StateCookie:
             state, signed_at = known
             # The same value was verified with the same keys; only its age can have changed since.
             return state if time.time() - signed_at <= self.max_age else None
+        if b"." not in value:  # never signed (itsdangerous joins value, time and signature with "."): a marker?
+            return self._first_page(value)
         try:
             raw, signed = self._signer.unsign(value, max_age=self.max_age, return_timestamp=True)
             payload = raw.decode("ascii")
@@ -132,7 +135,35 @@ class StateCookie:
         return self._signer.sign(_to_payload(state)).decode("ascii")
 
     def set_cookie_header(self, state: VisitorState, *, https: bool) -> tuple[bytes, bytes]:
-        return self._header(self.name, self.dump(state), https=https, http_only=True)
+        value = first_page_marker(state)  # a first page view's state needs no signature (see below)
+        return self._header(self.name, value or self.dump(state), https=https, http_only=True)
+
+    def _first_page(self, value: bytes) -> VisitorState | None:
+        """The state a first-page marker stands for, or None (not a marker, malformed, expired or from the future).
+
+        The marker is unsigned on purpose: signing every first page view of every new reader was most of what it
+        cost. It can only say "this reader has a pseudonym and a page view pending since": forging it can make a
+        reader count one more silent view (against themselves), never clear evidence, which only a signed state
+        holds; and the cookie is HttpOnly, so no script or filter list reads or writes it.
+        """
+        match = _MARKER.fullmatch(value)
+        if match is None:
+            return None
+        visitor_id, pending = match.group(1).decode("ascii"), int(match.group(2))
+        now = time.time()
+        if not -60 <= now - pending <= self.max_age or visitor_id_expired(visitor_id, now):
+            return None
+        state = VisitorState(visitor_id, pending_at=pending)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[value] = (state, pending)
+        return state
+
+    def companion_current(self, cookie_header: bytes, state: VisitorState) -> bool:
+        """Whether the browser already holds the companion `state` calls for (none, when it calls for none)."""
+        held = _cookie_bytes(cookie_header, self._companion_needle)
+        wanted = companion_value(state).encode()
+        return held == wanted if wanted else not held
 
     def set_companion_header(self, state: VisitorState, *, https: bool) -> tuple[bytes, bytes]:
         value = companion_value(state)
@@ -150,6 +181,20 @@ class StateCookie:
         if self.secure if self.secure is not None else https:
             header += "; Secure"
         return (b"set-cookie", header.encode("latin-1"))
+
+
+# A first page view's state: a pseudonym (as new_visitor_id makes them) and when the page was served. No ".":
+# a signed value always has two.
+_MARKER = re.compile(rb"([0-9a-f]{1,8}-[A-Za-z0-9_-]{12})~(\d{1,12})")
+
+
+def first_page_marker(state: VisitorState) -> str | None:
+    """The unsigned value that stands for `state` when it is a first page view's (a pseudonym and a pending page
+    view, nothing else), else None: anything else the server learnt is signed."""
+    if state.pending_at is None or state != VisitorState(state.visitor_id, pending_at=state.pending_at):
+        return None
+    value = f"{state.visitor_id}~{state.pending_at}"
+    return value if _MARKER.fullmatch(value.encode()) else None
 
 
 _KIND_CODES = {"extension": "e", "network": "n"}
@@ -215,6 +260,23 @@ def _from_payload(payload: str) -> VisitorState | None:
         int(silent) if silent else 0,
         bool(bare),
     )
+
+
+_COOKIE_SPACE = frozenset(b" \t")
+
+
+def _cookie_bytes(header: bytes, needle: bytes) -> bytes | None:
+    """The value of the cookie `needle` (its name and "=") in a `Cookie` header, read as `cookie_value` reads it."""
+    start = header.find(needle)
+    while start >= 0:
+        before = start - 1
+        while before >= 0 and header[before] in _COOKIE_SPACE:
+            before -= 1
+        if before < 0 or header[before] == 0x3B:  # the start of the header, or just after a ";"
+            end = header.find(b";", start)
+            return header[start + len(needle) : end if end >= 0 else len(header)].strip().strip(b'"')
+        start = header.find(needle, start + 1)
+    return None
 
 
 def cookie_value(cookie_header: str, name: str) -> str | None:
