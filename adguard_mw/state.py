@@ -79,7 +79,14 @@ class VisitorState:
     scriptless: bool = False  # this browser loaded the <noscript> stylesheet: it runs no JavaScript
 
     def replace(self, **changes: Any) -> VisitorState:
-        return dataclasses.replace(self, **changes)
+        # dataclasses.replace looks the fields up on every call; the beacon and the silence count replace often.
+        if not changes.keys() <= _STATE_FIELD_SET:
+            raise TypeError(f"VisitorState has no field {sorted(changes.keys() - _STATE_FIELD_SET)[0]!r}")
+        return VisitorState(**{name: changes.get(name, getattr(self, name)) for name in _STATE_FIELDS})
+
+
+_STATE_FIELDS = tuple(field.name for field in dataclasses.fields(VisitorState))
+_STATE_FIELD_SET = frozenset(_STATE_FIELDS)
 
 
 class StateCookie:
