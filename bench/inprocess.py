@@ -121,6 +121,7 @@ async def run_case(case: Case, *, rounds: int, batch_seconds: float, log: Callab
         results[label] = {
             "us": statistics.median(times[label]),
             "ratio_to_bare": statistics.median(ratios),
+            "ratio_spread": [round(min(ratios), 3), round(max(ratios), 3)],  # the rounds' lowest and highest
             "rounds_us": [round(t, 3) for t in times[label]],
             "batch": sizes[label],
             **checks[label],
