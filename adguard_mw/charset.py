@@ -11,6 +11,7 @@ or no Python codec reads as an ASCII-compatible charset leaves us no safe encodi
 from __future__ import annotations
 
 import codecs
+from functools import lru_cache
 
 from .lookahead import charset_parameter
 
@@ -59,6 +60,16 @@ def page_codec(headers: list[tuple[bytes, bytes]], body: bytes, meta_label: byte
 
 def codec_for(label: bytes, *, in_meta: bool = False) -> str | None:
     """The Python codec a browser's reading of `label` matches, or None for a label we cannot write safely in."""
+    if len(label) <= _CACHED_LABEL:  # a page with a message in it asks for its charset on every view
+        return _codec_for(label, in_meta)
+    return _codec_for.__wrapped__(label, in_meta)
+
+
+_CACHED_LABEL = 64  # real labels are short: the cache holds at most 64 keys of at most 64 bytes
+
+
+@lru_cache(maxsize=64)
+def _codec_for(label: bytes, in_meta: bool) -> str | None:
     key = label.strip(b"\t\n\f\r ").lower()
     codec = _BROWSER_LABELS.get(key)
     if codec is None:

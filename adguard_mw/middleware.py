@@ -450,24 +450,23 @@ class AdGuardMiddleware:
         locale, message = editorial.message_for(
             editorial.policy.variant_for(visitor), _header(scope, b"accept-language")
         )
+        urls = _message_urls(self.names, root_path, assets.stylesheet.version, assets.message_script.version)
         return {
             "message": message,
             "locale": locale,
-            "cta_url": self._url(root_path, self.names.follow),
+            "cta_url": urls[0],
             "mode": mode.value,
             "css": self.names.css_class,
             "next": url_path("", path),  # a URL like the others; "check again" decodes and resolves it
-            "check_url": self._url(root_path, self.names.recheck),
-            "stylesheet_url": self._url(root_path, self.names.stylesheet)
-            + f"?{self.names.version(assets.stylesheet.version)}",
-            "message_url": self._url(root_path, self.names.message_script)
-            + f"?{self.names.version(assets.message_script.version)}",
+            "check_url": urls[1],
+            "stylesheet_url": urls[2],
+            "message_url": urls[3],
             # Inline with the page where its policy allows, so that blocking a request cannot hide the message.
             "page_style": assets.inline_style if allows_inline(headers, "style-src") else None,
             "page_script": assets.inline_message_script if allows_inline(headers, "script-src") else None,
             "data": self.names.data,
-            "seen_url": self._url(root_path, self.names.seen),
-            "dismiss_url": self._url(root_path, self.names.dismiss),
+            "seen_url": urls[4],
+            "dismiss_url": urls[5],
             "client": describe_client(_header(scope, b"user-agent"), _header(scope, b"sec-ch-ua")),
             "kind": state.kind if state is not None else None,
             "nonce": csp_nonce(headers),  # the page's policy stays in force: our tags carry its nonces
@@ -657,6 +656,29 @@ def _declares_html(start: ASGIMessage) -> bool:
             kind: bytes = value[:21].lower()
             return kind.startswith(b"text/html") or kind == b"application/xhtml+xml"
     return False
+
+
+def _message_urls(names: Names, root_path: str, stylesheet: str, script: str) -> tuple[str, ...]:
+    """The URLs a message links to under this mount point, made once per mount point (it is the reader's text
+    under `Mount("/{lang}")`: only short ones are kept, at most 64 of them)."""
+    if len(root_path) > 128:
+        return _message_urls_for.__wrapped__(names, root_path, stylesheet, script)
+    return _message_urls_for(names, root_path, stylesheet, script)
+
+
+@lru_cache(maxsize=64)
+def _message_urls_for(names: Names, root_path: str, stylesheet: str, script: str) -> tuple[str, ...]:
+    def url(name: str) -> str:
+        return url_path(root_path, f"{names.prefix}/{name}")
+
+    return (
+        url(names.follow),
+        url(names.recheck),
+        f"{url(names.stylesheet)}?{names.version(stylesheet)}",
+        f"{url(names.message_script)}?{names.version(script)}",
+        url(names.seen),
+        url(names.dismiss),
+    )
 
 
 @lru_cache(maxsize=4)  # the plain tag (a reload may make a new one)
