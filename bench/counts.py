@@ -94,16 +94,23 @@ def python_counts(entry: apps.Entry, requests: int) -> dict[str, float]:
 def _inner(case_name: str, label: str, requests: int) -> None:
     """Runs under valgrind: warm up, then the measured loop between two markers."""
     [(_, entry)] = [(c, e) for c, e in _entries([case_name]) if e.label == label]
-    call = inprocess._caller(apps.build(entry.variant), entry)
+    app = apps.build(entry.variant)
+    call = inprocess._caller(app, entry)
+    # The event writer drains its queue once a second: flushed before and inside the window, every event of the
+    # measured requests is written within it, whatever the machine's speed (else the count varies run to run).
+    events = getattr(app, "events", None)
+    flush = events.flush if events is not None else lambda: None
 
     async def loop() -> None:
         for _ in range(WARM_UP):
             await call()
+        flush()
         gc.collect()
         gc.disable()
         _marker()
         for _ in range(requests):
             await call()
+        flush()
         _marker()
 
     asyncio.run(loop())
