@@ -59,8 +59,8 @@ class ReferenceInjector:
                 return  # wait for more of the head
             headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
             if match is not None:
-                at = match.end()
-                body = b"".join((held[:at], self.tag, held[at:]))
+                at, view = match.end(), memoryview(held)  # slices of a view are not copies: one copy of the page
+                body = b"".join((view[:at], self.tag, view[at:]))
             else:
                 body = held
             if not more:
