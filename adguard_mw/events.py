@@ -251,6 +251,7 @@ class EventLog:
                     batch = []
             if batch:
                 self._write(batch)
+                batch = []  # written: not kept alive until the next wake
             self._call_sinks("flush" if requests else "tick")
             self._tell_lost()
             for done in requests:
