@@ -174,3 +174,36 @@ def test_pseudonymous_ids_carry_their_day_and_expire() -> None:
     assert visitor_id_expired(fresh, now + VISITOR_ID_DAYS * 86400)
     assert visitor_id_expired("Zx-unknown-format", now) and visitor_id_expired("visitor-1", now)
     assert new_visitor_id(now) != fresh  # random beyond the day
+
+
+def cookie_in(set_cookie: tuple[bytes, bytes]) -> str:
+    return set_cookie[1].decode().split(";")[0].split("=", 1)[1]
+
+
+def test_a_first_page_views_state_goes_out_unsigned_and_reads_back() -> None:
+    jar = cookie_jar([NEW_KEY])
+    first = VisitorState(new_visitor_id(), pending_at=int(time.time()))
+    value = cookie_in(jar.set_cookie_header(first, https=False))
+    assert "." not in value and first.visitor_id in value  # no signature: nothing it says can clear evidence
+    assert jar.load(header(value)) == first
+    assert "HttpOnly" in jar.set_cookie_header(first, https=False)[1].decode()  # still out of every script's reach
+
+
+def test_anything_more_than_a_first_page_view_is_signed() -> None:
+    jar = cookie_jar([NEW_KEY])
+    first = VisitorState(new_visitor_id(), pending_at=int(time.time()))
+    for more in (first.replace(silent=1), first.replace(verdict=Verdict.NOT_BLOCKED), first.replace(reported_at=1)):
+        assert cookie_in(jar.set_cookie_header(more, https=False)).count(".") == 2
+    marker = cookie_in(jar.set_cookie_header(first, https=False))
+    for forged in (marker + "~1", marker + "~b", "v~" + marker, marker.replace("~", "~~")):
+        assert jar.load(header(forged)) is None  # a marker says nothing but a pseudonym and a time
+
+
+def test_a_marker_that_is_too_old_from_the_future_or_with_an_old_pseudonym_is_absent() -> None:
+    jar = cookie_jar([NEW_KEY])
+    now = int(time.time())
+    visitor = new_visitor_id()
+    assert jar.load(header(f"{visitor}~{now - 3601}")) is None  # older than the cookie's max age
+    assert jar.load(header(f"{visitor}~{now + 3600}")) is None
+    old = new_visitor_id(now - (VISITOR_ID_DAYS + 1) * 86400)
+    assert jar.load(header(f"{old}~{now}")) is None
