@@ -166,6 +166,8 @@ class Inputs:
     parquet: tuple[Path, ...]
     missing: tuple[str, ...] = ()  # paths given that do not exist
     datasets: tuple[str, ...] = ()  # s3://bucket/prefix URLs of Parquet datasets
+    since: dt.date | None = None  # the days the inputs were chosen for: a dataset's other dt= partitions are
+    until: dt.date | None = None  # never read
 
     @property
     def files(self) -> int:
@@ -213,15 +215,17 @@ def find_inputs(paths: Iterable[str | Path], since: dt.date | None = None, until
             missing.append(str(given))
             continue
         for candidate in candidates:
-            if not _day_in_range(candidate, since, until):
+            if not day_in_range(candidate, since, until):
                 continue
             (parquet if candidate.suffix == ".parquet" else jsonl).append(candidate)
-    return Inputs(tuple(dict.fromkeys(jsonl)), tuple(dict.fromkeys(parquet)), tuple(missing), tuple(datasets))
+    return Inputs(
+        tuple(dict.fromkeys(jsonl)), tuple(dict.fromkeys(parquet)), tuple(missing), tuple(datasets), since, until
+    )
 
 
-def partition_day(path: Path) -> dt.date | None:
-    """The UTC day of a file in a `dt=YYYY-MM-DD` directory, else None."""
-    name = path.parent.name
+def partition_day(path: Path | str) -> dt.date | None:
+    """The UTC day of a file in a `dt=YYYY-MM-DD` directory (a local path or an object key), else None."""
+    name = Path(path).parent.name
     if name.startswith("dt="):
         try:
             return dt.date.fromisoformat(name[3:])
@@ -230,7 +234,7 @@ def partition_day(path: Path) -> dt.date | None:
     return None
 
 
-def _day_in_range(path: Path, since: dt.date | None, until: dt.date | None) -> bool:
+def day_in_range(path: Path | str, since: dt.date | None, until: dt.date | None) -> bool:
     # Partition pruning in Python: files of days outside the range are never opened. (DuckDB's hive
     # partitioning would do the same, but it needs every file in the layout; single files are allowed too.)
     day = partition_day(path)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from adguard_mw.events import uuid7
-from adguard_mw.report.query import build_report, find_inputs
+from adguard_mw.report.query import ReportError, build_report, find_inputs
 from adguard_mw.report.render import render_json, render_table
 from adguard_mw.report.storage import compact
 
@@ -74,3 +74,27 @@ def test_spark_prints_exactly_what_duckdb_prints(dataset: Path) -> None:
     assert json.loads(render_json(spark)) == json.loads(render_json(duck))  # every figure, every group
     assert render_table(spark) == render_table(duck)
     assert spark.days == duck.days and spark.browsers == duck.browsers
+
+
+def test_spark_groups_by_week_as_duckdb_does_and_reads_only_the_days_asked_for(dataset: Path, tmp_path: Path) -> None:
+    """ISO weeks start on Monday on both engines (the last second of a Sunday and the first of a Monday fall in
+    different weeks); a corrupt file in a day outside `--since` is never opened by either."""
+    root = tmp_path / "events"
+    shutil.copytree(dataset, root)
+    reader = {"v": 1, "site": "lantern", "instance": "web-4", "variant": "a", "browser": "Edge", "os": "Windows"}
+    for time, day in (("2026-11-22T23:59:59.999Z", "2026-11-22"), ("2026-11-23T00:00:00.000Z", "2026-11-23")):
+        view = {**reader, "id": uuid7(), "time": time, "event": "page_view", "visitor": f"w{day}",
+                "verdict": "not_blocked", "sample_rate": 1.0, "path": "/"}  # fmt: skip
+        sink_object(root / f"dt={day}" / "web-4-a.parquet", [view])
+    torn = root / "dt=2026-11-01" / "events.parquet"
+    torn.parent.mkdir()
+    torn.write_bytes(b"PAR1 torn in the middle of a copy")
+
+    with pytest.raises(ReportError):  # the corrupt file is read when its day is in range: it can fail the report
+        build_report(find_inputs([root]), by="week")
+    inputs = find_inputs([root], since=dt.date(2026, 11, 20))
+    duck = build_report(inputs, since=dt.date(2026, 11, 20), by="week")
+    spark = build_report(inputs, since=dt.date(2026, 11, 20), by="week", engine="spark")
+    assert [group.key for group in duck.groups] == ["2026-W47", "2026-W48"]
+    assert [group.metrics.events for group in duck.groups] == [24, 1]
+    assert json.loads(render_json(spark)) == json.loads(render_json(duck))
