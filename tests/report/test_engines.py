@@ -98,3 +98,20 @@ def test_spark_groups_by_week_as_duckdb_does_and_reads_only_the_days_asked_for(d
     assert [group.key for group in duck.groups] == ["2026-W47", "2026-W48"]
     assert [group.metrics.events for group in duck.groups] == [24, 1]
     assert json.loads(render_json(spark)) == json.loads(render_json(duck))
+
+
+def test_spark_on_s3_without_the_s3a_connector_says_what_to_install(capsys: pytest.CaptureFixture[str]) -> None:
+    """PyPI's PySpark has no S3A connector and nothing is downloaded at run time: one line says what to add."""
+    from adguard_mw.cli import main
+    from adguard_mw.report.engines import s3a_available, spark_session
+
+    try:
+        s3a_available(spark_session())
+    except ReportError:
+        pass
+    else:
+        pytest.skip("this Spark has Hadoop's S3A connector on its classpath")
+    assert main(["report", "s3://amw/events", "--since", "2026-11-20", "--engine", "spark"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("adguard-mw report: reading s3:// with --engine spark needs")
+    assert "hadoop-aws-3." in error and "--packages org.apache.hadoop:hadoop-aws:3." in error
