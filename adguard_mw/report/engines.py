@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..events import FIELD_TYPES
 from .query import READ_COLUMNS, ReportError, _source_sql, connect, day_in_range
 
 if TYPE_CHECKING:
@@ -139,8 +140,8 @@ def _casts(columns: Sequence[str], present: set[str]) -> list[str]:
     return [f"CAST({name if name in present else 'NULL'} AS {_storage_type(name)}) AS {name}" for name in columns]
 
 
-def _storage_type(name: str) -> str:
-    kind = READ_COLUMNS[name]
+def _storage_type(name: str, columns: dict[str, str] = READ_COLUMNS) -> str:
+    kind = columns[name]
     return "STRING" if kind in ("VARCHAR", "JSON") else kind
 
 
@@ -176,11 +177,16 @@ class SparkEngine:
         self._tables.append("events")
 
     def _dataset(self, url: str, since: dt.date | None, until: dt.date | None) -> DataFrame:
-        """An s3:// dataset read through Hadoop's S3A connector, only the `dt=` partitions in the range."""
+        """An s3:// dataset, read through Hadoop's S3A connector."""
         s3a_available(self.spark)
-        root = "s3a://" + url.split("://", 1)[1].rstrip("/")
-        frame: DataFrame = self.spark.read.option("mergeSchema", "true").option("basePath", root).parquet(root)
-        # A filter on the partition column alone: Spark prunes the partitions before opening any file.
+        return self.partitioned("s3a://" + url.split("://", 1)[1].rstrip("/"), since, until)
+
+    def partitioned(self, root: str, since: dt.date | None, until: dt.date | None) -> DataFrame:
+        """A hive-partitioned Parquet dataset, only the `dt=` partitions in [since, until] read.
+
+        The schema is given, not inferred, so no file footer is read up front; the filter is on the partition
+        column alone, so Spark drops the other days' files after listing them, before opening any."""
+        frame: DataFrame = self.spark.read.schema(_spark_schema()).option("basePath", root).parquet(root)
         if since is not None:
             frame = frame.where(f"CAST(dt AS STRING) >= '{since.isoformat()}'")
         if until is not None:
@@ -200,6 +206,11 @@ class SparkEngine:
         for name in self._tables:
             self.spark.catalog.dropTempView(name)
         self.spark.catalog.clearCache()
+
+
+def _spark_schema() -> str:
+    """The S3 sink's schema (`events.FIELD_TYPES`) in Spark's DDL; a column a file predates reads as null."""
+    return ", ".join(f"{name} {_storage_type(name, FIELD_TYPES)}" for name in FIELD_TYPES)
 
 
 S3A_CLASS = "org.apache.hadoop.fs.s3a.S3AFileSystem"
