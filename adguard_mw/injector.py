@@ -4,7 +4,9 @@ This module knows nothing about ad blocking: it wraps `send`, holds back `http.r
 body message, asks a callback what to do with an HTML page, and inserts bytes where `lookahead` finds a place in
 the page's head (after `<meta charset>` when there is one, so the charset stays within the first kilobyte), in
 the page's own charset (`charset`). It looks ahead a bounded amount, never buffers a whole body, and passes every
-other response through untouched: non-HTML, encoded, ranged, attachments, non-200 and `pathsend`.
+other response through untouched: non-HTML, encoded, ranged, attachments, non-200, `pathsend`, and AMP pages
+(`<html amp>`, `<html ⚡>`…), which any tag of ours would make invalid: the start of a page is held until its
+`<html>` tag shows whether it is one, before anything is decided.
 
 A page edited the same way for every reader keeps a validator: a weak ETag derived from the app's validator and
 what we insert, so a browser's `If-None-Match` still gets a 304. Once a response of ours has replaced the app's
@@ -24,7 +26,7 @@ from starlette.types import Message, Send
 from .__about__ import __version__
 from ._faults import report_fault
 from .charset import encode_for_page, page_codec
-from .lookahead import CHARSET_WINDOW, LOOKAHEAD, Lookahead, find_insertion_point
+from .lookahead import CHARSET_WINDOW, LOOKAHEAD, Lookahead, find_insertion_point, is_amp
 
 __all__ = [
     "CHARSET_WINDOW",
@@ -167,6 +169,27 @@ class HtmlRewriter:
         start = self._start
         assert start is not None
         final = not message.get("more_body", False)
+        if self._buffer:  # the start of the page, held while it could still be an AMP page
+            message = {
+                "type": "http.response.body",
+                "body": self._buffer + message.get("body", b""),
+                "more_body": not final,
+            }
+            self._buffer = b""
+        try:
+            amp = is_amp(message.get("body", b""), final)
+        except Exception as exc:
+            report_fault("reading the start of a page", exc)
+            amp = True  # send it on unchanged
+        if amp is None:
+            self._buffer = message.get("body", b"")
+            return
+        if amp:  # an AMP page is valid only as it is: no tag, no cookie, the app's headers (amp.md)
+            self._mode = "passing"
+            self.passing = True
+            await self._send(start)
+            await self._send(message)
+            return
         not_modified = False
         try:
             rewrite = await self._decide(start["headers"])
@@ -270,6 +293,9 @@ class HtmlRewriter:
         """Anything unexpected (pathsend, trailers, a message out of order): send what we hold, then step aside."""
         if self._mode == "held" and self._start is not None:
             await self._send(self._start)
+            if self._buffer:
+                await self._send({"type": "http.response.body", "body": self._buffer, "more_body": True})
+                self._buffer = b""
         elif self._mode == "scanning" and self._buffer:
             await self._send({"type": "http.response.body", "body": self._buffer, "more_body": True})
             self._buffer = b""
