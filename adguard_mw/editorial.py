@@ -19,6 +19,7 @@ class Editorial:
     variant_messages: Mapping[str, Messages]  # an A/B variant's own texts, by variant name
     preview_token: str | None
     paywall: bytes  # a JSON-LD <script> for pages a hard wall may hide, or b""
+    story_selector: str | None = None  # the story a hard wall removes from the site's page (paywall_selector)
     # Whether any reader could meet a message: otherwise the cookie is read only for sampled events.
     may_ask: bool = field(init=False)
 

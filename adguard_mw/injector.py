@@ -72,9 +72,13 @@ class Rewrite:
     remove_headers: frozenset[bytes] = field(default_factory=frozenset)  # lower-case names dropped first;
     # naming `etag` drops the validators: the page is one reader's (the app's Last-Modified goes too if named)
     replace_body: bytes | None = None  # a whole page served instead of the app's (its body is discarded)
+    # Given the app's whole page and headers, the page to serve instead, edited (None: serve `replace_body`). Only
+    # then is a page buffered, for this one response, up to MAX_WHOLE_PAGE bytes; `replace_body` must be given too.
+    whole_page: Callable[[bytes, Headers], bytes | None] | None = None
 
 
 Decide = Callable[[Headers], Awaitable[Rewrite | None]]
+MAX_WHOLE_PAGE = 8 * 1024 * 1024  # a page longer than this is not buffered for `whole_page`: `replace_body` instead
 
 
 def is_rewritable_html(status: int, headers: Headers) -> bool:
@@ -120,18 +124,24 @@ class HtmlRewriter:
     `if_none_match` is the request's header: a page whose derived ETag it names is answered with a 304.
     """
 
-    __slots__ = ("_buffer", "_decide", "_if_none_match", "_insert", "_lookahead", "_mode", "_send", "_start", "passing")
+    __slots__ = (
+        "_buffer", "_chunks", "_decide", "_if_none_match", "_insert", "_lookahead", "_mode", "_rewrite", "_send",
+        "_size", "_start", "passing",
+    )  # fmt: skip
 
     def __init__(self, send: Send, decide: Decide, if_none_match: bytes = b"") -> None:
         self._send = send
         self._decide = decide
         self._if_none_match = if_none_match
         self._start: Message | None = None
-        self._mode = "start"  # start -> held -> scanning -> passing | stopped
+        self._mode = "start"  # start -> held -> scanning | buffering -> passing | stopped
         self.passing = False  # True once every further message goes out unchanged: callers may skip us
         self._buffer = b""
         self._insert = b""
         self._lookahead: Lookahead | None = None
+        self._rewrite: Rewrite | None = None  # a rewrite waiting for the whole page (`whole_page`)
+        self._chunks: list[bytes] = []
+        self._size = 0
 
     def __call__(self, message: Message) -> Awaitable[None]:
         """The wrapped `send`: it returns the awaitable of whichever step handles the message (the server's own
@@ -147,6 +157,8 @@ class HtmlRewriter:
             return self._on_first_body(message)
         if mode == "stopped":
             return _stopped()
+        if mode == "buffering" and message["type"] == "http.response.body":
+            return self._collect(message)
         return self._flush_and_pass(message)
 
     async def _on_start(self, message: Message) -> None:
@@ -217,6 +229,12 @@ class HtmlRewriter:
             self.passing = True
             await self._send(start)
             await self._send(message)
+        elif rewrite.whole_page is not None and rewrite.replace_body is not None:
+            self._rewrite = rewrite
+            self._mode = "buffering"
+            self._chunks = []
+            self._size = 0
+            await self._collect(message)
         elif rewrite.replace_body is not None:
             await self._replace(start, rewrite)
         elif not_modified:
@@ -265,6 +283,37 @@ class HtmlRewriter:
         view = memoryview(body)  # slices of a view are not copies: the page is copied once, not twice
         return b"".join((view[:offset], insert, view[offset:]))
 
+    async def _collect(self, message: Message) -> None:
+        """One more chunk of a page to be edited whole; at its end, the edited page (or the fallback) goes out."""
+        start, rewrite = self._start, self._rewrite
+        assert start is not None and rewrite is not None and rewrite.whole_page is not None
+        chunk = message.get("body", b"")
+        self._size += len(chunk)
+        if self._size > MAX_WHOLE_PAGE:
+            self._chunks = []
+            await self._replace(start, rewrite)
+            return
+        self._chunks.append(chunk)
+        if message.get("more_body", False):
+            return
+        page = b"".join(self._chunks)
+        self._chunks = []
+        try:
+            edited = rewrite.whole_page(page, start["headers"])
+        except Exception as exc:
+            report_fault("editing a whole page", exc, "the reader got the replacement page")
+            edited = None
+        if edited is None:
+            await self._replace(start, rewrite)
+            return
+        headers, _ = _edit_headers(start["headers"], rewrite)
+        if not start.get("trailers", False):
+            headers.append((b"content-length", str(len(edited)).encode()))
+        self._mode = "passing"
+        self.passing = True
+        await self._send({**start, "headers": headers})
+        await self._send({"type": "http.response.body", "body": edited})
+
     async def _replace(self, start: Message, rewrite: Rewrite) -> None:
         body = rewrite.replace_body or b""
         # Keep the app's cookies (a session refresh, say) and its security policies; the rest described the page.
@@ -291,6 +340,10 @@ class HtmlRewriter:
 
     async def _flush_and_pass(self, message: Message) -> None:
         """Anything unexpected (pathsend, trailers, a message out of order): send what we hold, then step aside."""
+        if self._mode == "buffering" and self._start is not None and self._rewrite is not None:
+            self._chunks = []  # a page being edited whole never goes out unedited: the replacement does
+            await self._replace(self._start, self._rewrite)
+            return
         if self._mode == "held" and self._start is not None:
             await self._send(self._start)
             if self._buffer:

@@ -44,6 +44,7 @@ from .policy import NOTHING, Mode, Policy, decide, is_crawler
 from .reload import Reloader
 from .silence import GRACE, account
 from .state import StateCookie, Verdict, VisitorState
+from .story import check_selector, wall_in_page
 from .theme import Theme
 from .urls import attribute, url_path
 
@@ -254,7 +255,8 @@ class AdGuardMiddleware:
             }
             ld_json = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
             paywall = f'<script type="application/ld+json">{ld_json}</script>'.encode()
-        return Editorial(checked, renderer, assets, by_variant, preview_token, paywall)
+            check_selector(paywall_selector)
+        return Editorial(checked, renderer, assets, by_variant, preview_token, paywall, paywall_selector)
 
     def use(self, editorial: Editorial) -> None:
         """Switch to new editorial settings (a reload); requests in flight finish with the old ones."""
@@ -490,7 +492,18 @@ class AdGuardMiddleware:
             # The wall replaces the page: it is on screen as surely as the page would have been.
             self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
             page = renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
-            return Rewrite(replace_body=page.encode(), add_headers=added)
+            if editorial.story_selector is None:
+                return Rewrite(replace_body=page.encode(), add_headers=added)
+            # Inside the site's own page, the story taken out (story.py); the whole-page wall if that fails.
+            in_page = partial(
+                wall_in_page,
+                selector=editorial.story_selector,
+                head=renderer.render("wall_head.html", detector_tag=Markup(tag.decode()), **context),
+                panel=renderer.render("panel.html", **context),
+            )
+            return Rewrite(
+                replace_body=page.encode(), whole_page=in_page, add_headers=added, remove_headers=_CACHE_HEADERS
+            )
         overlay = renderer.render("overlay.html", **context)
         return Rewrite(insert=tag + overlay.encode(), add_headers=added, remove_headers=_CACHE_HEADERS)
 
