@@ -37,6 +37,8 @@ from .editorial import Editorial
 from .endpoints import Endpoints
 from .events import EventLog, Record
 from .injector import Headers, HtmlRewriter, Rewrite, stopped_by_us
+from .live_preview import SCOPE_KEY as PREVIEWING
+from .live_preview import LivePreview, PreviewAs
 from .message import Message, MessageRenderer, Messages
 from .names import Names
 from .origins import SiteOrigins
@@ -57,6 +59,7 @@ SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance 
 SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test can shorten it for this module
 _KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
+_PREVIEWED = ((b"cache-control", b"no-store"), (b"vary", b"Cookie"), (b"x-robots-tag", b"noindex"))
 # A page shaped by the reader's cookie drops the app's caching and validators: no cache may keep it for others.
 _CACHE_HEADERS = frozenset({b"cache-control", b"expires", b"etag", b"last-modified"})
 
@@ -196,6 +199,7 @@ class AdGuardMiddleware:
         )
         origins = SiteOrigins(trusted_origins, forwarded_allow_ips)
         self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, gpc=gpc, origins=origins)
+        self.live_preview = LivePreview(keys, self.names)
         self._plain_tag = self.detector_tag("", None).encode()
         self.reloader: Reloader | None = None
 
@@ -320,8 +324,12 @@ class AdGuardMiddleware:
         if path == self.metrics_path and self._metrics is not None:
             await self._metrics(scope, receive, send)
         elif path in self.endpoints.paths:  # exact paths only: the site's own files may share our folder
-            await self.endpoints(scope, receive, send, path[len(self.names.prefix) :])
+            subpath = path[len(self.names.prefix) :]
+            if not await self.live_preview.intercept(scope, receive, send, subpath, self._editorial):
+                await self.endpoints(scope, receive, send, subpath)
         elif scope["method"] == "GET":
+            if self._editorial.preview_token is not None:
+                self.live_preview.prepare(scope, self._editorial)
             try:
                 await self.app(scope, receive, self._watch_for_html(scope, path, send))
             except Exception as exc:
@@ -365,6 +373,9 @@ class AdGuardMiddleware:
     async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite | None:
         """Called once an HTML page's headers are known: what to insert, or which page to serve instead."""
         editorial = self._editorial  # one reading: a reload mid-request changes nothing for this page
+        previewing: PreviewAs | None = scope.get(PREVIEWING)
+        if previewing is not None:
+            return self._preview(scope, path, previewing, headers, editorial)
         if self.gpc == "skip" and _header(scope, b"sec-gpc") == "1":
             # The site chose to leave Global Privacy Control readers alone: no cookie read or written, no event,
             # never asked. The page gets the same tag as everyone (so a shared cache never keeps a tag-less copy).
@@ -487,10 +498,31 @@ class AdGuardMiddleware:
         context = self._context(scope, path, mode, state, headers, editorial)
         fields = self._fields(scope, state, path, editorial)
         self.events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
-        renderer = editorial.renderer
         if mode is Mode.HARD:
             # The wall replaces the page: it is on screen as surely as the page would have been.
             self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+        return self._show(mode, context, tag, added, editorial)
+
+    def _preview(self, scope: Scope, path: str, seen: PreviewAs, headers: Headers, editorial: Editorial) -> Rewrite:
+        """An editor's preview of this page as a blocked reader (live_preview.py): nothing recorded or cached."""
+        names = {variant.name for variant in editorial.policy.variants}
+        messages = editorial.messages_for(seen.variant if seen.variant in names else None)
+        if seen.locale is not None and seen.locale in messages:
+            locale, message = seen.locale.lower(), messages[seen.locale]
+        else:
+            locale, message = messages.choose(_header(scope, b"accept-language"))
+        context = self._context(scope, path, seen.mode, None, headers, editorial)
+        # No CTA counting (links go straight to their targets); the message's posts are answered by live_preview.
+        context.update(message=message, locale=locale, kind=seen.kind, cta_url=None)
+        # No detector: in the editor's browser it would find no blocker and take the message away.
+        return self._show(seen.mode, context, b"", list(_PREVIEWED), editorial)
+
+    def _show(
+        self, mode: Mode, context: dict[str, Any], tag: bytes, added: list[tuple[bytes, bytes]], editorial: Editorial
+    ) -> Rewrite:
+        """The message in `mode` on this page: a wall for `hard`, else inserted with the tag."""
+        renderer = editorial.renderer
+        if mode is Mode.HARD:
             page = renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
             if editorial.story_selector is None:
                 return Rewrite(replace_body=page.encode(), add_headers=added)
