@@ -93,6 +93,7 @@ def check_config(path: Path, *, strict: bool = False) -> int:
     if settings.options.get("preview_token"):
         names = middleware.names
         print(f"live preview: {names.prefix}/{names.preview}?token=<the preview token>&mode=soft&locale=en")
+        print(f"on your pages: {names.prefix}/{names.preview}?token=<the preview token>&mode=soft&page=/any/page")
     return 0
 
 

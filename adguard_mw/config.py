@@ -307,7 +307,9 @@ POLICY = Section(
             text,
             "(none)",
             "A CSS selector for the content a hard wall hides, such as `.article-body`: pages a hard wall may hide "
-            "then carry paywall structured data (`isAccessibleForFree`), so search engines know it is not cloaking.",
+            "then carry paywall structured data (`isAccessibleForFree`), so search engines know it is not cloaking, "
+            "and a walled reader gets the site's own page with that content removed and the message in its place "
+            "(the whole-page wall where it matches nothing).",
         ),
     ),
 )
