@@ -306,35 +306,24 @@ class Endpoints:
 
     def preview(self, scope: Scope) -> Response:
         """The live message for the current settings, for editors holding the token; no detection, no cookie."""
+        from .live_preview import choose  # it builds on this module
+
         editorial = self.editorial
         if editorial.preview_token is None:
             return _error(404, "not found")
         query = query_fields(scope, max_fields=8)
         if not hmac.compare_digest(query.get("token", "").encode(), editorial.preview_token.encode()):
             return _error(403, "a preview needs ?token= with the preview token from the configuration")
-        policy = editorial.policy
-        modes = [mode.value for mode in Mode if mode is not Mode.OBSERVE]
-        mode = query.get("mode", policy.mode.value if policy.mode is not Mode.OBSERVE else Mode.SOFT.value)
-        if mode not in modes:
-            return _error(400, f"mode must be one of {', '.join(modes)}")
-        kind = query.get("kind", "extension")
-        if kind not in ("extension", "network"):
-            return _error(400, "kind must be extension or network")
-        variants = {variant.name: variant for variant in policy.variants}
-        variant = variants.get(query.get("variant", ""))
-        if "variant" in query and variant is None:
-            return _error(400, f"variant must be one of: {', '.join(variants) or '(none configured)'}")
+        seen = choose(query, editorial)  # the same reader as a preview on the site's pages (live_preview)
         headers = request_headers(scope)
-        messages = editorial.messages_for(variant.name if variant is not None else None)
-        if "locale" in query:
-            if query["locale"] not in messages:
-                return _error(400, f"locale must be one of: {', '.join(messages)}")
-            locale, message = query["locale"].lower(), messages[query["locale"]]
+        messages = editorial.messages_for(seen.variant)
+        if seen.locale is not None:
+            locale, message = seen.locale.lower(), messages[seen.locale]
         else:
             locale, message = messages.choose(headers.get("accept-language", ""))
         page = editorial.renderer.preview_page(
-            mode,
-            kind=kind,
+            seen.mode.value,
+            kind=seen.kind,
             client=describe_client(headers.get("user-agent", ""), headers.get("sec-ch-ua", "")),
             message=message,
             locale=locale,
