@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -79,6 +80,7 @@ class Rewrite:
 
 Decide = Callable[[Headers], Awaitable[Rewrite | None]]
 MAX_WHOLE_PAGE = 8 * 1024 * 1024  # a page longer than this is not buffered for `whole_page`: `replace_body` instead
+WHOLE_PAGE_SECONDS = 5.0  # ... nor one still streaming after this long (a live page may never end)
 
 
 def is_rewritable_html(status: int, headers: Headers) -> bool:
@@ -126,7 +128,7 @@ class HtmlRewriter:
 
     __slots__ = (
         "_buffer", "_chunks", "_decide", "_if_none_match", "_insert", "_lookahead", "_mode", "_rewrite", "_send",
-        "_size", "_start", "passing",
+        "_size", "_start", "_started", "passing",
     )  # fmt: skip
 
     def __init__(self, send: Send, decide: Decide, if_none_match: bytes = b"") -> None:
@@ -142,6 +144,7 @@ class HtmlRewriter:
         self._rewrite: Rewrite | None = None  # a rewrite waiting for the whole page (`whole_page`)
         self._chunks: list[bytes] = []
         self._size = 0
+        self._started = 0.0  # when buffering for `whole_page` began (time.monotonic)
 
     def __call__(self, message: Message) -> Awaitable[None]:
         """The wrapped `send`: it returns the awaitable of whichever step handles the message (the server's own
@@ -234,6 +237,7 @@ class HtmlRewriter:
             self._mode = "buffering"
             self._chunks = []
             self._size = 0
+            self._started = time.monotonic()
             await self._collect(message)
         elif rewrite.replace_body is not None:
             await self._replace(start, rewrite)
@@ -289,7 +293,7 @@ class HtmlRewriter:
         assert start is not None and rewrite is not None and rewrite.whole_page is not None
         chunk = message.get("body", b"")
         self._size += len(chunk)
-        if self._size > MAX_WHOLE_PAGE:
+        if self._size > MAX_WHOLE_PAGE or time.monotonic() - self._started > WHOLE_PAGE_SECONDS:
             self._chunks = []
             await self._replace(start, rewrite)
             return

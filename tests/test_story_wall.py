@@ -156,3 +156,24 @@ class TestOnlyWalledReadersWait:
 
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def test_a_page_still_streaming_after_a_while_gets_the_whole_page_wall(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live page may never end: the walled reader is not kept waiting for it."""
+    from adguard_mw import injector
+
+    monkeypatch.setattr(injector, "WHOLE_PAGE_SECONDS", 0.0)
+    sends = 0
+
+    async def live(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal sends
+        await send(start(headers=[HTML]))
+        while sends < 1000:
+            sends += 1
+            await send(body(PAGE.encode(), more=True))
+
+    app = AdGuardMiddleware(live, secret_key=KEY, policy="hard", paywall_selector=".article-body")
+    with anyio.fail_after(10):
+        sent = await call(app, reader(app, Verdict.BLOCKED))
+    assert STORY not in sent.body.decode() and b"noindex" in sent.body
+    assert sends == 2  # the wall went out, and the next send stopped the app
