@@ -85,6 +85,7 @@ class Assets:
         consent_event: str | None = None,
         consent_cookie: str | None = None,
         beacon: bool = True,
+        render_message: str = "ours",
         dismiss_cooldown: int = DISMISS_COOLDOWN,
         theme: Theme | None = None,
         override_dir: Path | None = None,
@@ -141,10 +142,20 @@ class Assets:
             # Without a beacon: shown only on the detector's word, dismissals remembered in the browser.
             "local": None if beacon else True,
             "cooldown": None if beacon else dismiss_cooldown,
+            # Client-side navigation and the page API (navigation.py): where to tell the server, and the files
+            # whose folder is ours (the detector's tag is found by its name).
+            "script": names.script,
+            "probe": names.probe_tag,
+            "navigate": names.navigate if beacon else None,
+            "beacon": names.beacon if beacon else None,
+            "site": True if render_message == "site" else None,
         }
+        message_script = _asset(_fill(folder / "message.js", message_config), "text/javascript")
+        # The detector loads the message script when the page has none (for navigation and the page API).
+        detector_config["ui"] = f"{names.message_script}?{names.version(message_script.version)}"
         return cls(
             detector=_asset(_fill(folder / "detector.js", detector_config), "text/javascript"),
-            message_script=_asset(_fill(folder / "message.js", message_config), "text/javascript"),
+            message_script=message_script,
             stylesheet=_asset(stylesheet_source(names.css_class, theme, override_dir), "text/css"),
         )
 

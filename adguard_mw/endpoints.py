@@ -55,6 +55,7 @@ class Endpoints:
         *,
         gpc: str = "anonymous",
         origins: SiteOrigins | None = None,
+        navigate: Handler | None = None,
     ) -> None:
         self.names = names
         self.skip_gpc = gpc == "skip"
@@ -78,6 +79,8 @@ class Endpoints:
             "/" + names.recheck: self.recheck,
             "/" + names.seen: self.seen,
         }
+        if navigate is not None:  # client-side navigations: answered by the middleware's decisions (navigation.py)
+            self._posts["/" + names.navigate] = navigate
         subpaths = {*self._echoes, self._image, self._fallback, self._follow, self._preview, *self._posts}
         subpaths |= {"/" + names.script, "/" + names.message_script, "/" + names.stylesheet}
         # The full paths answered here, and only these: the site's own files may live in the same folder.

@@ -39,8 +39,9 @@ from .events import EventLog, Record
 from .injector import Headers, HtmlRewriter, Rewrite, stopped_by_us
 from .message import Message, MessageRenderer, Messages
 from .names import Names
+from .navigation import Navigation
 from .origins import SiteOrigins
-from .policy import NOTHING, Mode, Policy, decide, is_crawler
+from .policy import NOTHING, Decision, Mode, Policy, decide, is_crawler
 from .reload import Reloader
 from .silence import GRACE, account
 from .state import StateCookie, Verdict, VisitorState
@@ -99,6 +100,7 @@ class AdGuardMiddleware:
         cookie_max_age: int = 30 * 24 * 3600,
         https_only: bool | None = None,
         name_seed: str | None = None,
+        render_message: Literal["ours", "site"] = "ours",
     ) -> None:
         keys = _secret_keys(secret_key)
         if path_prefix is not None and not _is_prefix(path_prefix):
@@ -149,7 +151,14 @@ class AdGuardMiddleware:
         if paywall_selector is not None and (not isinstance(paywall_selector, str) or not paywall_selector.strip()):
             raise ValueError(f"adguard_mw: paywall_selector must be a CSS selector such as '.article-body', got "
                              f"{paywall_selector!r}")  # fmt: skip
+        if render_message not in ("ours", "site"):
+            raise ValueError(
+                f"adguard_mw: render_message must be 'ours' (our markup) or 'site' (the site renders the message "
+                f"from the page API), got {render_message!r}"
+            )
         self.app: ASGIApp = app
+        # "site": notices and soft dialogs are left to the site's own UI, told through the page API (page-api.md).
+        self.render_message = render_message
         self.site_name = site_name
         self.names = Names.derive(name_seed or keys[0], prefix=path_prefix, cookie=cookie_name)
         self.cookie = StateCookie(
@@ -182,6 +191,7 @@ class AdGuardMiddleware:
             "consent_event": consent_event,
             "consent_cookie": consent_cookie,
             "beacon": beacon,
+            "render_message": render_message,
         }
         self._editorial = self.build_editorial(
             policy=policy,
@@ -194,7 +204,10 @@ class AdGuardMiddleware:
             preview_token=preview_token,
         )
         origins = SiteOrigins(trusted_origins, forwarded_allow_ips)
-        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, gpc=gpc, origins=origins)
+        navigate = Navigation(self) if beacon else None  # without a beacon nothing leaves the page
+        self.endpoints = Endpoints(
+            self.names, self.cookie, self.events, self._editorial, gpc=gpc, origins=origins, navigate=navigate
+        )
         self._plain_tag = self.detector_tag("", None).encode()
         self.reloader: Reloader | None = None
 
@@ -367,13 +380,35 @@ class AdGuardMiddleware:
             # The site chose to leave Global Privacy Control readers alone: no cookie read or written, no event,
             # never asked. The page gets the same tag as everyone (so a shared cache never keeps a tag-less copy).
             return Rewrite(insert=self._tag_for(scope, headers, editorial, path))
-        now = int(time.time())
-        sampled = self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
+        sampled = self._sampled()
         needs_state = sampled or editorial.may_ask or self.watch_silence
         state = self._read_state(scope) if needs_state else None
         added: list[tuple[bytes, bytes]] = []
+        watch = self.watch_silence and _is_navigation(scope) and self._may_watch(scope)
+        state, changed, decision = await self.page_view(scope, path, state, editorial, sampled=sampled, watch=watch)
+        if changed and state is not None:
+            https = scope["scheme"] == "https"
+            added.append(self.cookie.set_cookie_header(state, https=https))
+            added.append(self.cookie.set_companion_header(state, https=https))
+        tag = self._tag_for(scope, headers, editorial, path)
+        if not self.beacon:
+            tag += self._local_message(scope, path, headers, editorial)
+        if decision.show is None and not added:
+            return Rewrite(insert=tag)  # the same for every reader: the page stays cacheable as the app says
+        added.extend(_PRIVATE)
+        if decision.show is None:
+            return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
+        return self._message(scope, path, decision.show, state, tag, headers, added, editorial)
+
+    async def page_view(
+        self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial, *, sampled: bool, watch: bool
+    ) -> tuple[VisitorState | None, bool, Decision]:
+        """One page view of `path`, a full load or a client-side navigation (navigation.py): the silence account
+        (when `watch`), the policy's decision with the exempt hook, the page_view event (when `sampled`). Returns
+        the new state, whether it changed, and the decision."""
+        now = int(time.time())
         changed = False
-        if self.watch_silence and self._may_watch(scope):
+        if watch:
             before = state
             state, silenced = account(state, now, grace=SILENCE_GRACE)
             changed = state is not before
@@ -394,19 +429,7 @@ class AdGuardMiddleware:
             self.events.emit("page_view", verdict=verdict, kind=kind, sample_rate=self.sample_rate, **fields)
         if decision.state is not None:
             state, changed = decision.state, True
-        if changed and state is not None:
-            https = scope["scheme"] == "https"
-            added.append(self.cookie.set_cookie_header(state, https=https))
-            added.append(self.cookie.set_companion_header(state, https=https))
-        tag = self._tag_for(scope, headers, editorial, path)
-        if not self.beacon:
-            tag += self._local_message(scope, path, headers, editorial)
-        if decision.show is None and not added:
-            return Rewrite(insert=tag)  # the same for every reader: the page stays cacheable as the app says
-        added.extend(_PRIVATE)
-        if decision.show is None:
-            return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
-        return self._message(scope, path, decision.show, state, tag, headers, added, editorial)
+        return state, changed, decision
 
     def _tag_for(self, scope: Scope, headers: Headers, editorial: Editorial, path: str) -> bytes:
         root_path = scope.get("root_path", "")
@@ -471,6 +494,32 @@ class AdGuardMiddleware:
             "style_nonce": csp_nonce(headers, "style-src"),
         }
 
+    def message_fragment(
+        self,
+        scope: Scope,
+        path: str,
+        mode: Mode,
+        state: VisitorState | None,
+        editorial: Editorial,
+        *,
+        counted: bool,
+    ) -> dict[str, str]:
+        """The message for a client-side navigation (navigation.py): the same panel, by the same templates, for the
+        page script to put in place; the hard wall wrapped as a layer over the whole page. With the stylesheet's
+        URL, since the page may not have it yet."""
+        context = self._context(scope, path, mode, state, [], editorial)
+        if counted:
+            fields = self._fields(scope, state, path, editorial)
+            self.events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+            if mode is Mode.HARD:  # nothing of the page can be reached around it: shown as surely as a wall
+                self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+        html = editorial.renderer.render("layer.html" if mode is Mode.HARD else "panel.html", **context)
+        return {"html": html, "style": context["stylesheet_url"]}
+
+    def _sampled(self) -> bool:
+        """Whether this page view is one of the sampled ones (page_view events)."""
+        return self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
+
     def _message(
         self,
         scope: Scope,
@@ -486,6 +535,8 @@ class AdGuardMiddleware:
         fields = self._fields(scope, state, path, editorial)
         self.events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
         renderer = editorial.renderer
+        if self.render_message == "site" and mode is not Mode.HARD:  # the site shows it, told by the page API
+            return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
         if mode is Mode.HARD:
             # The wall replaces the page: it is on screen as surely as the page would have been.
             self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
@@ -495,9 +546,9 @@ class AdGuardMiddleware:
         return Rewrite(insert=tag + overlay.encode(), add_headers=added, remove_headers=_CACHE_HEADERS)
 
     def _may_watch(self, scope: Scope) -> bool:
-        """Whether this page view can count toward a silence: a page the reader opened, in a browser that may run
-        the detector; never a prefetch or prerender, a crawler, or HTML fetched by a script."""
-        if not _is_navigation(scope) or is_crawler(_header(scope, b"user-agent")):
+        """Whether this page view can count toward a silence: a page the reader opened (the caller knows), in a
+        browser that may run the detector; never a prefetch or prerender or a crawler."""
+        if is_crawler(_header(scope, b"user-agent")):
             return False
         if self._consent_needle is not None and self._consent_needle not in _header_bytes(scope, b"cookie"):
             return False  # no consent yet: the check does not run, and nothing may be stored

@@ -211,6 +211,14 @@
       baits = config.classes.map(probe);
       control = probe(config.neutral);
       doc.addEventListener(event, function (e) { if (e.detail === "run") run(true); });
+      // Client-side navigation and the page API live in the message script: loaded when the page has none.
+      var d = {}, s = doc.createElement("script"), url = base + config.ui;
+      doc.dispatchEvent(new CustomEvent(event, { detail: d }));
+      if (!d.api) {
+        s.nonce = self.nonce;
+        s.src = policy ? policy.createScriptURL(url) : url;
+        doc.head.appendChild(s);
+      }
       if (doc.readyState == "complete") run();
       else win.addEventListener("load", function () { run(); });
     } catch (x) { /* never into the page */ }
