@@ -467,6 +467,13 @@ DETECTION = Section(
             "false: the verdict stays in the browser; nothing is reported, and the message is shown by the "
             "page itself (notice, instructions and soft modes only).",
         ),
+        Key(
+            "render_message",
+            choice("ours", "site"),
+            '"ours"',
+            '`"site"`: notices and dialogs are left to the site\'s own UI, which reads what to show from the page API '
+            "(page-api.md); the hard wall stays ours.",
+        ),
     ),
     reloads=False,
 )
@@ -711,7 +718,7 @@ class _Reader:
         return candidate if candidate.is_absolute() else self.path.parent / candidate
 
     def detection(self, detection: dict[str, Any]) -> dict[str, Any]:
-        passed = ("third_party_bait", "silent_detector", "gpc", "beacon")
+        passed = ("third_party_bait", "silent_detector", "gpc", "beacon", "render_message")
         options: dict[str, Any] = {key: detection[key] for key in passed if key in detection}
         if "honor_gpc" in detection and "gpc" not in detection:  # the old spelling, still read
             options["gpc"] = "skip" if detection["honor_gpc"] else "anonymous"

@@ -53,7 +53,9 @@ from .urls import attribute, url_path
 AnyASGIApp = Callable[..., Awaitable[None]]
 MIN_KEY_LENGTH = 24
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance further in never acts again
+# Set on every scope we handle, so a second instance further in never acts again; its value is this deployment's
+# page API name, for the site's templates and code (`adguard_mw.page_api_name(request)`, page-api.md).
+SCOPE_FLAG = "adguard_mw"
 SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test can shorten it for this module
 _KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
@@ -275,6 +277,11 @@ class AdGuardMiddleware:
         self.endpoints.use(editorial)
 
     @property
+    def page_api_name(self) -> str:
+        """The name the site's scripts find the page API by (page-api.md): drawn per deployment, like the rest."""
+        return self.names.event
+
+    @property
     def editorial(self) -> Editorial:
         """The editors' settings in force now."""
         return self._editorial
@@ -324,7 +331,7 @@ class AdGuardMiddleware:
         if scope["type"] != "http" or SCOPE_FLAG in scope:
             await self.app(scope, receive, send)
             return
-        scope[SCOPE_FLAG] = True
+        scope[SCOPE_FLAG] = self.names.event
         if self.reloader is not None:
             self.reloader.check()
         path = _local_path(scope)
@@ -584,6 +591,14 @@ class AdGuardMiddleware:
 
     def _url(self, root_path: str, name: str) -> str:
         return url_path(root_path, f"{self.names.prefix}/{name}")
+
+
+def page_api_name(request: Request | Scope) -> str | None:
+    """The page API's name for a request that went through the middleware (None otherwise): give it to the
+    templates, e.g. `<html data-reader-support="{{ page_api_name(request) }}">` (page-api.md)."""
+    scope = request.scope if isinstance(request, Request) else request
+    name = scope.get(SCOPE_FLAG)
+    return name if isinstance(name, str) else None
 
 
 async def _exempted(policy: Policy, scope: Scope) -> bool:

@@ -39,6 +39,7 @@ RESTART_ONLY = (
     "consent_event",
     "consent_cookie",
     "beacon",
+    "render_message",
     "trusted_origins",
     "forwarded_allow_ips",
 )

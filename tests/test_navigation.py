@@ -167,3 +167,19 @@ def test_the_render_message_option_says_what_is_wrong() -> None:
 
     with pytest.raises(ValueError, match="render_message must be 'ours'"):
         wrapped(render_message="theirs")
+
+
+async def test_the_site_learns_the_page_api_name_from_the_request() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from adguard_mw import page_api_name
+
+    async def page(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(page_api_name(request)))
+
+    app = AdGuardMiddleware(Starlette(routes=[Route("/", page)]), secret_key="k" * 32)
+    async with client(app) as c:
+        assert (await c.get("/")).text == app.page_api_name == app.names.event
+    assert page_api_name({"type": "http"}) is None  # not through the middleware
