@@ -36,7 +36,7 @@
   // The message's behaviour, for markup in the page (the server's, or a navigation's) or in its template.
   function start(root, template) {
     var mode, status, form, title, opener, layer, watcher;
-    var madeInert = [];
+    var madeInert = [], madeHidden = [];
     var checking = false;
     var fallback = null;
     var watch = null;
@@ -85,7 +85,10 @@
         el.inert = true;
         madeInert.push(el);
         // The detector's probes stay measurable: "check again" must still see a reader who stopped blocking.
-        if (el.localName !== config.probe || !el.hasAttribute("aria-hidden")) el.style.visibility = "hidden";
+        if (el.localName !== config.probe || !el.hasAttribute("aria-hidden")) {
+          madeHidden.push([el, el.style.visibility]);
+          el.style.visibility = "hidden";
+        }
       });
       if (!layer.isConnected) doc.body.appendChild(layer);
     }
@@ -109,8 +112,10 @@
     function release() {
       clearInterval(watch);
       if (watcher) watcher.disconnect();
-      madeInert.forEach(function (el) { el.inert = false; el.style.visibility = ""; });
+      madeInert.forEach(function (el) { el.inert = false; });
+      madeHidden.forEach(function (pair) { pair[0].style.visibility = pair[1]; });
       madeInert = [];
+      madeHidden = [];
       doc.documentElement.classList.remove(config.css + "-open");
     }
 
@@ -269,7 +274,7 @@
       }).then(function (r) {
         // An error status is our server's trouble: nothing to conclude. A stand-in answer cannot echo n.
         return r.ok && r.json().then(function (a) { if (a.n !== n) throw a; return a; });
-      }).then(function (a) { if (a) apply(a); }, function () { return refused(path); });
+      }).then(function (a) { return a && apply(a); }, function () { return refused(path); });
     }).then(copy);
   }
 
@@ -298,15 +303,21 @@
     } catch (x) {
       return location.reload(); // Trusted Types refuse it: the server shows it with the page
     }
-    var link = doc.createElement("link"), el = holder.content.firstElementChild;
-    link.rel = "stylesheet";
-    link.href = a.style;
-    link.onload = link.onerror = function () {
-      if (shown) shown.end();
-      doc.body.appendChild(el);
-      start(el.querySelector("[" + D + "]") || el);
-    };
-    doc.head.appendChild(link);
+    var el = holder.content.firstElementChild, link = doc.querySelector("link[href='" + a.style + "']");
+    return new Promise(function (resolve) {
+      function put() {
+        if (shown) shown.end();
+        doc.body.appendChild(el);
+        start(el.querySelector("[" + D + "]") || el);
+        resolve();
+      }
+      if (link) return put();
+      link = doc.createElement("link"); // our stylesheet, before the markup it styles
+      link.rel = "stylesheet";
+      link.href = a.style;
+      link.onload = link.onerror = put;
+      doc.head.appendChild(link);
+    });
   }
 
   var api = {
