@@ -17,7 +17,8 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from adguard_mw import AdGuardMiddleware, Policy
-from adguard_mw.cli import demo_app
+from adguard_mw.cli import DEMO_SECRET_KEY, demo_app
+from examples.news_site import create_app
 from examples.news_site.articles import latest_first
 
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
@@ -120,6 +121,55 @@ async def test_a_clean_reader_navigating_client_side_is_counted_and_never_asked(
     await expect(message(page, app)).to_have_count(0)
     assert not [e for e in events(app, log) if e["event"].startswith("message_")]
     assert errors == []
+
+
+async def test_without_the_navigation_api_the_history_api_is_watched(
+    serve: Serve, clean_context: BrowserContext, tmp_path: Path
+) -> None:
+    log = tmp_path / "events"
+    app = demo_app(log, Policy(mode="soft"))
+    base = serve(app)
+    page = await clean_context.new_page()
+    await page.add_init_script("Object.defineProperty(window, 'navigation', { value: undefined })")  # older browsers
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if r.url.endswith("/" + app.names.navigate) else None)
+    assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "not_blocked"
+    await page.evaluate("history.replaceState({}, '', location.pathname + '?tab=2#top')")  # the same page
+    assert (await click_story(page, app, STORIES[1]))["verdict"] == "not_blocked"
+    async with page.expect_response(lambda r: r.url.endswith("/" + app.names.navigate)):
+        await page.go_back()
+    assert len(requests) == 2
+    assert page_views(app, log) == [f"/app/{STORIES[0]}", f"/app/{STORIES[1]}", f"/app/{STORIES[0]}"]
+
+
+async def test_a_site_that_renders_its_own_message_reads_it_from_the_api(
+    serve: Serve, blocking_context: BrowserContext, tmp_path: Path
+) -> None:
+    app = AdGuardMiddleware(create_app(), secret_key=DEMO_SECRET_KEY, policy="soft", render_message="site")
+    base = serve(app)
+    page = await blocking_context.new_page()
+    assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "blocked"  # the first view is free
+    await page.goto(f"{base}/app/{STORIES[1]}")  # a full load: the server asks for the soft message
+    await page.wait_for_function(
+        f"""new Promise(resolve => {{
+          var ask = {{}};
+          document.dispatchEvent(new CustomEvent({app.names.event!r}, {{ detail: ask }}));
+          if (ask.api) ask.api.subscribe(s => {{ if (s.show) resolve(window.__show = s.show); }});
+        }})"""
+    )
+    assert await page.evaluate("window.__show") == "soft"
+    await expect(message(page, app)).to_have_count(0)  # none of our markup: the site shows its own
+    assert (await click_story(page, app, STORIES[2]))["show"] == "soft"
+    assert "html" not in await click_story(page, app, STORIES[3])
+    await expect(message(page, app)).to_have_count(0)
+    status = await page.evaluate(
+        f"""new Promise(resolve => {{
+          var ask = {{}};
+          document.dispatchEvent(new CustomEvent({app.names.event!r}, {{ detail: ask }}));
+          ask.api.check().then(resolve);
+        }})"""
+    )
+    assert status["verdict"] == "blocked" and status["show"] == "soft"  # a check again: still blocking
 
 
 async def test_the_hard_wall_cannot_be_left_client_side(
