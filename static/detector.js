@@ -19,6 +19,7 @@
  * One report per verdict: unchanged verdicts are not re-sent until they are old. Nothing here may throw into
  * the page or delay its rendering.
  *
+ * Client-side navigation and the page API live in the message script, which this one loads when the page has none.
  * Consent (config.consentEvent / config.consentCookie): until the site signals consent, nothing at all happens.
  * No beacon (no config.beacon): the verdict is made here with the server's rule and only announced in the page.
  */
