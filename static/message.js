@@ -225,7 +225,8 @@
       }
     }
 
-    var self = { end: end, mode: function () { return mode; } };
+    // again(): a new page view under the same message (a route change): confirmed on screen for it too.
+    var self = { end: end, mode: function () { return mode; }, again: function () { confirmed = false; } };
     shown = self;
     if (!config.local) show();
     return self;
@@ -274,7 +275,7 @@
       }).then(function (r) {
         // An error status is our server's trouble: nothing to conclude. A stand-in answer cannot echo n.
         return r.ok && r.json().then(function (a) { if (a.n !== n) throw a; return a; });
-      }).then(function (a) { return a && apply(a); }, function () { return refused(path); });
+      }).then(function (a) { return a && apply(a, again); }, function () { return refused(path); });
     }).then(copy);
   }
 
@@ -292,10 +293,11 @@
     }, function () {});
   }
 
-  function apply(a) {
+  function apply(a, again) {
     update({ verdict: a.verdict, kind: a.kind, show: a.show });
     var mode = shown && shown.mode();
     if (!a.show) { if (shown) shown.end(); return; }
+    if (mode === a.show && !again) shown.again(); // still on screen, for this view too
     if (config.site || !a.html || mode === a.show) return; // the site's own UI, or already there
     var holder = doc.createElement("template");
     try {

@@ -241,16 +241,26 @@ async def test_the_page_api_reports_statuses_in_order(
     assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "blocked"
     await page.wait_for_function("window.__api")
     await click_story(page, app, STORIES[1])
+    async with page.expect_response(lambda r: r.url.endswith("/" + app.names.seen)):
+        await click_story(page, app, STORIES[2])
+        await expect(message(page, app)).to_be_visible()
+    async with page.expect_response(lambda r: r.url.endswith("/" + app.names.seen)):
+        await click_story(page, app, STORIES[1])  # the banner stays, and is confirmed for this view too
+    shown = [e["path"] for e in events(app, log) if e["event"] == "message_shown"]
+    assert shown == [f"/app/{STORIES[2]}", f"/app/{STORIES[1]}"]
     await click_story(page, app, STORIES[2])
-    await expect(message(page, app)).to_be_visible()
     statuses = await page.evaluate("window.__statuses")
     first, second, third = (f"/app/{slug}" for slug in STORIES[:3])
     # Each change once, in the order it happened: the verdict, each path, then the server's answer for it.
-    assert statuses[-5:] == [
+    assert statuses[-9:] == [
         ["blocked", None, first],
         ["blocked", None, second],
         ["blocked", None, second],
         ["blocked", None, third],
+        ["blocked", "notice", third],
+        ["blocked", "notice", second],
+        ["blocked", "notice", second],
+        ["blocked", "notice", third],
         ["blocked", "notice", third],
     ]
     status = await page.evaluate("window.__api.status()")
