@@ -317,6 +317,7 @@
       link = doc.createElement("link"); // our stylesheet, before the markup it styles
       link.rel = "stylesheet";
       link.href = a.style;
+      link.nonce = (doc.querySelector("style[nonce],link[nonce]") || {}).nonce || ""; // the page's CSP, as ours
       link.onload = link.onerror = put;
       doc.head.appendChild(link);
     });

@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from adguard_mw import AdGuardMiddleware, Policy
 from adguard_mw.cli import DEMO_SECRET_KEY, demo_app
@@ -297,6 +300,45 @@ async def test_a_rule_against_the_navigation_request_makes_the_reader_blocked(
     assert verdicts == [("not_blocked", {"cosmetic": "not_blocked", "script": "not_blocked", "image": "not_blocked"}),
                         ("blocked", {"script": "blocked"})]  # fmt: skip
     assert page_views(app, log) == [f"/app/{STORIES[0]}", f"/app/{STORIES[1]}"]
+
+
+NONCE = "spa0nce0123456789abcdef"
+CSP_APP_PAGE = f"""<!doctype html><html><head><meta charset="utf-8"><title>App</title>
+<style nonce="{NONCE}">body {{ font: 16px sans-serif; }}</style></head>
+<body><nav><a href="/read/2" id="next">Next story</a></nav><article id="story">Story one.</article>
+<script nonce="{NONCE}">
+document.getElementById("next").addEventListener("click", function (e) {{
+  e.preventDefault();
+  document.getElementById("story").textContent = "Story two.";
+  history.pushState({{}}, "", "/read/2");
+}});
+</script></body></html>"""
+
+
+async def test_under_a_strict_content_security_policy_the_message_comes_styled(
+    serve: Serve, blocking_context: BrowserContext
+) -> None:
+    """The page allows only its nonces: our script and stylesheet carry them, after a route change too."""
+    csp = f"default-src 'self'; script-src 'nonce-{NONCE}' 'strict-dynamic'; style-src 'nonce-{NONCE}'"
+
+    async def page(request: Any) -> HTMLResponse:
+        return HTMLResponse(CSP_APP_PAGE, headers={"Content-Security-Policy": csp})
+
+    site = Starlette(routes=[Route("/read/{n}", page)])
+    app = AdGuardMiddleware(site, secret_key=DEMO_SECRET_KEY, policy="soft")
+    base = serve(app)
+    page_ = await blocking_context.new_page()
+    refused: list[str] = []
+    page_.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    async with page_.expect_response(lambda r: r.url.endswith("/" + app.names.beacon)) as report:
+        await page_.goto(f"{base}/read/1")
+    assert (await (await report.value).json())["verdict"] == "blocked"
+    async with page_.expect_response(lambda r: r.url.endswith("/" + app.names.navigate)):
+        await page_.click("#next")
+    dialog = page_.get_by_role("dialog")
+    await expect(dialog).to_be_visible()
+    assert await dialog.evaluate("el => getComputedStyle(el).position") == "fixed"  # our stylesheet applied
+    assert refused == []
 
 
 def test_the_detector_stays_small() -> None:
