@@ -266,6 +266,7 @@
   // Tell the server (again: only ask, without counting a view) and apply its answer.
   function go(path, again) {
     var n = Math.random().toString(36).slice(2, 14);
+    if (!detector) return Promise.resolve(copy()); // no detector in this page: nowhere to ask
     return queue = queue.then(function () {
       return fetch(base + config.navigate, {
         method: "POST",
@@ -276,7 +277,7 @@
         // An error status is our server's trouble: nothing to conclude. A stand-in answer cannot echo n.
         return r.ok && r.json().then(function (a) { if (a.n !== n) throw a; return a; });
       }).then(function (a) { return a && apply(a, again); }, function () { return refused(path); });
-    }).then(copy);
+    }).then(copy, copy); // whatever happened, the next navigation is still told
   }
 
   // Our request failed or was answered by something else. If this very site still answers (the detector's file),
