@@ -60,7 +60,21 @@ _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
 _CACHE_HEADERS = frozenset({b"cache-control", b"expires", b"etag", b"last-modified"})
 
 
-class AdGuardMiddleware:
+class _SaysWhyItCannotStart(type):
+    """Starlette and FastAPI build middleware on the first request, where a wrong keyword or value becomes a 500 on
+    every request and a traceback far from the cause. Building the middleware logs the mistake in one line first,
+    and a misspelt keyword is named with the nearest real one instead of Python's bare `unexpected keyword`."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            _reject_unknown_keywords(cls, kwargs)
+            return super().__call__(*args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            _log_build_error(exc)
+            raise
+
+
+class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
     """Detects ad blockers with an injected script and asks blocking readers for support, per the policy.
 
     `secret_key` is one key or a list, oldest to newest: cookies are signed with the newest and accepted from
@@ -735,6 +749,21 @@ def _log_build_error(exc: BaseException) -> None:
         logging.getLogger("adguard_mw").error(
             "adguard_mw: the middleware cannot start, so every request fails until this is fixed: %s", problem
         )
+
+
+def _reject_unknown_keywords(cls: type, kwargs: Mapping[str, object]) -> None:
+    parameters = inspect.signature(cls.__init__).parameters  # type: ignore[misc]  # the class's own, not an instance's
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return  # a subclass that takes any keyword checks its own
+    known = [name for name in parameters if name not in ("self", "app")]
+    for name in kwargs:
+        if name not in known:
+            from .config import did_you_mean
+
+            raise TypeError(
+                f"adguard_mw: AdGuardMiddleware has no option {name!r}; {did_you_mean(name, known)}"
+                "the options are listed in docs/configuration.md"
+            )
 
 
 async def _unused_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover - never called
