@@ -210,7 +210,7 @@ def test_a_bad_file_under_a_lazily_built_middleware_is_logged_once_in_one_line(
     uvicorn_server: list[uvicorn.Server],
 ) -> None:
     monkeypatch.setenv("ADGUARD_MW_SECRET_KEYS", KEY)
-    monkeypatch.setattr("adguard_mw.middleware._build_errors_logged", set())  # as in a fresh process
+    monkeypatch.setattr("adguard_mw._faults._build_errors_logged", set())  # as in a fresh process
     app = site()
     app.add_middleware(AdGuardMiddleware.from_config, write(tmp_path, '[policy]\nmode = "sfot"\n'))
     caplog.set_level(logging.ERROR, logger="adguard_mw")
