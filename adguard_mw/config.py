@@ -608,6 +608,9 @@ class _Reader:
         options = {}
         for key in [key for key in table if (section, key) in DIRECT]:
             option, value = DIRECT[section, key], table.pop(key)
+            if option.path and not isinstance(value, str):  # a list or a function is for code, not for the file
+                self.problems.append(str(self.fail(f"{section}.{key}", value, "a folder path, or a URL")))
+                continue
             if option.path and "://" not in value:  # a URL (s3://bucket/prefix, otlp+http://...) is not a path
                 value = str(self.relative(value))
             options[option.name] = value

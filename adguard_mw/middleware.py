@@ -55,7 +55,8 @@ class AdGuardMiddleware:
 
     `secret_key` is one key or a list, oldest to newest: cookies are signed with the newest and accepted from
     any, so keys rotate without resetting readers. The neutral names of our URLs, cookie and markup derive from
-    `name_seed` (by default the oldest key), so they stay stable while keys are added.
+    `name_seed` (by default the oldest key), so they stay stable while keys are added. Every keyword is described
+    (checked, defaulted, documented) once, in options.py.
     """
 
     def __init__(
@@ -105,6 +106,7 @@ class AdGuardMiddleware:
             max_age=options.cookie_max_age,
             secure=options.https_only,
         )
+        self._editorial = _build_editorial(options, self.names)  # before anything starts: it may still raise
         events = options.events
         self.events = events if isinstance(events, EventLog) else EventLog.to(events, site=options.site_name)
         self.sample_rate = options.page_view_sample_rate
@@ -122,7 +124,6 @@ class AdGuardMiddleware:
         consent_cookie = options.consent_cookie
         self._consent_needle = f"{consent_cookie}=".encode() if consent_cookie is not None else None
         self.beacon = options.beacon
-        self._editorial = _build_editorial(options, self.names)
         origins = SiteOrigins(options.trusted_origins, options.forwarded_allow_ips)
         self.endpoints = Endpoints(
             self.names, self.cookie, self.events, self._editorial, gpc=options.gpc, origins=origins

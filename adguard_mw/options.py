@@ -242,7 +242,9 @@ def _consent(key: str) -> Callable[[Any], str | None]:
 
 def _hosts(value: Any) -> tuple[str, ...]:
     hosts = [value] if isinstance(value, str) else value
-    if not isinstance(hosts, list | tuple) or not all(isinstance(h, str) and _HOST.fullmatch(h.lower()) for h in hosts):
+    if not isinstance(hosts, list | tuple) or not all(
+        isinstance(h, str) and _HOST.fullmatch(h.lower().rstrip(".")) for h in hosts
+    ):
         raise Invalid('a list of host names such as ["shop.example.com", "*.example.org"]')
     return tuple(hosts)
 
