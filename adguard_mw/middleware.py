@@ -31,7 +31,7 @@ from .injector import Headers, HtmlRewriter, Rewrite, stopped_by_us
 from .message import Message, MessageRenderer, Messages
 from .names import Names
 from .options import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # importable from here as before
-from .options import Options
+from .options import Options, known_options
 from .origins import SiteOrigins
 from .policy import NOTHING, Mode, Policy, decide, is_crawler
 from .reload import Reloader
@@ -180,6 +180,7 @@ class AdGuardMiddleware:
         """Raise now what building the middleware would raise later, for frameworks that build it lazily (on the
         first request or lifespan event): `AdGuardMiddleware.check(CONFIG)` checks the file as `from_config` reads
         it; `AdGuardMiddleware.check(secret_key=..., policy=...)` checks the constructor's keywords."""
+        known_options(options)  # a misspelt keyword gets a "did you mean", not Python's bare TypeError
         if "secret_key" in options:
             cls(_unused_app, **options)
         else:

@@ -487,12 +487,7 @@ class Options:
     @classmethod
     def of(cls, **given: Any) -> Options:
         """The options checked one by one, then together; the first mistake raises in one line."""
-        unknown = sorted(set(given) - set(BY_NAME))
-        if unknown:
-            raise TypeError(
-                f"adguard_mw: {unknown[0]!r} is not an option; {did_you_mean(unknown[0], BY_NAME)}"
-                f"options are {', '.join(BY_NAME)}"
-            )
+        known_options(given)
         values: dict[str, Any] = {}
         for described in OPTIONS:
             if described.name not in given and described.default is REQUIRED:
@@ -514,6 +509,16 @@ class Options:
         consent event the server cannot know whether the check was allowed to run: silence proves nothing."""
         default = "blocked" if self.beacon and self.consent_event is None else "unknown"
         return (self.silent_detector or default) == "blocked"
+
+
+def known_options(given: Mapping[str, Any]) -> None:
+    """Raises TypeError for a keyword that is not an option, with the nearest name."""
+    unknown = sorted(set(given) - set(BY_NAME))
+    if unknown:
+        raise TypeError(
+            f"adguard_mw: {unknown[0]!r} is not an option; {did_you_mean(unknown[0], BY_NAME)}"
+            f"options are {', '.join(BY_NAME)}"
+        )
 
 
 def together(values: dict[str, Any]) -> dict[str, Any]:

@@ -53,6 +53,22 @@ def test_a_misspelt_option_is_named_with_the_nearest_one() -> None:
         Options.of(secret_key=KEY, site_nam="The Lantern")
 
 
+def test_the_import_time_check_names_a_misspelt_keyword_too() -> None:
+    with pytest.raises(TypeError, match=r"'beacn' is not an option; did you mean 'beacon'\?"):
+        AdGuardMiddleware.check(secret_key=KEY, beacn=False)
+
+
+def test_a_misspelt_key_in_the_file_is_named_with_the_nearest_one(tmp_path: Path) -> None:
+    path = tmp_path / "adguard-mw.toml"
+    path.write_text("[detection]\nbeacn = false\n[site]\nhttps_onyl = true\n")
+    with pytest.raises(config.ConfigError) as error:
+        config.load_settings(path, environ={"ADGUARD_MW_SECRET_KEYS": KEY})
+    assert [problem.split(" is not allowed: ")[1].split("?")[0] for problem in error.value.problems] == [
+        "did you mean 'https_only'",
+        "did you mean 'beacon'",
+    ]
+
+
 def test_options_are_frozen_and_keep_the_checked_values() -> None:
     options = Options.of(secret_key=KEY, policy="soft", page_view_sample_rate=1, allowed_hosts=["shop.example.com"])
     assert options.policy == Policy(mode="soft") and options.page_view_sample_rate == 1.0
