@@ -106,12 +106,13 @@ class Option:
             raise exc.error(f"adguard_mw: {text}") from None
 
 
-def option(default: Any, check: Callable[[Any], Any], help: str, **about: Any) -> Any:
-    """A field of `Options`: typed as the value used, documented and checked by its `Option`."""
+def option(default: Any, check: Callable[[Any], Any], help: str, *, secret: bool = False, **about: Any) -> Any:
+    """A field of `Options`: typed as the value used, documented and checked by its `Option`. A `secret` one is
+    left out of the repr, so that logging the options never logs a key."""
     described = Option(check, help, **about)
     if default is REQUIRED:
-        return field(metadata={"option": described})
-    return field(default=default, metadata={"option": described})
+        return field(repr=not secret, metadata={"option": described})
+    return field(default=default, repr=not secret, metadata={"option": described})
 
 
 # --- checks: each returns the value to use or raises Invalid (or a one-line ValueError of its own) ----------
@@ -308,6 +309,7 @@ class Options:
         "One key or a list, oldest to newest, each at least 24 random characters: cookies are signed with the "
         "newest and accepted from any, so keys rotate without resetting readers.",
         file="site.secret_keys_env",
+        secret=True,
     )
     policy: Policy = option(
         Mode.OBSERVE,
@@ -446,6 +448,7 @@ class Options:
         "Enables the live preview route for editors holding it (16 characters or more).",
         editorial=True,
         file="preview.token_env",
+        secret=True,
     )
     trusted_origins: tuple[str, ...] = option(
         (),

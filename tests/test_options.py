@@ -95,6 +95,11 @@ def test_what_holds_between_options_holds_on_a_reload_too() -> None:
         app.build_editorial(policy=policy, variant_messages={"c": Message(title="C")})
 
 
+def test_the_options_never_show_a_secret() -> None:
+    options = Options.of(secret_key=KEY, preview_token="a-preview-token-0123456789")
+    assert KEY not in repr(options) and "a-preview-token" not in repr(options) and "site_name" in repr(options)
+
+
 def test_the_deprecated_switch_still_warns_once_and_is_not_kept() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
