@@ -166,6 +166,7 @@ class AdGuardMiddleware:
         from .config import load_settings
 
         try:
+            known_options(overrides)
             settings = load_settings(path)
             middleware = cls(app, **{**settings.options, **overrides})
         except (ValueError, TypeError) as exc:

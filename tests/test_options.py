@@ -53,9 +53,13 @@ def test_a_misspelt_option_is_named_with_the_nearest_one() -> None:
         Options.of(secret_key=KEY, site_nam="The Lantern")
 
 
-def test_the_import_time_check_names_a_misspelt_keyword_too() -> None:
+def test_the_import_time_check_names_a_misspelt_keyword_too(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"'beacn' is not an option; did you mean 'beacon'\?"):
         AdGuardMiddleware.check(secret_key=KEY, beacn=False)
+    path = tmp_path / "adguard-mw.toml"
+    path.write_text("[site]\n")
+    with pytest.raises(TypeError, match=r"'site_nam' is not an option; did you mean 'site_name'\?"):
+        AdGuardMiddleware.from_config(bare_site(), path, site_nam="The Lantern")
 
 
 def test_a_misspelt_key_in_the_file_is_named_with_the_nearest_one(tmp_path: Path) -> None:
