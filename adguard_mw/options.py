@@ -10,9 +10,11 @@ A plain dataclass, not pydantic, attrs or msgspec: the standard library is enoug
 errors must stay one line naming the option, the value and what is allowed (pydantic's are several lines about
 its own types), and the package adds no dependency for non-FastAPI sites.
 
-To add an option: add a field below with `option(default, check, help, ...)`, add the same keyword (same
-default) to `AdGuardMiddleware.__init__` (tests/test_options.py checks they agree), use `options.<name>` where
-it matters, and run `python scripts/config_reference.py` (it writes docs/configuration.md and the README table).
+To add an option: add a field below with `option(default, check, help, ...)` (`editorial=True` if editors own it:
+then read it in editorial.build, which a reload runs again; `toml="section.key"` if the file sets it as it is: the
+reader, check-config and the reference follow), add the same keyword with the same default to
+`AdGuardMiddleware.__init__` (tests/test_options.py checks they agree), read `options.<name>` where it matters,
+and run `python scripts/config_reference.py` (it writes docs/configuration.md and the README's table).
 """
 
 from __future__ import annotations
