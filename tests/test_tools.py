@@ -210,7 +210,7 @@ def test_a_bad_file_under_a_lazily_built_middleware_is_logged_once_in_one_line(
     uvicorn_server: list[uvicorn.Server],
 ) -> None:
     monkeypatch.setenv("ADGUARD_MW_SECRET_KEYS", KEY)
-    monkeypatch.setattr("adguard_mw.middleware._build_errors_logged", set())  # as in a fresh process
+    monkeypatch.setattr("adguard_mw._faults._build_errors_logged", set())  # as in a fresh process
     app = site()
     app.add_middleware(AdGuardMiddleware.from_config, write(tmp_path, '[policy]\nmode = "sfot"\n'))
     caplog.set_level(logging.ERROR, logger="adguard_mw")
@@ -238,7 +238,7 @@ def test_a_bad_keyword_under_add_middleware_is_logged_once_in_one_line(
     caplog: pytest.LogCaptureFixture,
     uvicorn_server: list[uvicorn.Server],
 ) -> None:
-    monkeypatch.setattr("adguard_mw.middleware._build_errors_logged", set())  # as in a fresh process
+    monkeypatch.setattr("adguard_mw._faults._build_errors_logged", set())  # as in a fresh process
     app = site()
     app.add_middleware(AdGuardMiddleware, **options)
     caplog.set_level(logging.ERROR, logger="adguard_mw")
