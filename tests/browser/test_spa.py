@@ -24,6 +24,7 @@ from adguard_mw.cli import DEMO_SECRET_KEY, demo_app
 from examples.news_site import create_app
 from examples.news_site.articles import latest_first
 
+from .axe import axe_source, report, run_axe
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
 from .conftest import Serve
 
@@ -339,6 +340,21 @@ async def test_under_a_strict_content_security_policy_the_message_comes_styled(
     await expect(dialog).to_be_visible()
     assert await dialog.evaluate("el => getComputedStyle(el).position") == "fixed"  # our stylesheet applied
     assert refused == []
+
+
+@pytest.mark.parametrize("mode", ["notice", "soft", "hard"])
+async def test_a_message_shown_after_a_route_change_passes_axe(
+    serve: Serve, blocking_context: BrowserContext, tmp_path: Path, mode: str
+) -> None:
+    axe_source()  # skips, naming scripts/test.sh, when axe-core has not been fetched
+    app = demo_app(tmp_path / "events", Policy(mode=mode))
+    base = serve(app)
+    page = await blocking_context.new_page()
+    assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "blocked"
+    assert (await click_story(page, app, STORIES[1]))["show"] == mode
+    await expect(message(page, app)).to_be_visible()
+    violations = await run_axe(page)
+    assert not violations, report(violations, f"the {mode} message after a client-side navigation")
 
 
 def test_the_detector_stays_small() -> None:
