@@ -19,6 +19,7 @@ from pathlib import Path
 import rjsmin
 from markupsafe import Markup
 
+from .files import static_dir as static_dir  # kept importable from here
 from .names import Names
 from .theme import Theme, stylesheet_source
 
@@ -39,12 +40,6 @@ BAIT_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000002000000010806000000f4227f8a0000000b49444154789c636080020000090001fb52"
     "b8a90000000049454e44ae426082"
 )
-
-
-def static_dir() -> Path:
-    """`adguard_mw/static` in an installed wheel; the repository's `static/` in a source checkout."""
-    packaged = Path(__file__).parent / "static"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "static"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +80,7 @@ class Assets:
         consent_event: str | None = None,
         consent_cookie: str | None = None,
         beacon: bool = True,
+        render_message: str = "ours",
         dismiss_cooldown: int = DISMISS_COOLDOWN,
         theme: Theme | None = None,
         override_dir: Path | None = None,
@@ -98,11 +94,9 @@ class Assets:
         dismissal in `localStorage` for `dismiss_cooldown` seconds. `theme` and the editors' `override_dir` shape
         the stylesheet (`theme.stylesheet_source`).
         """
-        for key, value in (("consent_event", consent_event), ("consent_cookie", consent_cookie)):
-            if value is not None and not (isinstance(value, str) and CONSENT_NAME.fullmatch(value)):
-                raise ValueError(f"adguard_mw: {key} {value!r} must be 1 to 64 letters, digits, '_', '-' or '.'")
-        if consent_event is not None and consent_cookie is not None:
-            raise ValueError("adguard_mw: give consent_event or consent_cookie, not both")
+        consent_name("consent_event", consent_event)
+        consent_name("consent_cookie", consent_cookie)
+        one_consent(consent_event, consent_cookie)
         if not isinstance(dismiss_cooldown, int) or isinstance(dismiss_cooldown, bool) or dismiss_cooldown < 0:
             raise ValueError(
                 f"adguard_mw: dismiss_cooldown must be a number of seconds (0 or more), got {dismiss_cooldown!r}"
@@ -141,12 +135,34 @@ class Assets:
             # Without a beacon: shown only on the detector's word, dismissals remembered in the browser.
             "local": None if beacon else True,
             "cooldown": None if beacon else dismiss_cooldown,
+            # Client-side navigation and the page API (navigation.py): where to tell the server, and the files
+            # whose folder is ours (the detector's tag is found by its name).
+            "script": names.script,
+            "probe": names.probe_tag,
+            "navigate": names.navigate if beacon else None,
+            "beacon": names.beacon if beacon else None,
+            "site": True if render_message == "site" else None,
         }
+        message_script = _asset(_fill(folder / "message.js", message_config), "text/javascript")
+        # The detector loads the message script when the page has none (for navigation and the page API).
+        detector_config["ui"] = f"{names.message_script}?{names.version(message_script.version)}"
         return cls(
             detector=_asset(_fill(folder / "detector.js", detector_config), "text/javascript"),
-            message_script=_asset(_fill(folder / "message.js", message_config), "text/javascript"),
+            message_script=message_script,
             stylesheet=_asset(stylesheet_source(names.css_class, theme, override_dir), "text/css"),
         )
+
+
+def consent_name(key: str, value: object) -> str | None:
+    """A consent event's or cookie's name, as the site chose it; it ends up in a cookie lookup and an attribute."""
+    if value is None or (isinstance(value, str) and CONSENT_NAME.fullmatch(value)):
+        return value
+    raise ValueError(f"adguard_mw: {key} {value!r} must be 1 to 64 letters, digits, '_', '-' or '.'")
+
+
+def one_consent(consent_event: str | None, consent_cookie: str | None) -> None:
+    if consent_event is not None and consent_cookie is not None:
+        raise ValueError("adguard_mw: give consent_event or consent_cookie, not both")
 
 
 def _fill(path: Path, config: Mapping[str, object]) -> str:

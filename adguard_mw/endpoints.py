@@ -25,6 +25,7 @@ from .events import EventLog
 from .names import Names
 from .origins import Refused, SiteOrigins
 from .policy import Mode
+from .previewed import choose
 from .signals import SIGNALS, VALUES, combine
 from .silence import reported, scriptless
 from .state import StateCookie, Verdict, VisitorState, new_visitor_id, visitor_id_expired
@@ -55,6 +56,7 @@ class Endpoints:
         *,
         gpc: str = "anonymous",
         origins: SiteOrigins | None = None,
+        navigate: Handler | None = None,
     ) -> None:
         self.names = names
         self.skip_gpc = gpc == "skip"
@@ -78,6 +80,8 @@ class Endpoints:
             "/" + names.recheck: self.recheck,
             "/" + names.seen: self.seen,
         }
+        if navigate is not None:  # client-side navigations: answered by the middleware's decisions (navigation.py)
+            self._posts["/" + names.navigate] = navigate
         subpaths = {*self._echoes, self._image, self._fallback, self._follow, self._preview, *self._posts}
         subpaths |= {"/" + names.script, "/" + names.message_script, "/" + names.stylesheet}
         # The full paths answered here, and only these: the site's own files may live in the same folder.
@@ -306,15 +310,16 @@ class Endpoints:
 
     def preview(self, scope: Scope) -> Response:
         """The live message for the current settings, for editors holding the token; no detection, no cookie."""
-        from .live_preview import choose  # it builds on this module
-
         editorial = self.editorial
         if editorial.preview_token is None:
             return _error(404, "not found")
         query = query_fields(scope, max_fields=8)
         if not hmac.compare_digest(query.get("token", "").encode(), editorial.preview_token.encode()):
             return _error(403, "a preview needs ?token= with the preview token from the configuration")
-        seen = choose(query, editorial)  # the same reader as a preview on the site's pages (live_preview)
+        try:
+            seen = choose(query, editorial)  # the same reader as a preview on the site's pages (live_preview)
+        except ValueError as exc:
+            return _error(400, str(exc))
         headers = request_headers(scope)
         messages = editorial.messages_for(seen.variant)
         if seen.locale is not None:

@@ -6,8 +6,9 @@ signed cookie, so the token never reaches the page, its address or its Referer, 
 following links keeps the preview. While the cookie holds (PREVIEW_SECONDS, or until `?end`), every HTML page is
 served as a blocked reader of that kind would get it, with no detector (a clean browser would clear the verdict),
 calls to action linking straight to their targets, and nothing recorded: no event, no reader cookie, and the
-message's own posts (seen, dismiss, check again, a beacon) are answered here and forgotten. Such pages are never
-cached (`no-store`, no validator; the browser's conditional headers are kept from the app) nor indexed.
+message's own posts (seen, dismiss, check again, a beacon, a client-side navigation) are answered here and
+forgotten. Such pages are never cached (`no-store`, no validator; the browser's conditional headers are kept from
+the app) nor indexed.
 
 The cookie is bound to the token: a new token (or none) ends every preview made with the old one. A wrong token,
 or no cookie, changes nothing: the page is the page.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from itsdangerous import BadSignature, TimestampSigner
 from itsdangerous.signer import HMACAlgorithm
@@ -29,46 +29,16 @@ from .editorial import Editorial
 from .endpoints import BadRequest, query_fields
 from .names import Names
 from .policy import Mode
+from .previewed import PreviewAs, choose
 from .state import cookie_value
 from .urls import local_url
 
 PREVIEW_SECONDS = 15 * 60
 _SALT = "adguard_mw.live-preview"
-KINDS = ("extension", "network")
 # Request headers that would let the app answer 304 with the page the editor's browser kept from before.
 _CONDITIONAL = frozenset({b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since", b"if-range"})
 _NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 SCOPE_KEY = "adguard_mw.preview"  # the PreviewAs of a page view under preview
-
-
-@dataclass(frozen=True)
-class PreviewAs:
-    """The reader an editor previews as."""
-
-    mode: Mode
-    kind: str = "extension"
-    variant: str | None = None
-    locale: str | None = None  # None: the browser's Accept-Language, as for a reader
-
-
-def choose(query: Mapping[str, str], editorial: Editorial) -> PreviewAs:
-    """The reader a preview's query asks for; BadRequest (400) naming what is allowed for anything else."""
-    policy = editorial.policy
-    modes = [mode.value for mode in Mode if mode is not Mode.OBSERVE]
-    mode = query.get("mode", policy.mode.value if policy.mode is not Mode.OBSERVE else Mode.SOFT.value)
-    if mode not in modes:
-        raise BadRequest(400, f"mode must be one of {', '.join(modes)}")
-    kind = query.get("kind", "extension")
-    if kind not in KINDS:
-        raise BadRequest(400, "kind must be extension or network")
-    variants = [variant.name for variant in policy.variants]
-    variant = query.get("variant")
-    if variant is not None and variant not in variants:
-        raise BadRequest(400, f"variant must be one of: {', '.join(variants) or '(none configured)'}")
-    locale = query.get("locale")
-    if locale is not None and locale not in editorial.messages_for(variant):
-        raise BadRequest(400, f"locale must be one of: {', '.join(editorial.messages_for(variant))}")
-    return PreviewAs(Mode(mode), kind, variant, locale)
 
 
 def token_matches(query: Mapping[str, str], editorial: Editorial) -> bool:
@@ -86,7 +56,8 @@ class LivePreview:
         self._needle = self.cookie_name.encode("latin-1") + b"="
         self._signer = TimestampSigner(secret_keys, salt=_SALT, algorithm=HMACAlgorithm("sha256"))
         self._start = "/" + names.preview
-        self._muted = frozenset("/" + name for name in (names.beacon, names.seen, names.dismiss, names.recheck))
+        posts = (names.beacon, names.seen, names.dismiss, names.recheck, names.navigate)
+        self._muted = frozenset("/" + name for name in posts)  # a client-side navigation is not counted either
 
     def prepare(self, scope: Scope, editorial: Editorial) -> None:
         """Before the app sees a page request: under a valid preview cookie, note the preview in the scope and
@@ -134,6 +105,8 @@ class LivePreview:
             value = self._signer.sign(_dump(choose(query, editorial), editorial.preview_token)).decode("ascii")
         except BadRequest as exc:
             return _plain(exc.status, exc.reason)
+        except ValueError as exc:  # a mode, kind, variant or locale the configuration does not have
+            return _plain(400, str(exc))
         response = RedirectResponse(target, 303, headers=_NO_STORE)
         response.headers.append("Set-Cookie", self._header(value, PREVIEW_SECONDS, https))
         return response

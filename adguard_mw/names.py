@@ -213,6 +213,7 @@ class Names:
     event: str  # DOM event the detector and the message talk through
     bait_classes: tuple[str, ...]
     seen: str = "seen"  # the message script confirms here that the message is on screen
+    navigate: str = "go"  # the page tells the server of a client-side navigation here (navigation.py)
     companion: str = ""  # the script-readable summary cookie (verdict and time of the last report)
     bait_script: str = BAIT_SCRIPT
     bait_surrogate: str = BAIT_SURROGATE_SCRIPT
@@ -274,6 +275,7 @@ class Names:
             neutral=name("neutral", _css),
             trusted_types=name("trusted-types", lambda d: d.made_up()),
             probe_style=_probe_style(_Draw(seed_bytes, "probe-style")),
+            navigate=name("navigate", _endpoint),  # drawn last: the names drawn before it stay as they were
         )
 
     def version(self, content_hash: str) -> str:

@@ -80,10 +80,10 @@ class TestTheWalledPageIsTheSite:
 
     async def test_every_match_is_removed_even_nested_ones(self) -> None:
         page = PAGE.replace("<aside class='related'>", "<div class='article-body'>Part two<div class='article-body'>"
-                            "inner</div></div><aside class='related'>")  # fmt: skip
+                            "Kept-in-the-inner-match</div></div><aside class='related'>")  # fmt: skip
         app = site(page.encode())
         html = (await call(app, reader(app, Verdict.BLOCKED))).body.decode()
-        assert STORY not in html and "Part two" not in html and "inner" not in html
+        assert STORY not in html and "Part two" not in html and "Kept-in-the-inner-match" not in html
         assert html.count(f'id="{app.names.css_class}-title"') == 1
 
     async def test_a_page_in_another_charset_keeps_it(self) -> None:
@@ -119,7 +119,7 @@ class TestWhenTheStoryCannotBeFound:
         assert STORY not in sent.body.decode() and b"noindex" in sent.body and len(sent.body) < 100_000
 
     def test_a_selector_the_parser_cannot_read_stops_the_start_in_one_line(self) -> None:
-        with pytest.raises(ValueError, match=r"paywall_selector 'div\[' is not a CSS selector") as error:
+        with pytest.raises(ValueError, match=r"paywall_selector") as error:
             site(PAGE.encode(), paywall_selector="div[")
         assert "\n" not in str(error.value)
 
