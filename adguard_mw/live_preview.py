@@ -3,7 +3,7 @@
 An editor holding the preview token opens the preview address with `page=` (the path of any page of the site) and
 the reader to be (`mode`, `kind`, `variant`, `locale`). The answer is a redirect to that page with a short-lived
 signed cookie, so the token never reaches the page, its address or its Referer, the app sees a clean URL, and
-following links keeps the preview. While the cookie holds (PREVIEW_SECONDS, or until `?end`), every HTML page is
+following links keeps the preview. While the cookie holds (PREVIEW_SECONDS, or until `&end=1`), every HTML page is
 served as a blocked reader of that kind would get it, with no detector (a clean browser would clear the verdict),
 calls to action linking straight to their targets, and nothing recorded: no event, no reader cookie, and the
 message's own posts (seen, dismiss, check again, a beacon, a client-side navigation) are answered here and
@@ -22,11 +22,11 @@ from collections.abc import Mapping
 
 from itsdangerous import BadSignature, TimestampSigner
 from itsdangerous.signer import HMACAlgorithm
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .editorial import Editorial
-from .endpoints import BadRequest, query_fields
+from .endpoints import BadRequest, _error, query_fields
 from .names import Names
 from .policy import Mode
 from .previewed import PreviewAs, choose
@@ -75,7 +75,7 @@ class LivePreview:
     async def intercept(self, scope: Scope, receive: Receive, send: Send, subpath: str, editorial: Editorial) -> bool:
         """Answer our own requests that belong to a preview; False for the others (the endpoints answer them)."""
         query = scope.get("query_string", b"")
-        if subpath == self._start and (b"page=" in query or query.startswith(b"end") or b"&end" in query):
+        if subpath == self._start and (b"page=" in query or b"end=" in query):
             await self._start_or_end(scope, editorial)(scope, receive, send)
             return True
         if subpath in self._muted and scope["method"] == "POST" and editorial.preview_token is not None:
@@ -89,24 +89,24 @@ class LivePreview:
     def _start_or_end(self, scope: Scope, editorial: Editorial) -> Response:
         try:
             query = query_fields(scope, max_fields=8)
+            if editorial.preview_token is None:
+                return _error(404, "not found")
+            if not token_matches(query, editorial):
+                return _error(403, "a preview needs ?token= with the preview token from the configuration")
             root_path = scope.get("root_path", "")
             target = local_url(root_path, query.get("page", "/"))
+            if target is None:
+                return _error(400, "page must be a path on this site, such as /news/1")
             https = scope["scheme"] == "https"
             if "end" in query:
-                response = RedirectResponse(target or local_url(root_path, "/") or "/", 303, headers=_NO_STORE)
+                response = RedirectResponse(target, 303, headers=_NO_STORE)
                 response.headers.append("Set-Cookie", self._header("", 0, https))
                 return response
-            if editorial.preview_token is None:
-                return _plain(404, "not found")
-            if not token_matches(query, editorial):
-                return _plain(403, "a preview needs ?token= with the preview token from the configuration")
-            if target is None:
-                return _plain(400, "page must be a path on this site, such as /news/1")
             value = self._signer.sign(_dump(choose(query, editorial), editorial.preview_token)).decode("ascii")
         except BadRequest as exc:
-            return _plain(exc.status, exc.reason)
+            return _error(exc.status, exc.reason)
         except ValueError as exc:  # a mode, kind, variant or locale the configuration does not have
-            return _plain(400, str(exc))
+            return _error(400, str(exc))
         response = RedirectResponse(target, 303, headers=_NO_STORE)
         response.headers.append("Set-Cookie", self._header(value, PREVIEW_SECONDS, https))
         return response
@@ -142,7 +142,3 @@ def _load(payload: str, token: str) -> PreviewAs | None:
         return PreviewAs(Mode(parts[1]), parts[2], parts[3] or None, parts[4] or None)
     except ValueError:
         return None
-
-
-def _plain(status: int, reason: str) -> Response:
-    return PlainTextResponse(reason, status_code=status, headers=_NO_STORE)

@@ -147,7 +147,7 @@ class TestThePreviewedPage:
         app = site(tmp_path)
         async with editor(app) as c:
             await start_preview(c, app, mode="soft")
-            ended = await c.get(own_url(app, app.names.preview), params={"end": "1", "page": "/news/1"})
+            ended = await c.get(own_url(app, app.names.preview), params={"token": TOKEN, "end": "1", "page": "/news/1"})
             assert ended.status_code == 303 and "Max-Age=0" in ended.headers["set-cookie"]
             response = await c.get("/news/1")
         assert f"{app.names.data}=" not in response.text and app.names.script in response.text  # a reader's page

@@ -66,7 +66,7 @@ async def test_each_mode_on_a_real_page(site: Site, clean_context: BrowserContex
     # Following a link keeps the last preview (hard); ending it gives the page back.
     await page.goto(site.base + "/about")
     await expect(page.locator(message(site))).to_be_visible()
-    await page.goto(preview_url(site, end="1", page=STORY))
+    await page.goto(preview_url(site, token=TOKEN, end="1", page=STORY))
     assert page.url == site.base + STORY
     await expect(page.get_by_role("heading", name=HEADLINE)).to_be_visible()
     await expect(page.locator(message(site))).to_have_count(0)
@@ -92,5 +92,5 @@ async def test_no_event_is_written_while_previewing(site: Site, events: Path, cl
     await page.goto(site.base + "/about")
     assert logged(site.app, events)[before:] == []
     # The sink works: the same browser, out of preview, is counted.
-    await page.goto(preview_url(site, end="1", page=STORY))
+    await page.goto(preview_url(site, token=TOKEN, end="1", page=STORY))
     assert [event["event"] for event in logged(site.app, events)[before:]][:1] == ["page_view"]
