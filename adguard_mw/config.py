@@ -86,6 +86,12 @@ def text(value: Any) -> str:
     return value
 
 
+def slot_selector(value: Any) -> str | bool:
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip()):
+        return value
+    raise Invalid('a CSS selector such as ".ad-slot", true or false')
+
+
 def flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise Invalid("true or false")
@@ -309,6 +315,22 @@ POLICY = Section(
             "A CSS selector for the content a hard wall hides, such as `.article-body`: pages a hard wall may hide "
             "then carry paywall structured data (`isAccessibleForFree`), so search engines know it is not cloaking.",
         ),
+        Key(
+            "ad_slots",
+            slot_selector,
+            "false",
+            'The site\'s ad slots, as a CSS selector such as `".ad-slot"` (or `true`: only elements marked with '
+            "this deployment's data attribute, `middleware.names.slot_attribute`): for a reader whose blocker is "
+            "on, each slot whose ad was hidden or never came shows a quiet house message (`slot_body` and the calls "
+            "to action) instead of a hole. Needs the beacon.",
+        ),
+        Key(
+            "ad_slots_in_observe",
+            flag,
+            "false",
+            'Also fill blocked ad slots for readers whose mode is `"observe"` (otherwise only where a message may '
+            "be shown).",
+        ),
     ),
 )
 RULES = Section(
@@ -355,6 +377,8 @@ MESSAGE = Section(
         Key("network_body", text, "(built in)", "The appeal for readers whose network filters the ads."),
         Key("instructions_title", text, "(built in)", 'The heading in `"instructions"` mode.'),
         Key("steps_heading", text, "(built in)", "The heading of the allow-list steps."),
+        Key("slot_label", text, "(built in)", "The name of the house message in a blocked ad slot (`ad_slots`)."),
+        Key("slot_body", text, "(built in)", "Its text, in the same limited Markdown as `body`."),
         Key("check_label", text, "(built in)", "The label of the check-again button."),
         Key("continue_label", text, "(built in)", "The label of the dismiss button."),
         Key("still_blocked", text, "(built in)", "Said when a check finds the blocker still on."),
@@ -365,7 +389,8 @@ MESSAGE = Section(
             "template_dir",
             folder,
             "(none)",
-            "A folder whose `panel.html`, `overlay.html`, `wall.html` (Jinja2) and `message.css` override ours.",
+            "A folder whose `panel.html`, `overlay.html`, `wall.html`, `slot.html` (Jinja2) and `message.css` override "
+            "ours.",
         ),
     ),
 )
@@ -658,8 +683,9 @@ class _Reader:
         )
         variants = [self.attempt(partial(self.build, f"policy.variants[{i}]", Variant, **v), None)
                     for i, v in enumerate(variant_tables)]  # fmt: skip
-        if "paywall_selector" in policy:
-            options["paywall_selector"] = policy.pop("paywall_selector")
+        for key in ("paywall_selector", "ad_slots", "ad_slots_in_observe"):
+            if key in policy:
+                options[key] = policy.pop(key)
         if not policy_problems and len(self.problems) == before_rules:  # built from half its values: only noise
             options["policy"] = self.attempt(
                 lambda: self.build("policy", Policy, **policy, rules=tuple(rules), variants=tuple(variants)), None

@@ -19,6 +19,8 @@ class Editorial:
     variant_messages: Mapping[str, Messages]  # an A/B variant's own texts, by variant name
     preview_token: str | None
     paywall: bytes  # a JSON-LD <script> for pages a hard wall may hide, or b""
+    ad_slots: str | None = None  # the selector of the site's ad slots (house messages for blocked readers), or off
+    ad_slots_in_observe: bool = False  # house messages also for readers whose mode is observe
     # Whether any reader could meet a message: otherwise the cookie is read only for sampled events.
     may_ask: bool = field(init=False)
 

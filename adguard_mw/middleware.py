@@ -92,6 +92,8 @@ class AdGuardMiddleware:
         template_dir: str | os.PathLike[str] | None = None,
         paywall_selector: str | None = None,
         preview_token: str | None = None,
+        ad_slots: str | bool = False,
+        ad_slots_in_observe: bool = False,
         trusted_origins: Sequence[str] = (),
         forwarded_allow_ips: str | Sequence[str] | None = None,
         path_prefix: str | None = None,
@@ -192,9 +194,13 @@ class AdGuardMiddleware:
             template_dir=template_dir,
             paywall_selector=paywall_selector,
             preview_token=preview_token,
+            ad_slots=ad_slots,
+            ad_slots_in_observe=ad_slots_in_observe,
         )
         origins = SiteOrigins(trusted_origins, forwarded_allow_ips)
-        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, gpc=gpc, origins=origins)
+        self.endpoints = Endpoints(
+            self.names, self.cookie, self.events, self._editorial, gpc=gpc, origins=origins, exempted=_exempted
+        )
         self._plain_tag = self.detector_tag("", None).encode()
         self.reloader: Reloader | None = None
 
@@ -209,8 +215,11 @@ class AdGuardMiddleware:
         template_dir: str | os.PathLike[str] | None = None,
         paywall_selector: str | None = None,
         preview_token: str | None = None,
+        ad_slots: str | bool = False,
+        ad_slots_in_observe: bool = False,
     ) -> Editorial:
         """Check and build everything editors own; raises ValueError in one line, changing nothing."""
+        slots = self._slot_selector(ad_slots, ad_slots_in_observe)
         checked = policy if isinstance(policy, Policy) else Policy(mode=Mode(_mode(policy)))
         names = {variant.name for variant in checked.variants}
         by_variant: dict[str, Messages] = {}
@@ -243,6 +252,7 @@ class AdGuardMiddleware:
             dismiss_cooldown=checked.dismiss_cooldown,
             theme=theme,
             override_dir=Path(template_dir) if template_dir is not None else None,
+            slots=slots is not None,
         )
         paywall = b""
         if paywall_selector is not None:
@@ -254,7 +264,24 @@ class AdGuardMiddleware:
             }
             ld_json = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
             paywall = f'<script type="application/ld+json">{ld_json}</script>'.encode()
-        return Editorial(checked, renderer, assets, by_variant, preview_token, paywall)
+        return Editorial(checked, renderer, assets, by_variant, preview_token, paywall, slots, ad_slots_in_observe)
+
+    def _slot_selector(self, ad_slots: object, in_observe: object) -> str | None:
+        """The selector the slot script looks for: the site's own (if any) and this deployment's data attribute."""
+        if not isinstance(in_observe, bool):
+            raise ValueError(f"adguard_mw: ad_slots_in_observe must be true or false, got {in_observe!r}")
+        if ad_slots is False or ad_slots is None:
+            return None
+        if ad_slots is not True and not (isinstance(ad_slots, str) and ad_slots.strip() and "{" not in ad_slots):
+            raise ValueError(
+                f"adguard_mw: ad_slots must be a CSS selector such as '.ad-slot', true (slots marked with "
+                f"{self.names.slot_attribute}) or false, got {ad_slots!r}"
+            )
+        if not self.beacon:
+            raise ValueError("adguard_mw: ad_slots needs the beacon (the server sends house messages only to readers "
+                             "it knows are blocking); turn the beacon on, or leave ad_slots off")  # fmt: skip
+        marked = f"[{self.names.slot_attribute}]"
+        return marked if ad_slots is True else f"{ad_slots.strip()}, {marked}"
 
     def use(self, editorial: Editorial) -> None:
         """Switch to new editorial settings (a reload); requests in flight finish with the old ones."""
@@ -641,6 +668,13 @@ def _try_templates(renderer: MessageRenderer, template_dir: str | os.PathLike[st
             raise ValueError(
                 f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: {problem}"
             ) from None
+    try:
+        renderer.render("slot.html", client=UNKNOWN_CLIENT, kind=None, slot_class="sample", cta_url="/_sample/cta")
+    except Exception as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(
+            f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in slot.html: {problem}"
+        ) from None
 
 
 def _declares_html(start: ASGIMessage) -> bool:

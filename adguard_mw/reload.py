@@ -53,6 +53,8 @@ EDITORIAL = (
     "template_dir",
     "paywall_selector",
     "preview_token",
+    "ad_slots",
+    "ad_slots_in_observe",
 )
 
 
