@@ -7,8 +7,8 @@ the house message next to each hidden slot, never inside it, visible, counted on
 finds nothing on the page; a clean reader never even loads the slot script.
 
 A page of our own covers the timing: a slot the site fills late keeps its ad, an empty slot gets the message once
-it has waited its turn (and loses it when the ad comes after all), and a slot the site's own style sheet hides
-(one for another screen size) is left alone.
+it has waited its turn (and loses it when the ad comes after all), a removed slot gets it where it was, and a slot
+the site's own style sheet hides (one for another screen size) is left alone.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ async def test_axe_finds_no_violation_with_house_messages(
         assert not violations, report(violations, f"{link} with house messages in its ad slots, {scheme} scheme")
 
 
-# A page of our own for timing: three slots marked with this deployment's data attribute.
+# A page of our own for timing: four slots marked with this deployment's data attribute.
 TIMING_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Slots</title>
 <style>
@@ -137,6 +137,7 @@ TIMING_PAGE = """<!doctype html>
 </style></head>
 <body><main>
 <h1>Slots</h1>
+<div id="gone" class="slot" ATTR></div>
 <div id="late" class="slot" ATTR></div>
 <div id="empty" class="slot" ATTR></div>
 <div id="wide" class="slot wide-only" ATTR></div>
@@ -188,9 +189,50 @@ async def test_slots_are_judged_on_what_arrives_not_on_time_alone(
         await expect(house).to_be_visible()  # the empty slot, once its wait is over: inside it, in its space
         await expect(page.locator(f"#late .{app.names.slot_class}")).to_have_count(0)
         await expect(page.locator(f"#wide + .{app.names.slot_class}")).to_have_count(0)  # the site hid that one
-        await expect(houses(page, app)).to_have_count(1)
+        await expect(page.locator(f"#gone .{app.names.slot_class}")).to_be_visible()  # empty as well
+        await expect(houses(page, app)).to_have_count(2)
         assert not await page.evaluate("window.__lateFilled === true")
+        await page.evaluate("document.getElementById('gone').remove()")  # a rule that removes the slot itself
+        await expect(page.locator(f"h1 + .{app.names.slot_class}")).to_be_visible()  # where the slot was
         await page.evaluate(FILL, "empty")  # its ad comes after all: the house message makes way
-        await expect(houses(page, app)).to_have_count(0)
+        await expect(page.locator(f"#empty .{app.names.slot_class}")).to_have_count(0)
+        await expect(houses(page, app)).to_have_count(1)
+    finally:
+        await context.close()
+
+
+STRICT_CSP = "script-src 'nonce-{n}' 'strict-dynamic'; style-src 'self' 'nonce-{n}'; object-src 'none'; base-uri 'none'"
+# An extension's cosmetic rule for the slot, as a style sheet the page cannot see (like the test blocker's).
+HIDE_SLOTS = """(() => { const sheet = new CSSStyleSheet(); sheet.replaceSync("[ATTR] { display: none !important; }");
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet]; })();"""
+
+
+async def test_a_strict_content_security_policy_lets_the_house_message_in(serve: Serve, chromium: Browser) -> None:
+    async def page_view(request: StarletteRequest) -> Response:
+        nonce = "n0nce" + str(time.time_ns())
+        body = "<!doctype html><html lang='en'><head><title>Story</title></head><body><main><h1>Story</h1>"
+        body += f"<div {app.names.slot_attribute}><p>Ad</p></div><p>Text.</p></main></body></html>"
+        return HTMLResponse(body, headers={"Content-Security-Policy": STRICT_CSP.format(n=nonce)})
+
+    app = AdGuardMiddleware(
+        Starlette(routes=[Route("/story", page_view)]), secret_key=KEY, policy="observe", ad_slots=True,
+        ad_slots_in_observe=True,
+    )  # fmt: skip
+    base = serve(app)
+    context = await chromium.new_context(service_workers="block")
+    try:
+        state = VisitorState(new_visitor_id(), Verdict.BLOCKED, checked_at=int(time.time()), kind="extension")
+        await context.add_cookies([{"name": app.cookie.name, "value": app.cookie.dump(state), "url": base}])
+        await context.route(f"**{app.names.prefix}/{app.names.bait_dir}/**", lambda r: r.abort("blockedbyclient"))
+        await context.add_init_script(HIDE_SLOTS.replace("ATTR", app.names.slot_attribute))
+        page = await context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        await page.goto(base + "/story")
+        house = houses(page, app)
+        await expect(house).to_be_visible()
+        await expect(house).to_have_css("border-radius", "8px")  # its own style sheet applied
+        assert problems == []
     finally:
         await context.close()
