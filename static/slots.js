@@ -4,8 +4,9 @@
  *
  * The site marks its ad slots (config.selector: its own selector and this deployment's data attribute). Each
  * slot is looked at every config.every ms, and judged on what the page shows, never on timing alone:
- *   ad      - a visible frame, loaded image, video, object, embed or canvas of some size is inside the slot: the
- *             ad arrived (a site may fill a slot late). Nothing is added; a house message already there goes.
+ *   ad      - a visible frame, loaded image, video, object, embed or canvas of some size is inside the slot, or
+ *             any element of some size the page put there after this script first saw the slot (a native ad):
+ *             the ad arrived (a site may fill a slot late). Nothing is added; a house message already there goes.
  *   hidden  - the slot (or something around it) has no box, and the page's own style sheets do not hide it
  *             (a slot for another screen size is not a blocked one): a cosmetic rule did. The house message
  *             goes at once after the outermost hidden element, never inside a hidden one.
@@ -54,11 +55,13 @@
     return { top: top, own: own };
   }
 
-  function ad(slot) {
-    return [].some.call(slot.querySelectorAll(AD), function (el) {
+  // An ad arrived: a frame, loaded image, video, object, embed or canvas with a size, or any element with a size
+  // that the page added to the slot after we first saw it (a native ad, say); never our own.
+  function ad(s) {
+    return [].some.call(s.el.querySelectorAll("*"), function (el) {
       var r = el.getBoundingClientRect();
-      return r.width > 2 && r.height > 2 && !el.closest("." + C) && shown(el) &&
-        (el.tagName != "IMG" || el.naturalWidth > 0); // a blocked image keeps its box, not its pixels
+      return r.width > 2 && r.height > 2 && (el.matches(AD) ? el.tagName != "IMG" || el.naturalWidth > 0 :
+        !s.before.has(el)) && !el.closest("." + C) && shown(el); // a blocked image keeps its box, not its pixels
     });
   }
 
@@ -107,7 +110,7 @@
     s.outside = null;
     s.parent = el.parentNode;
     s.next = el.nextSibling;
-    if (ad(el)) return take(s);
+    if (ad(s)) return take(s);
     if (!s.since && near(el)) s.since = now;
     if (s.placed || s.since && now - s.since >= config.wait) put(s, true);
   }
@@ -125,7 +128,8 @@
       [].forEach.call(found, function (el) {
         if (!known.has(el) && !el.closest("." + C)) {
           known.set(el, 1);
-          slots.push({ el: el, parent: el.parentNode, next: el.nextSibling });
+          var before = new Set(el.querySelectorAll("*")); // the site's own content: a label, a placeholder
+          slots.push({ el: el, parent: el.parentNode, next: el.nextSibling, before: before });
         }
       });
       slots.forEach(function (s) { look(s, now); confirm(s, now); });

@@ -138,12 +138,18 @@ TIMING_PAGE = """<!doctype html>
 <body><main>
 <h1>Slots</h1>
 <div id="gone" class="slot" ATTR></div>
-<div id="late" class="slot" ATTR></div>
-<div id="empty" class="slot" ATTR></div>
+<div id="late" class="slot" ATTR><span>Advertisement</span></div>
+<div id="empty" class="slot" ATTR><span>Advertisement</span></div>
 <div id="wide" class="slot wide-only" ATTR></div>
 <p>The end.</p>
 </main></body></html>
 """
+# A native ad, as a site's ad code would put it in: text and a link, no frame or image.
+NATIVE = """(id) => {
+  const ad = document.createElement("div");
+  ad.innerHTML = '<p>Sponsored: <a href="/offer">the Wren Valley bakery opens a second shop</a></p>';
+  document.getElementById(id).appendChild(ad);
+}"""
 # An ad as a site's ad code would put it in: an image of its own size.
 FILL = """(id) => {
   const img = document.createElement("img");
@@ -184,7 +190,7 @@ async def test_slots_are_judged_on_what_arrives_not_on_time_alone(
         async with page.expect_response(lambda r: f"/{app.names.slot_script}?" in r.url) as loaded:
             await page.goto(base + "/story")
         await (await loaded.value).finished()
-        await page.evaluate(FILL, "late")  # the site's auction ends late, well within the wait
+        await page.evaluate(NATIVE, "late")  # the site's auction ends late, well within the wait
         house = page.locator(f"#empty .{app.names.slot_class}")
         await expect(house).to_be_visible()  # the empty slot, once its wait is over: inside it, in its space
         await expect(page.locator(f"#late .{app.names.slot_class}")).to_have_count(0)
