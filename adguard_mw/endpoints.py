@@ -263,6 +263,8 @@ class Endpoints:
             or state.verdict is not Verdict.BLOCKED
             or (self.skip_gpc and headers.get("sec-gpc") == "1")
             or is_crawler(headers.get("user-agent", ""))
+            # Only this site's own pages: another site's <script src> must not learn that a reader blocks ads.
+            or headers.get("sec-fetch-site", "same-origin") != "same-origin"
         ):
             return nothing
         policy = editorial.policy

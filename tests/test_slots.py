@@ -82,6 +82,16 @@ async def test_everyone_else_gets_a_script_that_does_nothing(
     assert response.headers["cache-control"] == "private, no-store"
 
 
+async def test_another_site_including_the_script_learns_nothing() -> None:
+    """A page on a sibling subdomain (same site, so the cookie goes along) includes the slot script."""
+    app = wrapped(policy="soft", ad_slots=".ad-slot")
+    async with client(app) as c:
+        await blocked(c, app)
+        assert (await c.get(slot_url(app), headers={"Sec-Fetch-Site": "same-origin"})).text != ";"
+        response = await c.get(slot_url(app), headers={"Sec-Fetch-Site": "same-site"})
+    assert response.text == ";"
+
+
 async def test_observe_mode_fills_slots_when_the_site_asks() -> None:
     policy = Policy(mode=Mode.SOFT, rules=(Rule("/live/*", mode=Mode.OBSERVE),))
     app = wrapped(policy=policy, ad_slots=True, ad_slots_in_observe=True)
