@@ -291,7 +291,6 @@ class Endpoints:
             "cls": self.names.slot_class,
             "css": editorial.assets.slot_style,
             "seen": url_path(root_path, f"{self.names.prefix}/{self.names.seen}"),
-            "path": path,
             "wait": SLOT_WAIT_MS,
             "every": SLOT_EVERY_MS,
             "confirm": CONFIRM_AFTER_MS,

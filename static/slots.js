@@ -139,7 +139,7 @@
           credentials: "same-origin",
           keepalive: true,
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ path: config.path, slots: confirmed - sent })
+          body: JSON.stringify({ path: location.pathname, slots: confirmed - sent }) // the view now shown
         }).catch(function () {});
         sent = confirmed;
       }
