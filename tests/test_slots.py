@@ -172,3 +172,14 @@ def test_the_settings_file_takes_them_under_policy(tmp_path: Path, monkeypatch: 
     path.write_text('[policy]\nad_slots = ""\n')
     with pytest.raises(ConfigError, match="ad_slots"):
         load_settings(path)
+
+
+async def test_under_a_mount_point_its_links_keep_the_prefix() -> None:
+    app = wrapped(policy="soft", ad_slots=".ad-slot", message=Message(ctas=(SUBSCRIBE,)))
+    transport = httpx.ASGITransport(app=app, root_path="/site")
+    async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as c:
+        await blocked(c, app)
+        response = await c.get("/site" + slot_url(app))
+    config = config_of(response.text)
+    assert config["seen"] == f"/site{own_url(app, app.names.seen)}"
+    assert f'href="/site{own_url(app, app.names.follow)}?to=0"' in config["html"]
