@@ -19,6 +19,7 @@ from pathlib import Path
 import rjsmin
 from markupsafe import Markup
 
+from .files import static_dir as static_dir  # kept importable from here
 from .names import Names
 from .theme import Theme, stylesheet_source, theme_css
 
@@ -43,12 +44,6 @@ BAIT_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000002000000010806000000f4227f8a0000000b49444154789c636080020000090001fb52"
     "b8a90000000049454e44ae426082"
 )
-
-
-def static_dir() -> Path:
-    """`adguard_mw/static` in an installed wheel; the repository's `static/` in a source checkout."""
-    packaged = Path(__file__).parent / "static"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "static"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +101,9 @@ class Assets:
         the stylesheet (`theme.stylesheet_source`). `slots`: the detector loads the slot script for a blocked
         reader (the site's `ad_slots`).
         """
-        for key, value in (("consent_event", consent_event), ("consent_cookie", consent_cookie)):
-            if value is not None and not (isinstance(value, str) and CONSENT_NAME.fullmatch(value)):
-                raise ValueError(f"adguard_mw: {key} {value!r} must be 1 to 64 letters, digits, '_', '-' or '.'")
-        if consent_event is not None and consent_cookie is not None:
-            raise ValueError("adguard_mw: give consent_event or consent_cookie, not both")
+        consent_name("consent_event", consent_event)
+        consent_name("consent_cookie", consent_cookie)
+        one_consent(consent_event, consent_cookie)
         if not isinstance(dismiss_cooldown, int) or isinstance(dismiss_cooldown, bool) or dismiss_cooldown < 0:
             raise ValueError(
                 f"adguard_mw: dismiss_cooldown must be a number of seconds (0 or more), got {dismiss_cooldown!r}"
@@ -167,6 +160,18 @@ class Assets:
     def slot_script(self, config: Mapping[str, object]) -> bytes:
         """The slot script with one reader's settings (their house message, in their language)."""
         return _configured(self.slot_code, config).encode()
+
+
+def consent_name(key: str, value: object) -> str | None:
+    """A consent event's or cookie's name, as the site chose it; it ends up in a cookie lookup and an attribute."""
+    if value is None or (isinstance(value, str) and CONSENT_NAME.fullmatch(value)):
+        return value
+    raise ValueError(f"adguard_mw: {key} {value!r} must be 1 to 64 letters, digits, '_', '-' or '.'")
+
+
+def one_consent(consent_event: str | None, consent_cookie: str | None) -> None:
+    if consent_event is not None and consent_cookie is not None:
+        raise ValueError("adguard_mw: give consent_event or consent_cookie, not both")
 
 
 def _minified(path: Path) -> str:
