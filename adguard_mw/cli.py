@@ -138,7 +138,13 @@ def demo_app(events: Path | None, policy: Policy) -> AdGuardMiddleware:
     """The example news site wrapped by the middleware, as the demo serves it (also used by the browser tests)."""
     site = _news_site()
     return AdGuardMiddleware(
-        site.create_app(), secret_key=DEMO_SECRET_KEY, policy=policy, site_name="The Daily Lantern", events=events
+        site.create_app(),
+        secret_key=DEMO_SECRET_KEY,
+        policy=policy,
+        site_name="The Daily Lantern",
+        events=events,
+        ad_slots=".ad-slot",  # the demo's articles mark their ad slots so (examples/news_site/templates/ad_slot.html)
+        ad_slots_in_observe=True,
     )
 
 

@@ -307,6 +307,8 @@ MESSAGE = Section(
         Key("network_body", text, "(built in)", "The appeal for readers whose network filters the ads."),
         Key("instructions_title", text, "(built in)", 'The heading in `"instructions"` mode.'),
         Key("steps_heading", text, "(built in)", "The heading of the allow-list steps."),
+        Key("slot_label", text, "(built in)", "The name of the house message in a blocked ad slot (`ad_slots`)."),
+        Key("slot_body", text, "(built in)", "Its text, in the same limited Markdown as `body`."),
         Key("check_label", text, "(built in)", "The label of the check-again button."),
         Key("continue_label", text, "(built in)", "The label of the dismiss button."),
         Key("still_blocked", text, "(built in)", "Said when a check finds the blocker still on."),

@@ -33,6 +33,8 @@ class Editorial:
     variant_messages: Mapping[str, Messages]  # an A/B variant's own texts, by variant name
     preview_token: str | None
     paywall: bytes  # a JSON-LD <script> for pages a hard wall may hide, or b""
+    ad_slots: str | None = None  # the selector of the site's ad slots (house messages for blocked readers), or off
+    ad_slots_in_observe: bool = False  # house messages also for readers whose mode is observe
     story_selector: str | None = None  # the story a hard wall removes from the site's page (paywall_selector)
     # Whether any reader could meet a message: otherwise the cookie is read only for sampled events.
     may_ask: bool = field(init=False)
@@ -81,12 +83,29 @@ def build(options: Options, names: Names) -> Editorial:
         dismiss_cooldown=options.policy.dismiss_cooldown,
         theme=options.theme,
         override_dir=Path(options.template_dir) if options.template_dir is not None else None,
+        slots=options.ad_slots is not False,
     )
     paywall = paywall_data(options.paywall_selector) if options.paywall_selector is not None else b""
-    selector = options.paywall_selector
+    slots = slot_selector(options.ad_slots, names)
     return Editorial(
-        options.policy, renderer, assets, options.variant_messages, options.preview_token, paywall, selector
+        options.policy,
+        renderer,
+        assets,
+        options.variant_messages,
+        options.preview_token,
+        paywall,
+        slots,
+        options.ad_slots_in_observe,
+        options.paywall_selector,
     )
+
+
+def slot_selector(ad_slots: str | bool, names: Names) -> str | None:
+    """What the slot script looks for: the site's own selector (if any) and this deployment's data attribute."""
+    if ad_slots is False:
+        return None
+    marked = f"[{names.slot_attribute}]"
+    return marked if ad_slots is True else f"{ad_slots}, {marked}"
 
 
 def paywall_data(selector: str) -> bytes:
@@ -132,3 +151,10 @@ def try_templates(renderer: MessageRenderer, template_dir: str | os.PathLike[str
             raise ValueError(
                 f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: {problem}"
             ) from None
+    try:
+        renderer.render("slot.html", client=UNKNOWN_CLIENT, kind=None, slot_class="sample", cta_url="/_sample/cta")
+    except Exception as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(
+            f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in slot.html: {problem}"
+        ) from None

@@ -107,6 +107,8 @@ class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
         template_dir: str | os.PathLike[str] | None = None,
         paywall_selector: str | None = None,
         preview_token: str | None = None,
+        ad_slots: str | bool = False,
+        ad_slots_in_observe: bool = False,
         trusted_origins: Sequence[str] = (),
         forwarded_allow_ips: str | Sequence[str] | None = None,
         path_prefix: str | None = None,
@@ -154,7 +156,14 @@ class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
         origins = SiteOrigins(options.trusted_origins, options.forwarded_allow_ips)
         navigate = Navigation(self) if options.beacon else None  # without a beacon nothing leaves the page
         self.endpoints = Endpoints(
-            self.names, self.cookie, self.events, self._editorial, gpc=options.gpc, origins=origins, navigate=navigate
+            self.names,
+            self.cookie,
+            self.events,
+            self._editorial,
+            gpc=options.gpc,
+            origins=origins,
+            navigate=navigate,
+            exempted=_exempted,
         )
         self.live_preview = LivePreview(list(options.secret_key), self.names)
         self._plain_tag = self.detector_tag("", None).encode()

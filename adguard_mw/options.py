@@ -300,6 +300,14 @@ def _selector(value: Any) -> str:
     return value
 
 
+def _slots(value: Any) -> str | bool:
+    if value is None:
+        return False
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip() and "{" not in value):
+        return value if isinstance(value, bool) else value.strip()
+    raise Invalid("a CSS selector such as '.ad-slot', true (slots marked with this deployment's attribute) or false")
+
+
 # --- the options, described once ----------------------------------------------------------------------------
 
 
@@ -433,7 +441,8 @@ class Options:
     template_dir: str | os.PathLike[str] | None = option(
         None,
         _folder,
-        "A folder whose `panel.html`, `overlay.html`, `wall.html` (Jinja2) and `message.css` override ours.",
+        "A folder whose `panel.html`, `overlay.html`, `wall.html`, `slot.html` (Jinja2) and `message.css` override "
+        "ours.",
         editorial=True,
         toml="message.template_dir",
         path=True,
@@ -455,6 +464,24 @@ class Options:
         editorial=True,
         file="preview.token_env",
         secret=True,
+    )
+    ad_slots: str | bool = option(
+        False,
+        _slots,
+        'The site\'s ad slots, as a CSS selector such as `".ad-slot"` (or `true`: only elements marked with this '
+        "deployment's data attribute, `middleware.names.slot_attribute`): for a reader whose blocker is on, each "
+        "slot whose ad was hidden or never came shows a quiet house message (`slot_body` and the calls to action) "
+        "instead of a hole. Needs the beacon.",
+        editorial=True,
+        toml="policy.ad_slots",
+    )
+    ad_slots_in_observe: bool = option(
+        False,
+        _flag,
+        'Also fill blocked ad slots for readers whose mode is `"observe"` (otherwise only where a message may be '
+        "shown).",
+        editorial=True,
+        toml="policy.ad_slots_in_observe",
     )
     trusted_origins: tuple[str, ...] = option(
         (),
@@ -559,6 +586,9 @@ def together(values: dict[str, Any]) -> dict[str, Any]:
     for name in values["variant_messages"]:
         if name not in names:
             raise ValueError(f"adguard_mw: variant_messages names {name!r}, which is not one of the policy's variants")
+    if values["ad_slots"] is not False and not values["beacon"]:
+        raise ValueError("adguard_mw: ad_slots needs the beacon (the server sends house messages only to readers it "
+                         "knows are blocking); turn the beacon on, or leave ad_slots off")  # fmt: skip
     if not values["beacon"] and Mode.HARD in policy.modes:
         raise ValueError("adguard_mw: the hard mode needs the beacon (the server must know the verdict); "
                          "use soft, or turn the beacon on")  # fmt: skip

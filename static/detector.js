@@ -188,6 +188,16 @@
       });
     }).then(function (answer) {
       doc.dispatchEvent(new CustomEvent(event, { detail: answer }));
+      // Blocked: the site's ad slots get a house message. Its script is fetched only now, once, and the server
+      // sends it only to a reader its own cookie says is blocking (config.slots: the site's ad_slots setting).
+      if (config.slots && answer.verdict == B) {
+        var s = doc.createElement("script"), url = base + config.slots + "?" + config.token + "=" +
+          encodeURIComponent(location.pathname);
+        config.slots = 0;
+        s.nonce = self.nonce;
+        s.src = policy ? policy.createScriptURL(url) : url;
+        doc.head.appendChild(s);
+      }
     });
   }
 

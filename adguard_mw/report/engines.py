@@ -48,7 +48,12 @@ class DuckDBEngine:
         self.progress = progress
 
     def load(self, inputs: Inputs, columns: Sequence[str]) -> None:
-        parts = [_source_sql(inputs, columns)] if inputs.jsonl or inputs.parquet else []
+        present = None
+        if inputs.parquet:
+            files = ", ".join("'" + str(path).replace("'", "''") + "'" for path in inputs.parquet)
+            described = f"DESCRIBE SELECT * FROM read_parquet([{files}], union_by_name = true)"
+            present = {row[0] for row in self.con.execute(described).fetchall()}
+        parts = [_source_sql(inputs, columns, present=present)] if inputs.jsonl or inputs.parquet else []
         for number, url in enumerate(inputs.datasets):
             name = f"dataset_{number}"
             self.con.register(name, s3_dataset(url))
