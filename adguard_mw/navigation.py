@@ -14,7 +14,7 @@ of a page that renders its own message. A blocked or faked request is handled by
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.types import Receive, Scope, Send
 
@@ -24,13 +24,48 @@ from .policy import NOTHING
 from .urls import is_local_path, url_path
 
 if TYPE_CHECKING:
-    from .middleware import AdGuardMiddleware
+    from .editorial import Editorial
+    from .endpoints import Endpoints
+    from .policy import Decision, Mode
+    from .state import StateCookie, VisitorState
+
+
+class Pages(Protocol):
+    """What this endpoint asks of the middleware (AdGuardMiddleware): its page-view decisions, without importing
+    the module that imports this one."""
+
+    @property
+    def endpoints(self) -> Endpoints: ...
+    @property
+    def cookie(self) -> StateCookie: ...
+    @property
+    def gpc(self) -> str: ...
+    @property
+    def watch_silence(self) -> bool: ...
+    @property
+    def render_message(self) -> str: ...
+    @property
+    def editorial(self) -> Editorial: ...
+
+    async def page_view(
+        self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial, *, sampled: bool, watch: bool
+    ) -> tuple[VisitorState | None, bool, Decision]: ...
+
+    def message_fragment(
+        self, scope: Scope, path: str, mode: Mode, state: VisitorState | None, editorial: Editorial, *, counted: bool
+    ) -> dict[str, str]: ...
+
+    def _read_state(self, scope: Scope) -> VisitorState | None: ...
+
+    def _may_watch(self, scope: Scope) -> bool: ...
+
+    def _sampled(self) -> bool: ...
 
 
 class Navigation:
     """The endpoint the page script tells of client-side navigations (and asks "what now?")."""
 
-    def __init__(self, middleware: AdGuardMiddleware) -> None:
+    def __init__(self, middleware: Pages) -> None:
         self.middleware = middleware
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
