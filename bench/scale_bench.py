@@ -134,6 +134,7 @@ def generate(directory: Path, events: int) -> float:
                     AS verdict,
                 ['extension', 'network', NULL][(1 + hash(i + 1) % 3)::BIGINT] AS kind, 1.0::DOUBLE AS sample_rate,
                 NULL::VARCHAR AS signals, NULL::VARCHAR AS previous, 'subscribe' AS cta, NULL::VARCHAR AS reason,
+                NULL::BIGINT AS slots,
                 strftime(time, '%Y-%m-%d') AS dt
             FROM (
                 SELECT range AS i, (hash(range) % 1000)::BIGINT AS e,

@@ -50,7 +50,12 @@ class DuckDBEngine:
         self.progress = progress
 
     def load(self, inputs: Inputs, columns: Sequence[str]) -> None:
-        parts = [_source_sql(inputs, columns)] if inputs.jsonl or inputs.parquet else []
+        present = None
+        if inputs.parquet:
+            files = ", ".join("'" + str(path).replace("'", "''") + "'" for path in inputs.parquet)
+            described = f"DESCRIBE SELECT * FROM read_parquet([{files}], union_by_name = true)"
+            present = {row[0] for row in self.con.execute(described).fetchall()}
+        parts = [_source_sql(inputs, columns, present=present)] if inputs.jsonl or inputs.parquet else []
         for number, url in enumerate(inputs.datasets):
             dataset = s3_dataset(url, inputs.since, inputs.until)
             if dataset is None:  # no object in the days asked for

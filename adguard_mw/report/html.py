@@ -60,6 +60,7 @@ def render_html(report: Report) -> str:
         ("Allow-ads page views", count(m.allow_ads_page_views)),
         ("CTA clicks", count(m.cta_clicks)),
         ("Failed verifications", rate(m.failed_verification)),
+        ("Ad slots filled", f"{m.slots_filled:,} (visitors {m.slot_readers:,})"),
         (
             "Funnel (visitors)",
             f"shown {m.funnel.shown:,} → dismissed {m.funnel.dismissed:,} / CTA {m.funnel.cta:,} / "

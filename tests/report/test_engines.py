@@ -56,6 +56,9 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {**reader, "id": uuid7(), "time": "2026-11-21T09:02:00.000Z", "event": "recovered", "visitor": "v9",
          "variant": "c", "path": "/culture/film", "browser": "Firefox", "device": "desktop",
          "signals": {"script": "not_blocked"}},
+        {**reader, "id": uuid7(), "time": "2026-11-21T09:00:03.000Z", "event": "slot_filled", "visitor": "v9",
+         "variant": "c", "path": "/culture/film", "browser": "Firefox", "device": "desktop", "verdict": "blocked",
+         "kind": "network", "slots": 2},
     ]  # fmt: skip
     sink_object(root / "dt=2026-11-21" / "web-3-a.parquet", rows)
     sink_object(root / "dt=2026-11-21" / "web-3-b.parquet", rows[1:])  # shipped twice
@@ -69,8 +72,9 @@ def test_spark_prints_exactly_what_duckdb_prints(dataset: Path) -> None:
     assert len(inputs.parquet) == 4 and not inputs.jsonl
     duck = build_report(inputs, by="section", charts=True)
     spark = build_report(inputs, by="section", charts=True, engine="spark")
-    assert duck.total.events == 23  # the small site's 20, and 3 more, each id once
+    assert duck.total.events == 24  # the small site's 20, and 4 more, each id once
     assert duck.total.funnel.recovered == 2 and duck.total.blocked_visitors.numerator == 4
+    assert (duck.total.slots_filled, duck.total.slot_readers) == (2, 1)
     assert json.loads(render_json(spark)) == json.loads(render_json(duck))  # every figure, every group
     assert render_table(spark) == render_table(duck)
     assert spark.days == duck.days and spark.browsers == duck.browsers
