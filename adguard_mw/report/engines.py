@@ -54,7 +54,8 @@ class DuckDBEngine:
         if inputs.parquet:
             files = ", ".join("'" + str(path).replace("'", "''") + "'" for path in inputs.parquet)
             described = f"DESCRIBE SELECT * FROM read_parquet([{files}], union_by_name = true)"
-            present = {row[0] for row in self.con.execute(described).fetchall()}
+            with _read_errors():  # every file's footer is read here: a torn one fails now
+                present = {row[0] for row in self.con.execute(described).fetchall()}
         parts = [_source_sql(inputs, columns, present=present)] if inputs.jsonl or inputs.parquet else []
         for number, url in enumerate(inputs.datasets):
             dataset = s3_dataset(url, inputs.since, inputs.until)
@@ -65,7 +66,7 @@ class DuckDBEngine:
             self.con.register(name, dataset)
             present = {row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {name}").fetchall()}
             parts.append(f"SELECT {', '.join(_casts(columns, present))} FROM {name}")
-        with _read_errors():  # DuckDB opens the Parquet files here already, for their schema
+        with _read_errors():
             self.con.execute(f"CREATE TEMP VIEW events AS {' UNION ALL '.join(parts)}")
 
     def materialize(self, name: str, sql: str) -> None:
