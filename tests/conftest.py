@@ -38,6 +38,8 @@ SLOW = ("frameworks", "test_packaging.py", "test_bench_smoke.py", "security/test
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: starts servers or builds packages (left out by test.sh --fast)")
+    # pytest-xdist's own marker, named here too so that a run without xdist (-p no:xdist) accepts it.
+    config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker (--dist loadgroup)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
