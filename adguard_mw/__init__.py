@@ -3,7 +3,7 @@
 from .__about__ import __version__
 from .events import EventLog
 from .message import CallToAction, Message, Messages, default_message
-from .middleware import AdGuardMiddleware
+from .middleware import AdGuardMiddleware, page_api_name
 from .policy import Meter, Mode, Policy, Rule, Variant
 from .state import Verdict
 from .theme import Scheme, Theme
@@ -24,4 +24,5 @@ __all__ = [
     "Verdict",
     "__version__",
     "default_message",
+    "page_api_name",
 ]

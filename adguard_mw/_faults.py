@@ -40,3 +40,15 @@ def fault_counts() -> dict[str, int]:
 def reset_fault_counts() -> None:
     with _lock:
         _counts.clear()
+
+
+_build_errors_logged: set[str] = set()
+
+
+def log_build_error(exc: BaseException) -> None:
+    """Starlette and FastAPI build middleware on the first request, and servers take a failed lifespan for "not
+    supported": a bad setting then fails every request. Say what is wrong in one line, once per process."""
+    problem = "; ".join(str(exc).removeprefix("adguard_mw: ").splitlines())
+    if problem not in _build_errors_logged:
+        _build_errors_logged.add(problem)
+        logger.error("adguard_mw: the middleware cannot start, so every request fails until this is fixed: %s", problem)

@@ -19,14 +19,19 @@ from pathlib import Path
 import rjsmin
 from markupsafe import Markup
 
+from .files import static_dir as static_dir  # kept importable from here
 from .names import Names
-from .theme import Theme, stylesheet_source
+from .theme import Theme, stylesheet_source, theme_css
 
 # Detector timings in milliseconds: a probe gives up after `timeout`; the cosmetic check waits `settle` after load.
 PROBE_TIMEOUT_MS = 1500
 SETTLE_MS = 400
 CHECK_FALLBACK_MS = 8000
 CONFIRM_AFTER_MS = 1000  # a message still on screen this long after it appeared is confirmed as shown
+# Ad slots (ad_slots): an empty slot on or near the screen waits this long for its ad before it gets the house
+# message (sites fill slots late: lazy loading, slow auctions); the slot script looks again this often.
+SLOT_WAIT_MS = 2500
+SLOT_EVERY_MS = 250
 TOKEN = re.compile(r"[0-9a-z]{6,64}")  # the probes' one-time value, in base 16 or 36
 # A verdict that has not changed is reported again only once it is this old (seconds): one beacon per verdict.
 REFRESH_AFTER = 3600
@@ -39,12 +44,6 @@ BAIT_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000002000000010806000000f4227f8a0000000b49444154789c636080020000090001fb52"
     "b8a90000000049454e44ae426082"
 )
-
-
-def static_dir() -> Path:
-    """`adguard_mw/static` in an installed wheel; the repository's `static/` in a source checkout."""
-    packaged = Path(__file__).parent / "static"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "static"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +63,8 @@ class Assets:
     detector: Asset
     message_script: Asset
     stylesheet: Asset
+    slot_code: str = ""  # the slot script, minified, with "__CONFIG__" left for each reader's settings
+    slot_style: str = ""  # its stylesheet: the theme's colours on this deployment's slot class
 
     @cached_property
     def inline_style(self) -> Markup:
@@ -85,9 +86,11 @@ class Assets:
         consent_event: str | None = None,
         consent_cookie: str | None = None,
         beacon: bool = True,
+        render_message: str = "ours",
         dismiss_cooldown: int = DISMISS_COOLDOWN,
         theme: Theme | None = None,
         override_dir: Path | None = None,
+        slots: bool = False,
     ) -> Assets:
         """The three files, configured for this deployment.
 
@@ -96,13 +99,12 @@ class Assets:
         `beacon=False`: the detector decides the verdict in the browser and sends nothing; the message script
         shows the overlay the server inserted only for a `blocked` verdict of kind `extension`, and remembers a
         dismissal in `localStorage` for `dismiss_cooldown` seconds. `theme` and the editors' `override_dir` shape
-        the stylesheet (`theme.stylesheet_source`).
+        the stylesheet (`theme.stylesheet_source`). `slots`: the detector loads the slot script for a blocked
+        reader (the site's `ad_slots`).
         """
-        for key, value in (("consent_event", consent_event), ("consent_cookie", consent_cookie)):
-            if value is not None and not (isinstance(value, str) and CONSENT_NAME.fullmatch(value)):
-                raise ValueError(f"adguard_mw: {key} {value!r} must be 1 to 64 letters, digits, '_', '-' or '.'")
-        if consent_event is not None and consent_cookie is not None:
-            raise ValueError("adguard_mw: give consent_event or consent_cookie, not both")
+        consent_name("consent_event", consent_event)
+        consent_name("consent_cookie", consent_cookie)
+        one_consent(consent_event, consent_cookie)
         if not isinstance(dismiss_cooldown, int) or isinstance(dismiss_cooldown, bool) or dismiss_cooldown < 0:
             raise ValueError(
                 f"adguard_mw: dismiss_cooldown must be a number of seconds (0 or more), got {dismiss_cooldown!r}"
@@ -128,6 +130,7 @@ class Assets:
             "consentCookie": consent_cookie,
             "gpc": True if skip_gpc else None,  # only where the site chose never to check GPC readers
             "tt": names.trusted_types,
+            "slots": names.slot_script if slots else None,  # loaded only for a blocked reader
             "timeout": PROBE_TIMEOUT_MS,
             "settle": SETTLE_MS,
         }
@@ -141,24 +144,66 @@ class Assets:
             # Without a beacon: shown only on the detector's word, dismissals remembered in the browser.
             "local": None if beacon else True,
             "cooldown": None if beacon else dismiss_cooldown,
+            # Client-side navigation and the page API (navigation.py): where to tell the server, and the files
+            # whose folder is ours (the detector's tag is found by its name).
+            "script": names.script,
+            "probe": names.probe_tag,
+            "navigate": names.navigate if beacon else None,
+            "beacon": names.beacon if beacon else None,
+            "site": True if render_message == "site" else None,
         }
+        message_script = _asset(_fill(folder / "message.js", message_config), "text/javascript")
+        # The detector loads the message script when the page has none (for navigation and the page API).
+        detector_config["ui"] = f"{names.message_script}?{names.version(message_script.version)}"
+        slot_style = ""
+        if slots:
+            own = (folder / "slots.css").read_text(encoding="utf-8")
+            css = re.sub(r"/\*.*?\*/", "", theme_css(theme or Theme()) + own, flags=re.S)  # sent with each reply
+            slot_style = re.sub(r"\s+", " ", css).strip().replace("__C__", names.slot_class)
         return cls(
             detector=_asset(_fill(folder / "detector.js", detector_config), "text/javascript"),
-            message_script=_asset(_fill(folder / "message.js", message_config), "text/javascript"),
+            message_script=message_script,
             stylesheet=_asset(stylesheet_source(names.css_class, theme, override_dir), "text/css"),
+            slot_code=_minified(folder / "slots.js") if slots else "",
+            slot_style=slot_style,
         )
 
+    def slot_script(self, config: Mapping[str, object]) -> bytes:
+        """The slot script with one reader's settings (their house message, in their language)."""
+        return _configured(self.slot_code, config).encode()
 
-def _fill(path: Path, config: Mapping[str, object]) -> str:
-    """The readable source in static/, minified (every reader downloads it) and with this site's settings."""
+
+def consent_name(key: str, value: object) -> str | None:
+    """A consent event's or cookie's name, as the site chose it; it ends up in a cookie lookup and an attribute."""
+    if value is None or (isinstance(value, str) and CONSENT_NAME.fullmatch(value)):
+        return value
+    raise ValueError(f"adguard_mw: {key} {value!r} must be 1 to 64 letters, digits, '_', '-' or '.'")
+
+
+def one_consent(consent_event: str | None, consent_cookie: str | None) -> None:
+    if consent_event is not None and consent_cookie is not None:
+        raise ValueError("adguard_mw: give consent_event or consent_cookie, not both")
+
+
+def _minified(path: Path) -> str:
+    """The readable source in static/, minified (every reader downloads it), "__CONFIG__" still in it."""
     source = path.read_text()
     if "__CONFIG__" not in source:
         raise RuntimeError(f"adguard_mw: {path.name} has no __CONFIG__ placeholder; the package is damaged")
     minified: str = rjsmin.jsmin(source)
     if "</script" in minified.lower() or "<!--" in minified:
         raise RuntimeError(f"adguard_mw: {path.name} could not be sent inline; the package is damaged")
+    return minified
+
+
+def _configured(minified: str, config: Mapping[str, object]) -> str:
     settings = {key: value for key, value in config.items() if value is not None}  # absent reads as unset
     return minified.replace("__CONFIG__", json.dumps(settings, separators=(",", ":")))
+
+
+def _fill(path: Path, config: Mapping[str, object]) -> str:
+    """The readable source in static/, minified and with this site's settings."""
+    return _configured(_minified(path), config)
 
 
 def echo_script(event: str, token: str | None) -> bytes:

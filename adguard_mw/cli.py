@@ -93,6 +93,7 @@ def check_config(path: Path, *, strict: bool = False) -> int:
     if settings.options.get("preview_token"):
         names = middleware.names
         print(f"live preview: {names.prefix}/{names.preview}?token=<the preview token>&mode=soft&locale=en")
+        print(f"on your pages: {names.prefix}/{names.preview}?token=<the preview token>&mode=soft&page=/any/page")
     return 0
 
 
@@ -137,7 +138,13 @@ def demo_app(events: Path | None, policy: Policy) -> AdGuardMiddleware:
     """The example news site wrapped by the middleware, as the demo serves it (also used by the browser tests)."""
     site = _news_site()
     return AdGuardMiddleware(
-        site.create_app(), secret_key=DEMO_SECRET_KEY, policy=policy, site_name="The Daily Lantern", events=events
+        site.create_app(),
+        secret_key=DEMO_SECRET_KEY,
+        policy=policy,
+        site_name="The Daily Lantern",
+        events=events,
+        ad_slots=".ad-slot",  # the demo's articles mark their ad slots so (examples/news_site/templates/ad_slot.html)
+        ad_slots_in_observe=True,
     )
 
 

@@ -1,7 +1,9 @@
 """`adguard-mw.toml`: the settings people other than programmers can own, checked before anything starts.
 
 The file is described once, below, as a table of keys (type, default, help); the same table checks a file and
-writes the configuration reference in the docs, so the two cannot disagree. Every mistake is one line naming the
+writes the configuration reference in the docs, so the two cannot disagree. A key that sets one of the
+middleware's options as it is (`site.name`, `detection.beacon`, ...) is not described here but in options.py,
+which names where the file has it: its check and help are the option's. Every mistake is one line naming the
 key, the value and what is allowed. Secrets do not belong in the file: it names the environment variables that
 hold them.
 """
@@ -9,8 +11,7 @@ hold them.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -21,7 +22,10 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from .events import unwritable
+from .options import OPTIONS, Invalid, Option, did_you_mean
 from .policy import Meter, Mode, Policy, Rule, Variant
+
+__all__ = ["ConfigError", "Invalid", "did_you_mean", "load_settings", "reference"]
 
 ENV_PATH = "ADGUARD_MW_CONFIG"  # where the file is, when no path is given in code
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
@@ -40,18 +44,6 @@ class ConfigError(ValueError):
 
 class _Reported(Exception):
     """A table's mistakes are already listed; the step that read it stops there."""
-
-
-def did_you_mean(value: Any, allowed: Any) -> str:
-    """`did you mean 'soft'? ` for a near miss among `allowed`, else nothing; it goes first, where it is seen."""
-    if not isinstance(value, str):
-        return ""
-    close = difflib.get_close_matches(value, [str(a) for a in allowed if a], n=1, cutoff=0.7)
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
-class Invalid(Exception):
-    """Raised by a parser with a description of what is allowed."""
 
 
 Parser = Callable[[Any], Any]
@@ -75,6 +67,31 @@ class Section:
 
     def key(self, name: str) -> Key | None:
         return next((key for key in self.keys if key.name == name), None)
+
+
+def _literal(value: Any) -> str:
+    """A default as TOML writes it, for the reference."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return json.dumps(value)
+    return json.dumps(list(value))
+
+
+def _key(option: Option) -> Key:
+    assert option.toml is not None
+    return Key(option.toml.split(".", 1)[1], option.check, option.shown or _literal(option.default), option.help)
+
+
+def options_in(section: str) -> tuple[Key, ...]:
+    """The keys of `[section]` that set a middleware option as they are: described in options.py."""
+    return tuple(_key(option) for option in OPTIONS if option.toml and option.toml.rpartition(".")[0] == section)
+
+
+# The option each such key sets, by (section, key).
+DIRECT = {tuple(option.toml.rsplit(".", 1)): option for option in OPTIONS if option.toml is not None}
 
 
 # --- parsers: each returns the value or raises Invalid(what is allowed) ---------------------------------------
@@ -112,12 +129,6 @@ def duration(value: Any) -> int:
 def seconds(value: Any) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 60:
         raise Invalid("a number of seconds above 0 and at most 60, such as 0.5")
-    return float(value)
-
-
-def share(value: Any) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
-        raise Invalid("a number from 0 to 1")
     return float(value)
 
 
@@ -168,47 +179,9 @@ def env_name(value: Any) -> str:
     return value
 
 
-def origin(value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?", value):
-        raise Invalid("an origin such as 'https://ads.example.com'")
-    return value
-
-
-def origins(value: Any) -> tuple[str, ...]:
-    pattern = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d+)?")
-    if not isinstance(value, list) or not all(isinstance(o, str) and pattern.fullmatch(o) for o in value):
-        raise Invalid('a list of origins such as ["https://www.news.example"]')
-    return tuple(value)
-
-
-def addresses(value: Any) -> tuple[str, ...]:
-    def ok(item: Any) -> bool:
-        try:
-            return item == "*" or bool(ipaddress.ip_network(item, strict=False))
-        except (ValueError, TypeError):
-            return False
-
-    if not isinstance(value, list) or not all(isinstance(a, str) and ok(a) for a in value):
-        raise Invalid('a list of IP addresses or networks such as ["127.0.0.1", "10.0.0.0/8"], or ["*"]')
-    return tuple(value)
-
-
-def hosts(value: Any) -> tuple[str, ...]:
-    host = re.compile(r"(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
-    if not isinstance(value, list) or not all(isinstance(h, str) and host.fullmatch(h) for h in value):
-        raise Invalid('a list of host names such as ["shop.example.com", "*.example.org"]')
-    return tuple(value)
-
-
 def locale(value: Any) -> str:
     if not isinstance(value, str) or not _LOCALE.fullmatch(value):
         raise Invalid('a language code such as "en" or "pt-BR"')
-    return value
-
-
-def folder(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid("a folder path (relative paths are relative to the configuration file)")
     return value
 
 
@@ -238,28 +211,13 @@ SITE = Section(
     "site",
     "Who the site is. Changes need a restart.",
     (
-        Key("name", text, '"this site"', "The site's name, shown in messages where a text says `{site}`."),
+        *options_in("site"),
         Key(
             "secret_keys_env",
             env_name,
             '"ADGUARD_MW_SECRET_KEYS"',
             "The environment variable holding the cookie-signing keys, comma-separated, oldest first (at least 24 "
             "random characters each). Add a new key at the end to rotate; drop the oldest a cookie lifetime later.",
-        ),
-        Key("https_only", flag, "(from the request)", "Mark cookies `Secure` always (true) or never (false)."),
-        Key(
-            "trusted_origins",
-            origins,
-            "[]",
-            'The site\'s public origins, such as `["https://www.news.example"]` (`https://*.news.example` for its '
-            "subdomains): reports from pages there are accepted although a proxy or CDN rewrote `Host`.",
-        ),
-        Key(
-            "forwarded_allow_ips",
-            addresses,
-            "[]",
-            'Proxies (addresses or networks, `["*"]` for any) whose `X-Forwarded-Host`, `X-Forwarded-Proto` and '
-            "`Forwarded` headers are believed; nobody's by default. See deployment.md.",
         ),
     ),
     reloads=False,
@@ -302,13 +260,7 @@ POLICY = Section(
             "Seconds the site's `exempt` hook (set in code) may take; a slower answer counts as exempt, so the "
             "reader gets the page unasked, and is logged once.",
         ),
-        Key(
-            "paywall_selector",
-            text,
-            "(none)",
-            "A CSS selector for the content a hard wall hides, such as `.article-body`: pages a hard wall may hide "
-            "then carry paywall structured data (`isAccessibleForFree`), so search engines know it is not cloaking.",
-        ),
+        *options_in("policy"),
     ),
 )
 RULES = Section(
@@ -355,18 +307,14 @@ MESSAGE = Section(
         Key("network_body", text, "(built in)", "The appeal for readers whose network filters the ads."),
         Key("instructions_title", text, "(built in)", 'The heading in `"instructions"` mode.'),
         Key("steps_heading", text, "(built in)", "The heading of the allow-list steps."),
+        Key("slot_label", text, "(built in)", "The name of the house message in a blocked ad slot (`ad_slots`)."),
+        Key("slot_body", text, "(built in)", "Its text, in the same limited Markdown as `body`."),
         Key("check_label", text, "(built in)", "The label of the check-again button."),
         Key("continue_label", text, "(built in)", "The label of the dismiss button."),
         Key("still_blocked", text, "(built in)", "Said when a check finds the blocker still on."),
         Key("logo", url, "(none)", "A logo image: a path on this site or an https address on an allowed host."),
         Key("logo_alt", text, "(none)", "The logo's text alternative (required with a logo)."),
-        Key("allowed_hosts", hosts, "[]", "Other hosts that links, calls to action and the logo may point to."),
-        Key(
-            "template_dir",
-            folder,
-            "(none)",
-            "A folder whose `panel.html`, `overlay.html`, `wall.html` (Jinja2) and `message.css` override ours.",
-        ),
+        *options_in("message"),
     ),
 )
 CTAS = Section(
@@ -407,16 +355,7 @@ THEME_DARK = Section(
 EVENTS = Section(
     "events",
     "Where events go. Changes need a restart.",
-    (
-        Key(
-            "directory",
-            folder,
-            "(none)",
-            "A folder for JSON-lines event files, one per UTC day and process; or `s3://bucket/prefix` (Parquet) "
-            "or `otlp+http://host:4318` (OpenTelemetry), see events.md.",
-        ),
-        Key("page_view_sample_rate", share, "1.0", "The share of page views logged as `page_view` events."),
-    ),
+    options_in("events"),
     reloads=False,
 )
 DETECTION = Section(
@@ -424,49 +363,13 @@ DETECTION = Section(
     "How the browser check runs. Changes need a restart.",
     (
         Key(
-            "third_party_bait",
-            origin,
-            "(none)",
-            "An origin on a host that DNS filters block, for network-level "
-            "detection, such as 'https://ads.example.com' serving this site.",
-        ),
-        Key(
-            "silent_detector",
-            choice("unknown", "blocked"),
-            '"blocked"',
-            'What a reader whose detector never reports counts as: `"blocked"` after two silent page views '
-            '(see detection.md; sets a cookie while a report is due), or `"unknown"` (never asked).',
-        ),
-        Key(
-            "gpc",
-            choice("anonymous", "skip"),
-            '"anonymous"',
-            'Readers sending Global Privacy Control: `"anonymous"` checks and may ask them but logs nothing '
-            'with a visitor id; `"skip"` never checks, logs or asks them.',
-        ),
-        Key("honor_gpc", flag, "(none)", 'Deprecated: `true` means `gpc = "skip"`, `false` `gpc = "anonymous"`.'),
-        Key(
             "consent",
             choice("none", "event", "cookie"),
             '"none"',
             'Run the check only after consent: `"event"` waits for the page to dispatch the `consent_event` '
             'DOM event; `"cookie"` waits for `consent_cookie` to be set by the consent tool.',
         ),
-        Key(
-            "consent_event",
-            name,
-            "(none)",
-            "The DOM event that grants consent: a name of your own, so filter lists cannot target one name on "
-            "every site.",
-        ),
-        Key("consent_cookie", name, "(none)", "The cookie name whose presence grants consent."),
-        Key(
-            "beacon",
-            flag,
-            "true",
-            "false: the verdict stays in the browser; nothing is reported, and the message is shown by the "
-            "page itself (notice, instructions and soft modes only).",
-        ),
+        *options_in("detection"),
     ),
     reloads=False,
 )
@@ -589,6 +492,8 @@ class _Reader:
                 parsed[key_name] = key.parse(value)
             except Invalid as exc:
                 found.append(str(self.fail(f"{where}.{key_name}", value, str(exc))))
+            except (ValueError, TypeError) as exc:  # an option's own one-line error
+                found.append(str(self.fail(f"{where}.{key_name}", value, str(exc).removeprefix("adguard_mw: "))))
         for key in section.keys:
             if key.default == "(required)" and key.name not in data:
                 found.append(f"{self.path.name}: {where}.{key.name} is missing: {key.help[0].lower()}{key.help[1:]}")
@@ -629,21 +534,13 @@ class _Reader:
         preview = self.attempt(lambda: self.table(data.get("preview", {}), PREVIEW, "preview"), {})
         reload = self.attempt(lambda: self.table(data.get("reload", {}), RELOAD, "reload"), {})
 
-        env = site.get("secret_keys_env", "ADGUARD_MW_SECRET_KEYS")
+        env = site.pop("secret_keys_env", "ADGUARD_MW_SECRET_KEYS")
         options: dict[str, Any] = {"secret_key": self.attempt(lambda: self.secret_keys(env), [UNCHECKED_KEY])}
-        if "name" in site:
-            options["site_name"] = site["name"]
-        for key in ("https_only", "trusted_origins", "forwarded_allow_ips"):
-            if key in site:
-                options[key] = site[key]
-        if "directory" in events and "://" in events["directory"]:
-            options["events"] = events["directory"]  # a URL (s3://bucket/prefix, otlp+http://...): not a local path
-        elif "directory" in events:
-            options["events"] = str(self.relative(events["directory"]))
+        for name, table in (("site", site), ("events", events), ("detection", detection), ("policy", policy)):
+            options.update(self.direct(name, table))
+        if "events" in options and "://" not in options["events"]:
             self.attempt(lambda: self.events_folder(Path(options["events"])), None)
-        if "page_view_sample_rate" in events:
-            options["page_view_sample_rate"] = events["page_view_sample_rate"]
-        options.update(self.attempt(lambda: self.detection(detection), {}))
+        self.attempt(lambda: self.detection(detection, options), None)
         if "token_env" in preview:
             options["preview_token"] = self.attempt(lambda: self.preview_token(preview["token_env"]), None)
 
@@ -658,8 +555,6 @@ class _Reader:
         )
         variants = [self.attempt(partial(self.build, f"policy.variants[{i}]", Variant, **v), None)
                     for i, v in enumerate(variant_tables)]  # fmt: skip
-        if "paywall_selector" in policy:
-            options["paywall_selector"] = policy.pop("paywall_selector")
         if not policy_problems and len(self.problems) == before_rules:  # built from half its values: only noise
             options["policy"] = self.attempt(
                 lambda: self.build("policy", Policy, **policy, rules=tuple(rules), variants=tuple(variants)), None
@@ -710,21 +605,30 @@ class _Reader:
         candidate = Path(value).expanduser()
         return candidate if candidate.is_absolute() else self.path.parent / candidate
 
-    def detection(self, detection: dict[str, Any]) -> dict[str, Any]:
-        passed = ("third_party_bait", "silent_detector", "gpc", "beacon")
-        options: dict[str, Any] = {key: detection[key] for key in passed if key in detection}
-        if "honor_gpc" in detection and "gpc" not in detection:  # the old spelling, still read
-            options["gpc"] = "skip" if detection["honor_gpc"] else "anonymous"
-        consent = detection.get("consent", "none")
-        if consent == "cookie" and "consent_cookie" not in detection:
-            raise self.fail("detection.consent", consent, "'cookie' together with detection.consent_cookie")
-        if consent == "event" and "consent_event" not in detection:
-            raise self.fail("detection.consent", consent, "'event' together with detection.consent_event")
-        if consent == "event":
-            options["consent_event"] = detection["consent_event"]
-        elif consent == "cookie":
-            options["consent_cookie"] = detection["consent_cookie"]
+    def direct(self, section: str, table: dict[str, Any]) -> dict[str, Any]:
+        """The keys of a parsed table that set an option as they are (options.py), taken out of the table."""
+        options = {}
+        for key in [key for key in table if (section, key) in DIRECT]:
+            option, value = DIRECT[section, key], table.pop(key)
+            if option.path and not isinstance(value, str):  # a list or a function is for code, not for the file
+                self.problems.append(str(self.fail(f"{section}.{key}", value, "a folder path, or a URL")))
+                continue
+            if option.path and "://" not in value:  # a URL (s3://bucket/prefix, otlp+http://...) is not a path
+                value = str(self.relative(value))
+            options[option.name] = value
         return options
+
+    def detection(self, detection: dict[str, Any], options: dict[str, Any]) -> None:
+        """`consent` says which of consent_event and consent_cookie is in force; honor_gpc is gpc's old spelling."""
+        honor_gpc = options.pop("honor_gpc", None)
+        if honor_gpc is not None and "gpc" not in options:
+            options["gpc"] = "skip" if honor_gpc else "anonymous"
+        consent = detection.get("consent", "none")
+        for way in ("event", "cookie"):
+            if consent == way and f"consent_{way}" not in options:
+                raise self.fail("detection.consent", consent, f"{way!r} together with detection.consent_{way}")
+            if consent != way:
+                options.pop(f"consent_{way}", None)
 
     def messages(self, data: Any, variants: list[dict[str, Any]]) -> dict[str, Any]:
         """`[message]` and each variant's `message` table into Messages; built by the message module's checks."""
@@ -732,12 +636,7 @@ class _Reader:
 
         extra = ("ctas", "theme", "locales")
         settings = self.table(data, MESSAGE, "message", extra=extra)
-        options: dict[str, Any] = {}
-        for key in ("allowed_hosts",):
-            if key in settings:
-                options[key] = settings.pop(key)
-        if "template_dir" in settings:
-            options["template_dir"] = str(self.relative(settings.pop("template_dir")))
+        options = self.direct("message", settings)
         default = settings.pop("default_locale", "en")
         options["message"] = base = self.texts(settings, data, "message", default)
         theme = data.get("theme")
@@ -833,7 +732,7 @@ def reference() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "<!-- Generated from adguard_mw/config.py by scripts/config_reference.py; do not edit by hand. -->",
+        "<!-- Generated from adguard_mw/options.py and config.py by scripts/config_reference.py; do not edit. -->",
         "",
         "`adguard-mw.toml` configures the middleware without code: `AdGuardMiddleware.from_config(app, path)` "
         f"reads it (or the file named by `{ENV_PATH}`). Check a file with `adguard-mw check-config FILE` and "

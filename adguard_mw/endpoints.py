@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -18,19 +18,32 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ._faults import report_fault
-from .assets import BAIT_PNG, REFRESH_AFTER, TOKEN, Asset, Assets, echo_script
-from .clients import describe_client
+from .assets import (
+    BAIT_PNG,
+    CONFIRM_AFTER_MS,
+    REFRESH_AFTER,
+    SLOT_EVERY_MS,
+    SLOT_WAIT_MS,
+    TOKEN,
+    Asset,
+    Assets,
+    echo_script,
+)
+from .clients import UNKNOWN_CLIENT, describe_client
 from .editorial import Editorial
 from .events import EventLog
 from .names import Names
 from .origins import Refused, SiteOrigins
-from .policy import Mode
+from .policy import Mode, Policy, is_crawler
+from .previewed import choose
 from .signals import SIGNALS, VALUES, combine
 from .silence import reported, scriptless
 from .state import StateCookie, Verdict, VisitorState, new_visitor_id, visitor_id_expired
 from .urls import is_local_path, local_target, local_url, url_path
 
 MAX_BODY = 2048
+MAX_SLOTS = 100  # house messages one page may report at once; more is not a page we served
+SLOT_LIFE_MS = 30 * 60 * 1000  # the slot script stops looking this long after it started
 # An unchanged verdict reported again sooner than this after the last report, but later than a second tab could
 # explain, is worth an event: an honest detector waits REFRESH_AFTER (see `repeated_report`).
 REPEAT_WINDOW = 60
@@ -55,8 +68,11 @@ class Endpoints:
         *,
         gpc: str = "anonymous",
         origins: SiteOrigins | None = None,
+        navigate: Handler | None = None,
+        exempted: Callable[[Policy, Scope], Awaitable[bool]] | None = None,
     ) -> None:
         self.names = names
+        self._exempted = exempted  # the site's exempt hook, run as the middleware runs it
         self.skip_gpc = gpc == "skip"
         self.origins = origins if origins is not None else SiteOrigins()
         self.cookie = cookie
@@ -72,13 +88,16 @@ class Endpoints:
         self._fallback = "/" + names.fallback
         self._follow = "/" + names.follow
         self._preview = "/" + names.preview
+        self._slots = "/" + names.slot_script
         self._posts: dict[str, Handler] = {
             "/" + names.beacon: self.beacon,
             "/" + names.dismiss: self.dismiss,
             "/" + names.recheck: self.recheck,
             "/" + names.seen: self.seen,
         }
-        subpaths = {*self._echoes, self._image, self._fallback, self._follow, self._preview, *self._posts}
+        if navigate is not None:  # client-side navigations: answered by the middleware's decisions (navigation.py)
+            self._posts["/" + names.navigate] = navigate
+        subpaths = {*self._echoes, self._image, self._fallback, self._follow, self._preview, self._slots, *self._posts}
         subpaths |= {"/" + names.script, "/" + names.message_script, "/" + names.stylesheet}
         # The full paths answered here, and only these: the site's own files may live in the same folder.
         self.paths = frozenset(names.prefix + subpath for subpath in subpaths)
@@ -121,6 +140,14 @@ class Endpoints:
             response = _answer(self.follow, scope, "calls to action")
         elif subpath == self._preview:
             response = _answer(self.preview, scope, "previews")
+        elif subpath == self._slots:
+            try:
+                response = await self.slots(scope)
+            except BadRequest as exc:
+                response = _error(exc.status, exc.reason)
+            except Exception as exc:
+                report_fault("answering ad slot requests", exc, "it was answered 500")
+                response = _error(500, "the server could not answer this")
         elif subpath in self._echoes:
             # A missing or rewritten one-time value gets a script that echoes nothing (a 4xx would read as our
             # fault, "unknown"): stripping the parameter is blocking like any other.
@@ -192,6 +219,9 @@ class Endpoints:
         """The page confirms that the message stayed on screen: only then is it counted as shown."""
         headers = request_headers(scope)
         body = await _read_json(scope, headers, receive, self.origins)
+        if "slots" in body:
+            await self._slots_seen(scope, receive, send, headers, body)
+            return
         path, mode = body.get("path", "/"), body.get("mode")
         modes = {m.value for m in Mode if m not in (Mode.OBSERVE, Mode.HARD)}
         if set(body) - {"path", "mode"} or not _is_path(path) or mode not in modes:
@@ -202,6 +232,75 @@ class Endpoints:
         fields = self._fields(headers, state.visitor_id, path)
         self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=state.kind, **{**fields, "mode": mode})
         await Response(status_code=204, headers={"Cache-Control": "no-store"})(scope, receive, send)
+
+    async def _slots_seen(
+        self, scope: Scope, receive: Receive, send: Send, headers: RequestHeaders, body: dict[str, Any]
+    ) -> None:
+        """The slot script confirms house messages that stayed on screen in blocked ad slots: `slot_filled`."""
+        path, count = body.get("path", "/"), body.get("slots")
+        valid = isinstance(count, int) and not isinstance(count, bool) and 1 <= count <= MAX_SLOTS
+        if set(body) - {"path", "slots"} or not _is_path(path) or not valid:
+            raise BadRequest(400, f'expected {{"path": "/a/path", "slots": a number from 1 to {MAX_SLOTS}}}')
+        state = self._state(headers)
+        if state is None or state.verdict is not Verdict.BLOCKED or self.editorial.ad_slots is None:
+            raise BadRequest(409, "there is no house message to confirm")
+        fields = self._fields(headers, state.visitor_id, path)
+        self.events.emit("slot_filled", verdict=Verdict.BLOCKED.value, kind=state.kind, slots=count, **fields)
+        await Response(status_code=204, headers={"Cache-Control": "no-store"})(scope, receive, send)
+
+    async def slots(self, scope: Scope) -> Response:
+        """The slot script with the house message in the reader's language, for a reader the server's own cookie
+        says is blocking; anyone else (and a page where the policy asks nothing) gets a script that does nothing.
+        """
+        editorial = self.editorial
+        if editorial.ad_slots is None:
+            return _error(404, "this site has no ad_slots")
+        query = query_fields(scope, max_fields=4)
+        path = query.get(self.names.token_param, "")
+        if not _is_path(path):
+            raise BadRequest(400, f"expected ?{self.names.token_param}= and the page's path, such as /news/")
+        headers = request_headers(scope)
+        state = self._state(headers)
+        nothing = Response(b";", media_type="text/javascript", headers=_NO_STORE_SCRIPT)
+        if (
+            state is None
+            or state.verdict is not Verdict.BLOCKED
+            or (self.skip_gpc and headers.get("sec-gpc") == "1")
+            or is_crawler(headers.get("user-agent", ""))
+            # Only this site's own pages: another site's <script src> must not learn that a reader blocks ads.
+            or headers.get("sec-fetch-site", "same-origin") != "same-origin"
+        ):
+            return nothing
+        policy = editorial.policy
+        visitor = state.visitor_id
+        mode = policy.effective(path, visitor).mode
+        if not policy.covers(path) or (mode is Mode.OBSERVE and not editorial.ad_slots_in_observe):
+            return nothing
+        if policy.exempt is not None and self._exempted is not None and await self._exempted(policy, scope):
+            return nothing  # a subscriber, say: never asked for anything
+        locale, message = editorial.message_for(policy.variant_for(visitor), headers.get("accept-language", ""))
+        root_path = scope.get("root_path", "")
+        html = editorial.renderer.render(
+            "slot.html",
+            client=UNKNOWN_CLIENT,
+            kind=state.kind,
+            message=message,
+            locale=locale,
+            slot_class=self.names.slot_class,
+            cta_url=url_path(root_path, f"{self.names.prefix}/{self.names.follow}"),
+        )
+        config = {
+            "html": html,
+            "selector": editorial.ad_slots,
+            "cls": self.names.slot_class,
+            "css": editorial.assets.slot_style,
+            "seen": url_path(root_path, f"{self.names.prefix}/{self.names.seen}"),
+            "wait": SLOT_WAIT_MS,
+            "every": SLOT_EVERY_MS,
+            "confirm": CONFIRM_AFTER_MS,
+            "life": SLOT_LIFE_MS,
+        }
+        return Response(editorial.assets.slot_script(config), media_type="text/javascript", headers=_NO_STORE_SCRIPT)
 
     def fallback(self, scope: Scope) -> Response:
         """Loaded from `<noscript>` only: this browser runs no JavaScript, so its silent detector proves nothing.
@@ -312,29 +411,19 @@ class Endpoints:
         query = query_fields(scope, max_fields=8)
         if not hmac.compare_digest(query.get("token", "").encode(), editorial.preview_token.encode()):
             return _error(403, "a preview needs ?token= with the preview token from the configuration")
-        policy = editorial.policy
-        modes = [mode.value for mode in Mode if mode is not Mode.OBSERVE]
-        mode = query.get("mode", policy.mode.value if policy.mode is not Mode.OBSERVE else Mode.SOFT.value)
-        if mode not in modes:
-            return _error(400, f"mode must be one of {', '.join(modes)}")
-        kind = query.get("kind", "extension")
-        if kind not in ("extension", "network"):
-            return _error(400, "kind must be extension or network")
-        variants = {variant.name: variant for variant in policy.variants}
-        variant = variants.get(query.get("variant", ""))
-        if "variant" in query and variant is None:
-            return _error(400, f"variant must be one of: {', '.join(variants) or '(none configured)'}")
+        try:
+            seen = choose(query, editorial)  # the same reader as a preview on the site's pages (live_preview)
+        except ValueError as exc:
+            return _error(400, str(exc))
         headers = request_headers(scope)
-        messages = editorial.messages_for(variant.name if variant is not None else None)
-        if "locale" in query:
-            if query["locale"] not in messages:
-                return _error(400, f"locale must be one of: {', '.join(messages)}")
-            locale, message = query["locale"].lower(), messages[query["locale"]]
+        messages = editorial.messages_for(seen.variant)
+        if seen.locale is not None:
+            locale, message = seen.locale.lower(), messages[seen.locale]
         else:
             locale, message = messages.choose(headers.get("accept-language", ""))
         page = editorial.renderer.preview_page(
-            mode,
-            kind=kind,
+            seen.mode.value,
+            kind=seen.kind,
             client=describe_client(headers.get("user-agent", ""), headers.get("sec-ch-ua", "")),
             message=message,
             locale=locale,
@@ -400,6 +489,10 @@ def _answer(handler: Callable[[Scope], Response], scope: Scope, what: str) -> Re
 def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
     headers = {"Cache-Control": "no-store", **(headers or {})}
     return PlainTextResponse(f"{status} {reason}\n", status_code=status, headers=headers)
+
+
+# A script shaped by the reader's cookie: never kept by a cache, never read as anything but a script.
+_NO_STORE_SCRIPT = {"Cache-Control": "private, no-store", "Vary": "Cookie", "X-Content-Type-Options": "nosniff"}
 
 
 def _asset_response(asset: Asset) -> Response:

@@ -40,6 +40,7 @@ EVENT_NAMES = (
     "recovered",
     "exempted",
     "repeated_report",
+    "slot_filled",
 )
 _KNOWN_EVENTS = frozenset(EVENT_NAMES)
 # Every v1 field and its type, as readers store it (Parquet, DuckDB, Spark): the one description they derive from.
@@ -66,6 +67,7 @@ FIELD_TYPES = {
     "previous": "VARCHAR",
     "cta": "VARCHAR",
     "reason": "VARCHAR",
+    "slots": "BIGINT",
 }
 FLUSH_INTERVAL = 1.0  # seconds: at most this much is lost if the process dies
 QUEUE_SIZE = 10_000

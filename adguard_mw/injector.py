@@ -4,7 +4,9 @@ This module knows nothing about ad blocking: it wraps `send`, holds back `http.r
 body message, asks a callback what to do with an HTML page, and inserts bytes where `lookahead` finds a place in
 the page's head (after `<meta charset>` when there is one, so the charset stays within the first kilobyte), in
 the page's own charset (`charset`). It looks ahead a bounded amount, never buffers a whole body, and passes every
-other response through untouched: non-HTML, encoded, ranged, attachments, non-200 and `pathsend`.
+other response through untouched: non-HTML, encoded, ranged, attachments, non-200, `pathsend`, and AMP pages
+(`<html amp>`, `<html ⚡>`…), which any tag of ours would make invalid: the start of a page is held until its
+`<html>` tag shows whether it is one, before anything is decided.
 
 A page edited the same way for every reader keeps a validator: a weak ETag derived from the app's validator and
 what we insert, so a browser's `If-None-Match` still gets a 304. Once a response of ours has replaced the app's
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +27,7 @@ from starlette.types import Message, Send
 from .__about__ import __version__
 from ._faults import report_fault
 from .charset import encode_for_page, page_codec
-from .lookahead import CHARSET_WINDOW, LOOKAHEAD, Lookahead, find_insertion_point
+from .lookahead import CHARSET_WINDOW, LOOKAHEAD, Lookahead, find_insertion_point, is_amp
 
 __all__ = [
     "CHARSET_WINDOW",
@@ -70,9 +73,14 @@ class Rewrite:
     remove_headers: frozenset[bytes] = field(default_factory=frozenset)  # lower-case names dropped first;
     # naming `etag` drops the validators: the page is one reader's (the app's Last-Modified goes too if named)
     replace_body: bytes | None = None  # a whole page served instead of the app's (its body is discarded)
+    # Given the app's whole page and headers, the page to serve instead, edited (None: serve `replace_body`). Only
+    # then is a page buffered, for this one response, up to MAX_WHOLE_PAGE bytes; `replace_body` must be given too.
+    whole_page: Callable[[bytes, Headers], bytes | None] | None = None
 
 
 Decide = Callable[[Headers], Awaitable[Rewrite | None]]
+MAX_WHOLE_PAGE = 8 * 1024 * 1024  # a page longer than this is not buffered for `whole_page`: `replace_body` instead
+WHOLE_PAGE_SECONDS = 5.0  # ... nor one still streaming after this long (a live page may never end)
 
 
 def is_rewritable_html(status: int, headers: Headers) -> bool:
@@ -118,18 +126,25 @@ class HtmlRewriter:
     `if_none_match` is the request's header: a page whose derived ETag it names is answered with a 304.
     """
 
-    __slots__ = ("_buffer", "_decide", "_if_none_match", "_insert", "_lookahead", "_mode", "_send", "_start", "passing")
+    __slots__ = (
+        "_buffer", "_chunks", "_decide", "_if_none_match", "_insert", "_lookahead", "_mode", "_rewrite", "_send",
+        "_size", "_start", "_started", "passing",
+    )  # fmt: skip
 
     def __init__(self, send: Send, decide: Decide, if_none_match: bytes = b"") -> None:
         self._send = send
         self._decide = decide
         self._if_none_match = if_none_match
         self._start: Message | None = None
-        self._mode = "start"  # start -> held -> scanning -> passing | stopped
+        self._mode = "start"  # start -> held -> scanning | buffering -> passing | stopped
         self.passing = False  # True once every further message goes out unchanged: callers may skip us
         self._buffer = b""
         self._insert = b""
         self._lookahead: Lookahead | None = None
+        self._rewrite: Rewrite | None = None  # a rewrite waiting for the whole page (`whole_page`)
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._started = 0.0  # when buffering for `whole_page` began (time.monotonic)
 
     def __call__(self, message: Message) -> Awaitable[None]:
         """The wrapped `send`: it returns the awaitable of whichever step handles the message (the server's own
@@ -145,6 +160,8 @@ class HtmlRewriter:
             return self._on_first_body(message)
         if mode == "stopped":
             return _stopped()
+        if mode == "buffering" and message["type"] == "http.response.body":
+            return self._collect(message)
         return self._flush_and_pass(message)
 
     async def _on_start(self, message: Message) -> None:
@@ -167,6 +184,27 @@ class HtmlRewriter:
         start = self._start
         assert start is not None
         final = not message.get("more_body", False)
+        if self._buffer:  # the start of the page, held while it could still be an AMP page
+            message = {
+                "type": "http.response.body",
+                "body": self._buffer + message.get("body", b""),
+                "more_body": not final,
+            }
+            self._buffer = b""
+        try:
+            amp = is_amp(message.get("body", b""), final)
+        except Exception as exc:
+            report_fault("reading the start of a page", exc)
+            amp = True  # send it on unchanged
+        if amp is None:
+            self._buffer = message.get("body", b"")
+            return
+        if amp:  # an AMP page is valid only as it is: no tag, no cookie, the app's headers (amp.md)
+            self._mode = "passing"
+            self.passing = True
+            await self._send(start)
+            await self._send(message)
+            return
         not_modified = False
         try:
             rewrite = await self._decide(start["headers"])
@@ -194,6 +232,13 @@ class HtmlRewriter:
             self.passing = True
             await self._send(start)
             await self._send(message)
+        elif rewrite.whole_page is not None and rewrite.replace_body is not None:
+            self._rewrite = rewrite
+            self._mode = "buffering"
+            self._chunks = []
+            self._size = 0
+            self._started = time.monotonic()
+            await self._collect(message)
         elif rewrite.replace_body is not None:
             await self._replace(start, rewrite)
         elif not_modified:
@@ -242,6 +287,37 @@ class HtmlRewriter:
         view = memoryview(body)  # slices of a view are not copies: the page is copied once, not twice
         return b"".join((view[:offset], insert, view[offset:]))
 
+    async def _collect(self, message: Message) -> None:
+        """One more chunk of a page to be edited whole; at its end, the edited page (or the fallback) goes out."""
+        start, rewrite = self._start, self._rewrite
+        assert start is not None and rewrite is not None and rewrite.whole_page is not None
+        chunk = message.get("body", b"")
+        self._size += len(chunk)
+        if self._size > MAX_WHOLE_PAGE or time.monotonic() - self._started > WHOLE_PAGE_SECONDS:
+            self._chunks = []
+            await self._replace(start, rewrite)
+            return
+        self._chunks.append(chunk)
+        if message.get("more_body", False):
+            return
+        page = b"".join(self._chunks)
+        self._chunks = []
+        try:
+            edited = rewrite.whole_page(page, start["headers"])
+        except Exception as exc:
+            report_fault("editing a whole page", exc, "the reader got the replacement page")
+            edited = None
+        if edited is None:
+            await self._replace(start, rewrite)
+            return
+        headers, _ = _edit_headers(start["headers"], rewrite)
+        if not start.get("trailers", False):
+            headers.append((b"content-length", str(len(edited)).encode()))
+        self._mode = "passing"
+        self.passing = True
+        await self._send({**start, "headers": headers})
+        await self._send({"type": "http.response.body", "body": edited})
+
     async def _replace(self, start: Message, rewrite: Rewrite) -> None:
         body = rewrite.replace_body or b""
         # Keep the app's cookies (a session refresh, say) and its security policies; the rest described the page.
@@ -268,8 +344,15 @@ class HtmlRewriter:
 
     async def _flush_and_pass(self, message: Message) -> None:
         """Anything unexpected (pathsend, trailers, a message out of order): send what we hold, then step aside."""
+        if self._mode == "buffering" and self._start is not None and self._rewrite is not None:
+            self._chunks = []  # a page being edited whole never goes out unedited: the replacement does
+            await self._replace(self._start, self._rewrite)
+            return
         if self._mode == "held" and self._start is not None:
             await self._send(self._start)
+            if self._buffer:
+                await self._send({"type": "http.response.body", "body": self._buffer, "more_body": True})
+                self._buffer = b""
         elif self._mode == "scanning" and self._buffer:
             await self._send({"type": "http.response.body", "body": self._buffer, "more_body": True})
             self._buffer = b""

@@ -132,6 +132,10 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "instructions_title": "So lassen Sie Werbung auf {site} zu",
         "steps_heading": "So lassen Sie Werbung auf {site} zu",
+        "slot_label": "Eine Nachricht von {site}",
+        "slot_body": (
+            "Werbung finanziert die Berichterstattung von {site} mit. Danke, dass Sie uns lesen und unterstützen."
+        ),
     },
     "fr": {
         "title": "Soutenez {site} en autorisant les publicités",
@@ -154,6 +158,10 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "instructions_title": "Comment autoriser les publicités sur {site}",
         "steps_heading": "Comment autoriser les publicités sur {site}",
+        "slot_label": "Un mot de {site}",
+        "slot_body": (
+            "La publicité contribue à financer les reportages de {site}. Merci de nous lire et de nous soutenir."
+        ),
     },
     "es": {
         "title": "Apoye a {site} permitiendo los anuncios",
@@ -176,6 +184,8 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "instructions_title": "Cómo permitir los anuncios en {site}",
         "steps_heading": "Cómo permitir los anuncios en {site}",
+        "slot_label": "Una nota de {site}",
+        "slot_body": "La publicidad ayuda a financiar el periodismo de {site}. Gracias por leernos y por apoyarnos.",
     },
 }
 

@@ -271,3 +271,39 @@ def _script_end(buffer: bytes, start: int) -> int | None:
         elif state == 1:  # <script
             state = 2
     return None
+
+
+# The attributes that make a page AMP (amp.dev: an AMP page, email or ad "MUST contain a top-level <html ⚡>"
+# tag, or its spelled-out twin). Attribute names are case-insensitive in HTML; the bolt is UTF-8, as AMP requires.
+_AMP_ATTRIBUTES = frozenset(
+    {b"amp", b"\xe2\x9a\xa1", b"amp4email", b"\xe2\x9a\xa14email", b"amp4ads", b"\xe2\x9a\xa14ads"}
+)
+# What may precede <html>: white space, comments and the doctype (each whole).
+_PROLOGUE = re.compile(rb"(?:" + _SKIPPED + rb"|<!(?i:doctype)[^>]*+>)*+")
+_TAG_ENDS = (b"\t", b"\n", b"\f", b"\r", b" ", b"/", b">")
+_START_TAG = re.compile(
+    rb"(?:" + _SKIPPED + rb"|<!(?i:doctype)[^>]*+>)*+(?P<tag><(?i:html)(?=[\t\n\f\r />])" + _ATTRIBUTES + rb")"
+)
+
+
+def is_amp(buffer: bytes, final: bool) -> bool | None:
+    """Whether the page starting with `buffer` is an AMP page (its `<html>` tag carries `amp`, `⚡`, `amp4email`…):
+    True, False, or None for "wait for more" while that tag may still come. Only the prologue is read: a page whose
+    first tag is anything else is not AMP (the AMP validator requires `<html ⚡>` at the top)."""
+    start = len(_BOM) if buffer[:1] == b"\xef" and buffer.startswith(_BOM) else 0
+    tag = _START_TAG.match(buffer, start)  # most pages: one search, and no attribute to read
+    if tag is not None:
+        text = tag.group("tag")
+        if b"\xe2\x9a\xa1" not in text and b"amp" not in text.lower():
+            return False
+        names = {match.group(1).lower() for match in _ATTRIBUTE.finditer(text, 5, len(text) - 1)}
+        return not names.isdisjoint(_AMP_ATTRIBUTES)
+    if not final and len(buffer) < 3 and _BOM.startswith(buffer):
+        return None  # a byte order mark cut off
+    pos = _PROLOGUE.match(buffer, start).end()  # type: ignore[union-attr]  # it matches the empty string
+    rest = buffer[pos : pos + 6].lower()
+    # <html cut off before its attributes end, or a doctype or comment cut off
+    undecided = rest.startswith(b"<!") or (b"<html".startswith(rest[:5]) and rest[5:6] in (b"", *_TAG_ENDS))
+    if final or len(buffer) >= LOOKAHEAD or not undecided:
+        return False
+    return None

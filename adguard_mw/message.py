@@ -26,7 +26,7 @@ from .markup import FORMATS, LinkRules, links, to_html
 
 _TEXT_FIELDS = (
     "title", "body", "check_label", "continue_label", "still_blocked", "network_body", "instructions_title",
-    "steps_heading",
+    "steps_heading", "slot_label", "slot_body",
 )  # fmt: skip
 _CTA_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
@@ -85,6 +85,10 @@ class Message:
     )
     instructions_title: str = "How to allow ads on {site}"
     steps_heading: str = "How to allow ads on {site}"
+    # The quiet house message in an ad slot the reader's blocker emptied (`ad_slots`): its landmark's name, and
+    # its text in the same limited Markdown as `body`; the calls to action follow it as links.
+    slot_label: str = "A note from {site}"
+    slot_body: str = "Advertising helps pay for the reporting on {site}. Thank you for reading, and for supporting us."
     body_format: str = "markdown"  # or "html"
     logo: str | None = None  # a path on the site ("/static/logo.svg") or an https:// URL on an allowed host
     logo_alt: str = ""  # required with a logo: what it shows, usually the site's name
@@ -272,7 +276,7 @@ class MessageRenderer:
         if not isinstance(message, Message):
             raise ValueError(f"adguard_mw: {where} must be an adguard_mw.Message, got {type(message).__name__}")
         urls: list[tuple[str, str]] = []
-        for key in ("body", "network_body"):
+        for key in ("body", "network_body", "slot_body"):
             found = links(getattr(message, key), body_format=message.body_format, site_name=self.site_name)
             urls.extend((key, url) for url in found)
         if message.logo is not None:
@@ -318,6 +322,9 @@ class MessageRenderer:
             "site_name": self.site_name,
             "text": text,
             "body": Markup(body),  # sanitised by nh3 to the few tags the message allows
+            "slot_body": Markup(
+                to_html(message.slot_body, body_format=message.body_format, site_name=self.site_name, rules=self.links)
+            ),
             "steps": allow_list_steps(client, kind, locale, check_label=text["check_label"]),
             "logo": message.logo if message.logo is not None and self.links.problem(message.logo) is None else None,
             "logo_alt": message.logo_alt.replace("{site}", self.site_name),

@@ -47,6 +47,7 @@ class PrometheusSink:
         self.checks = counter("check_again", "'Check again' results", ("verdict",))
         self.recovered = counter("recoveries", "Readers whose verdict went from blocked to not blocked", ("variant",))
         self.exempted = counter("exempted", "Readers not asked although a message was due", ("reason",))
+        self.slots = counter("slots_filled", "House messages seen in blocked ad slots", ("mode", "variant"))
         self.dropped_events = counter(
             "events_dropped", "Events lost before reaching every sink (queue full, or a store down too long)"
         )
@@ -73,6 +74,8 @@ class PrometheusSink:
                 self.recovered.labels(variant).inc()
             elif event == "exempted":
                 self.exempted.labels(_label(record.get("reason"))).inc()
+            elif event == "slot_filled" and isinstance(record.get("slots"), int):
+                self.slots.labels(_label(record.get("mode")), variant).inc(record["slots"])
 
     def count_dropped(self, events: int) -> None:
         """Called by the event log with the events it (or another sink) lost since the last call."""

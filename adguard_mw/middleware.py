@@ -8,64 +8,79 @@ middleware's own neutral path prefix are answered here without calling the app.
 from __future__ import annotations
 
 import inspect
-import json
-import logging
 import os
 import random
-import re
-import threading
 import time
-import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import lru_cache, partial
-from pathlib import Path
 from typing import Any, Literal
 
-import anyio
-import anyio.to_thread
-import jinja2
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
-from ._faults import report_fault
+from ._faults import log_build_error
 from .assets import Assets
-from .clients import UNKNOWN_CLIENT, describe_client
+from .clients import describe_client
 from .csp import allows_inline, csp_nonce
 from .editorial import Editorial
+from .editorial import build as _build_editorial
 from .endpoints import Endpoints
 from .events import EventLog, Record
+from .exempt import exempted as _exempted
 from .injector import Headers, HtmlRewriter, Rewrite, stopped_by_us
+from .live_preview import SCOPE_KEY as PREVIEWING
+from .live_preview import LivePreview
 from .message import Message, MessageRenderer, Messages
 from .names import Names
+from .navigation import Navigation
+from .options import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # importable from here as before
+from .options import Options, did_you_mean, known_options
 from .origins import SiteOrigins
-from .policy import NOTHING, Mode, Policy, decide, is_crawler
+from .policy import NOTHING, Decision, Mode, Policy, decide, is_crawler
+from .previewed import PreviewAs
 from .reload import Reloader
 from .silence import GRACE, account
 from .state import StateCookie, Verdict, VisitorState
+from .story import wall_in_page
 from .theme import Theme
 from .urls import attribute, url_path
 
 # Any ASGI app. Frameworks spell the ASGI types their own way (Litestar and Quart use TypedDicts), and a callable
 # that takes a TypedDict scope is not a Starlette ASGIApp to a type checker, though it is the same thing at run time.
 AnyASGIApp = Callable[..., Awaitable[None]]
-MIN_KEY_LENGTH = 24
-_COOKIE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-SCOPE_FLAG = "adguard_mw"  # set on every scope we handle, so a second instance further in never acts again
+# Set on every scope we handle, so a second instance further in never acts again; its value is this deployment's
+# page API name, for the site's templates and code (`adguard_mw.page_api_name(request)`, page-api.md).
+SCOPE_FLAG = "adguard_mw"
 SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test can shorten it for this module
-_KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
+_PREVIEWED = ((b"cache-control", b"no-store"), (b"vary", b"Cookie"), (b"x-robots-tag", b"noindex"))
 # A page shaped by the reader's cookie drops the app's caching and validators: no cache may keep it for others.
 _CACHE_HEADERS = frozenset({b"cache-control", b"expires", b"etag", b"last-modified"})
 
 
-class AdGuardMiddleware:
+class _SaysWhyItCannotStart(type):
+    """Starlette and FastAPI build middleware on the first request, where a wrong keyword or value becomes a 500 on
+    every request and a traceback far from the cause. Building the middleware logs the mistake in one line first,
+    and a misspelt keyword is named with the nearest real one instead of Python's bare `unexpected keyword`."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            _reject_unknown_keywords(cls, kwargs)
+            return super().__call__(*args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            log_build_error(exc)
+            raise
+
+
+class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
     """Detects ad blockers with an injected script and asks blocking readers for support, per the policy.
 
     `secret_key` is one key or a list, oldest to newest: cookies are signed with the newest and accepted from
     any, so keys rotate without resetting readers. The neutral names of our URLs, cookie and markup derive from
-    `name_seed` (by default the oldest key), so they stay stable while keys are added.
+    `name_seed` (by default the oldest key), so they stay stable while keys are added. Every keyword is described
+    (checked, defaulted, documented) once, in options.py.
     """
 
     def __init__(
@@ -92,6 +107,8 @@ class AdGuardMiddleware:
         template_dir: str | os.PathLike[str] | None = None,
         paywall_selector: str | None = None,
         preview_token: str | None = None,
+        ad_slots: str | bool = False,
+        ad_slots_in_observe: bool = False,
         trusted_origins: Sequence[str] = (),
         forwarded_allow_ips: str | Sequence[str] | None = None,
         path_prefix: str | None = None,
@@ -99,167 +116,73 @@ class AdGuardMiddleware:
         cookie_max_age: int = 30 * 24 * 3600,
         https_only: bool | None = None,
         name_seed: str | None = None,
+        render_message: Literal["ours", "site"] = "ours",
     ) -> None:
-        keys = _secret_keys(secret_key)
-        if path_prefix is not None and not _is_prefix(path_prefix):
-            raise ValueError(f"adguard_mw: path_prefix {path_prefix!r} must look like '/_support' (no trailing '/')")
-        if cookie_name is not None and not _COOKIE_NAME.fullmatch(str(cookie_name)):
-            raise ValueError(
-                f"adguard_mw: cookie_name {cookie_name!r} must be letters, digits, '_', '-' or '.' (1 to 64 of them)"
-            )
-        if not isinstance(site_name, str) or not site_name.strip():
-            raise ValueError(f"adguard_mw: site_name must be non-empty text, got {site_name!r}")
-        if message is not None and not isinstance(message, Message | Messages):
-            raise TypeError(
-                f"adguard_mw: message must be an adguard_mw.Message or Messages, got {type(message).__name__}"
-            )
-        if not isinstance(cookie_max_age, int) or cookie_max_age <= 0:
-            raise ValueError(f"adguard_mw: cookie_max_age must be a positive number of seconds, got {cookie_max_age!r}")
-        if not isinstance(page_view_sample_rate, int | float) or not 0 <= page_view_sample_rate <= 1:
-            raise ValueError(
-                f"adguard_mw: page_view_sample_rate must be between 0 and 1, got {page_view_sample_rate!r}"
-            )
-        if third_party_bait is not None and not _is_origin(third_party_bait):
-            raise ValueError(
-                "adguard_mw: third_party_bait must be an origin such as 'https://ads.example.com', "
-                f"got {third_party_bait!r}"
-            )
-        if silent_detector not in (None, "unknown", "blocked"):
-            raise ValueError(f"adguard_mw: silent_detector must be 'unknown' or 'blocked', got {silent_detector!r}")
-        if silent_detector == "blocked" and not beacon:
-            raise ValueError(
-                "adguard_mw: silent_detector='blocked' needs the beacon (a silence is noticed by the server)"
-            )
-        if silent_detector == "blocked" and consent_event is not None:
-            raise ValueError(
-                "adguard_mw: silent_detector='blocked' cannot work with consent_event (the server cannot tell a "
-                "reader who has not consented from a silenced detector); use consent_cookie, or 'unknown'"
-            )
-        if honor_gpc is not None:
-            warnings.warn(
-                "adguard_mw: honor_gpc is deprecated; use gpc='skip' (never check GPC readers) or gpc='anonymous'",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            gpc = "skip" if honor_gpc else "anonymous"
-        if gpc not in ("anonymous", "skip"):
-            raise ValueError(f"adguard_mw: gpc must be 'anonymous' or 'skip', got {gpc!r}")
-        if preview_token is not None and (not isinstance(preview_token, str) or len(preview_token) < 16):
-            raise ValueError("adguard_mw: preview_token must be at least 16 random characters (or None: no preview)")
-        if paywall_selector is not None and (not isinstance(paywall_selector, str) or not paywall_selector.strip()):
-            raise ValueError(f"adguard_mw: paywall_selector must be a CSS selector such as '.article-body', got "
-                             f"{paywall_selector!r}")  # fmt: skip
+        given = dict(locals())
+        del given["self"], given["app"]
+        options = self._options = Options.of(**given)  # every check, in one line each: options.py
         self.app: ASGIApp = app
-        self.site_name = site_name
-        self.names = Names.derive(name_seed or keys[0], prefix=path_prefix, cookie=cookie_name)
-        self.cookie = StateCookie(
-            keys, name=self.names.cookie, companion=self.names.companion, max_age=cookie_max_age, secure=https_only
+        # "site": notices and soft dialogs are left to the site's own UI, told through the page API (page-api.md).
+        self.render_message = options.render_message
+        self.site_name = options.site_name
+        self.names = Names.derive(
+            options.name_seed or options.secret_key[0], prefix=options.path_prefix, cookie=options.cookie_name
         )
-        self.events = events if isinstance(events, EventLog) else EventLog.to(events, site=site_name)
-        self.sample_rate = float(page_view_sample_rate)
-        self.gpc = gpc
-        self.honor_gpc = gpc == "skip"  # kept for code that read it: whether GPC readers are left alone
-        self.metrics_path = metrics_path
+        self.cookie = StateCookie(
+            list(options.secret_key),
+            name=self.names.cookie,
+            companion=self.names.companion,
+            max_age=options.cookie_max_age,
+            secure=options.https_only,
+        )
+        self._editorial = _build_editorial(options, self.names)  # before anything starts: it may still raise
+        events = options.events
+        self.events = events if isinstance(events, EventLog) else EventLog.to(events, site=options.site_name)
+        self.sample_rate = options.page_view_sample_rate
+        self.gpc = options.gpc
+        self.honor_gpc = options.gpc == "skip"  # kept for code that read it: whether GPC readers are left alone
+        self.metrics_path = options.metrics_path
         self._metrics: ASGIApp | None = None
-        if metrics_path is not None:
-            if not _is_prefix(metrics_path):
-                raise ValueError(f"adguard_mw: metrics_path {metrics_path!r} must look like '/metrics'")
+        if options.metrics_path is not None:
             from .metrics import MetricsEndpoint, process_sink
 
             self.events.sinks.append(process_sink())
             self._metrics = MetricsEndpoint()
-        # By default a detector that never reports counts, on the server's own evidence (silence.py).
-        # With a consent event the server cannot know whether the check was allowed to run: silence proves nothing.
-        default = "blocked" if beacon and consent_event is None else "unknown"
-        self.watch_silence = (silent_detector or default) == "blocked"
+        self.watch_silence = options.watch_silence
         # With a consent cookie, only page views of readers who consented can count (and set a cookie).
+        consent_cookie = options.consent_cookie
         self._consent_needle = f"{consent_cookie}=".encode() if consent_cookie is not None else None
-        self.beacon = beacon
-        # How the detector runs: fixed for the process's life (a reload rebuilds the assets with the same values).
-        self._detection: dict[str, Any] = {
-            "third_party_bait": third_party_bait,
-            "skip_gpc": gpc == "skip",
-            "consent_event": consent_event,
-            "consent_cookie": consent_cookie,
-            "beacon": beacon,
-        }
-        self._editorial = self.build_editorial(
-            policy=policy,
-            message=message,
-            variant_messages=variant_messages,
-            theme=theme,
-            allowed_hosts=allowed_hosts,
-            template_dir=template_dir,
-            paywall_selector=paywall_selector,
-            preview_token=preview_token,
+        self.beacon = options.beacon
+        origins = SiteOrigins(options.trusted_origins, options.forwarded_allow_ips)
+        navigate = Navigation(self) if options.beacon else None  # without a beacon nothing leaves the page
+        self.endpoints = Endpoints(
+            self.names,
+            self.cookie,
+            self.events,
+            self._editorial,
+            gpc=options.gpc,
+            origins=origins,
+            navigate=navigate,
+            exempted=_exempted,
         )
-        origins = SiteOrigins(trusted_origins, forwarded_allow_ips)
-        self.endpoints = Endpoints(self.names, self.cookie, self.events, self._editorial, gpc=gpc, origins=origins)
+        self.live_preview = LivePreview(list(options.secret_key), self.names)
         self._plain_tag = self.detector_tag("", None).encode()
         self.reloader: Reloader | None = None
 
-    def build_editorial(
-        self,
-        *,
-        policy: Policy | Mode | str = Mode.OBSERVE,
-        message: Message | Messages | None = None,
-        variant_messages: Mapping[str, Message | Messages] | None = None,
-        theme: Theme | None = None,
-        allowed_hosts: Sequence[str] = (),
-        template_dir: str | os.PathLike[str] | None = None,
-        paywall_selector: str | None = None,
-        preview_token: str | None = None,
-    ) -> Editorial:
-        """Check and build everything editors own; raises ValueError in one line, changing nothing."""
-        checked = policy if isinstance(policy, Policy) else Policy(mode=Mode(_mode(policy)))
-        names = {variant.name for variant in checked.variants}
-        by_variant: dict[str, Messages] = {}
-        for name, texts in (variant_messages or {}).items():
-            if name not in names:
-                raise ValueError(
-                    f"adguard_mw: variant_messages names {name!r}, which is not one of the policy's variants"
-                )
-            if not isinstance(texts, Message | Messages):
-                raise TypeError(f"adguard_mw: variant_messages[{name!r}] must be an adguard_mw.Message or Messages")
-            by_variant[name] = texts if isinstance(texts, Messages) else Messages({"en": texts})
-        if theme is not None and not isinstance(theme, Theme):
-            raise TypeError(f"adguard_mw: theme must be an adguard_mw.Theme, got {type(theme).__name__}")
-        if not self.beacon and Mode.HARD in checked.modes:
-            raise ValueError("adguard_mw: the hard mode needs the beacon (the server must know the verdict); "
-                             "use soft, or turn the beacon on")  # fmt: skip
-        extra = [texts[locale] for texts in by_variant.values() for locale in texts]
-        renderer = MessageRenderer(
-            message or Message(),
-            site_name=self.site_name,
-            allowed_hosts=allowed_hosts,
-            template_dir=template_dir,
-            extra=extra,
-        )
-        if template_dir is not None:
-            _try_templates(renderer, template_dir)
-        assets = Assets.build(
-            self.names,
-            **self._detection,
-            dismiss_cooldown=checked.dismiss_cooldown,
-            theme=theme,
-            override_dir=Path(template_dir) if template_dir is not None else None,
-        )
-        paywall = b""
-        if paywall_selector is not None:
-            data = {
-                "@context": "https://schema.org",
-                "@type": "WebPage",
-                "isAccessibleForFree": False,
-                "hasPart": {"@type": "WebPageElement", "isAccessibleForFree": False, "cssSelector": paywall_selector},
-            }
-            ld_json = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
-            paywall = f'<script type="application/ld+json">{ld_json}</script>'.encode()
-        return Editorial(checked, renderer, assets, by_variant, preview_token, paywall)
+    def build_editorial(self, **options: Any) -> Editorial:
+        """Check and build everything editors own (`options.EDITORIAL`; those not given take their defaults, the
+        others stay as they are); raises ValueError in one line, changing nothing."""
+        return _build_editorial(self._options.editorial_only(**options), self.names)
 
     def use(self, editorial: Editorial) -> None:
         """Switch to new editorial settings (a reload); requests in flight finish with the old ones."""
         self._editorial = editorial
         self.endpoints.use(editorial)
+
+    @property
+    def page_api_name(self) -> str:
+        """The name the site's scripts find the page API by (page-api.md): drawn per deployment, like the rest."""
+        return self.names.event
 
     @property
     def editorial(self) -> Editorial:
@@ -286,10 +209,11 @@ class AdGuardMiddleware:
         from .config import load_settings
 
         try:
+            known_options(overrides)
             settings = load_settings(path)
             middleware = cls(app, **{**settings.options, **overrides})
         except (ValueError, TypeError) as exc:
-            _log_build_error(exc)
+            log_build_error(exc)
             raise
         if settings.watch or settings.signal:
             middleware.reloader = Reloader(middleware, settings, overrides)
@@ -300,6 +224,7 @@ class AdGuardMiddleware:
         """Raise now what building the middleware would raise later, for frameworks that build it lazily (on the
         first request or lifespan event): `AdGuardMiddleware.check(CONFIG)` checks the file as `from_config` reads
         it; `AdGuardMiddleware.check(secret_key=..., policy=...)` checks the constructor's keywords."""
+        known_options(options)  # a misspelt keyword gets a "did you mean", not Python's bare TypeError
         if "secret_key" in options:
             cls(_unused_app, **options)
         else:
@@ -311,15 +236,19 @@ class AdGuardMiddleware:
         if scope["type"] != "http" or SCOPE_FLAG in scope:
             await self.app(scope, receive, send)
             return
-        scope[SCOPE_FLAG] = True
+        scope[SCOPE_FLAG] = self.names.event
         if self.reloader is not None:
             self.reloader.check()
         path = _local_path(scope)
         if path == self.metrics_path and self._metrics is not None:
             await self._metrics(scope, receive, send)
         elif path in self.endpoints.paths:  # exact paths only: the site's own files may share our folder
-            await self.endpoints(scope, receive, send, path[len(self.names.prefix) :])
+            subpath = path[len(self.names.prefix) :]
+            if not await self.live_preview.intercept(scope, receive, send, subpath, self._editorial):
+                await self.endpoints(scope, receive, send, subpath)
         elif scope["method"] == "GET":
+            if self._editorial.preview_token is not None:
+                self.live_preview.prepare(scope, self._editorial)
             try:
                 await self.app(scope, receive, self._watch_for_html(scope, path, send))
             except Exception as exc:
@@ -363,17 +292,44 @@ class AdGuardMiddleware:
     async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite | None:
         """Called once an HTML page's headers are known: what to insert, or which page to serve instead."""
         editorial = self._editorial  # one reading: a reload mid-request changes nothing for this page
+        previewing: PreviewAs | None = scope.get(PREVIEWING)
+        if previewing is not None:
+            return self._preview(scope, path, previewing, headers, editorial)
         if self.gpc == "skip" and _header(scope, b"sec-gpc") == "1":
             # The site chose to leave Global Privacy Control readers alone: no cookie read or written, no event,
             # never asked. The page gets the same tag as everyone (so a shared cache never keeps a tag-less copy).
             return Rewrite(insert=self._tag_for(scope, headers, editorial, path))
-        now = int(time.time())
-        sampled = self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
+        sampled = self._sampled()
         needs_state = sampled or editorial.may_ask or self.watch_silence
         state = self._read_state(scope) if needs_state else None
         added: list[tuple[bytes, bytes]] = []
+        watch = self.watch_silence and _is_navigation(scope) and self._may_watch(scope)
+        state, changed, decision = await self.page_view(scope, path, state, editorial, sampled=sampled, watch=watch)
+        if changed and state is not None:
+            https = scope["scheme"] == "https"
+            added.append(self.cookie.set_cookie_header(state, https=https))
+            if not self.cookie.companion_current(_header_bytes(scope, b"cookie"), state):
+                added.append(self.cookie.set_companion_header(state, https=https))
+        tag = self._tag_for(scope, headers, editorial, path)
+        if not self.beacon:
+            tag += self._local_message(scope, path, headers, editorial)
+        if decision.show is None and not added:
+            # The same for every reader: the page stays cacheable as the app says.
+            return _same_for_all(tag) if tag is self._plain_tag else Rewrite(insert=tag)
+        added.extend(_PRIVATE)
+        if decision.show is None:
+            return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
+        return self._message(scope, path, decision.show, state, tag, headers, added, editorial)
+
+    async def page_view(
+        self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial, *, sampled: bool, watch: bool
+    ) -> tuple[VisitorState | None, bool, Decision]:
+        """One page view of `path`, a full load or a client-side navigation (navigation.py): the silence account
+        (when `watch`), the policy's decision with the exempt hook, the page_view event (when `sampled`). Returns
+        the new state, whether it changed, and the decision."""
+        now = int(time.time())
         changed = False
-        if self.watch_silence and self._may_watch(scope):
+        if watch:
             before = state
             state, silenced = account(state, now, grace=SILENCE_GRACE)
             changed = state is not before
@@ -395,21 +351,7 @@ class AdGuardMiddleware:
             self.events.put("page_view", fields)  # a dict of its own: no copy into keywords and back
         if decision.state is not None:
             state, changed = decision.state, True
-        if changed and state is not None:
-            https = scope["scheme"] == "https"
-            added.append(self.cookie.set_cookie_header(state, https=https))
-            if not self.cookie.companion_current(_header_bytes(scope, b"cookie"), state):
-                added.append(self.cookie.set_companion_header(state, https=https))
-        tag = self._tag_for(scope, headers, editorial, path)
-        if not self.beacon:
-            tag += self._local_message(scope, path, headers, editorial)
-        if decision.show is None and not added:
-            # The same for every reader: the page stays cacheable as the app says.
-            return _same_for_all(tag) if tag is self._plain_tag else Rewrite(insert=tag)
-        added.extend(_PRIVATE)
-        if decision.show is None:
-            return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
-        return self._message(scope, path, decision.show, state, tag, headers, added, editorial)
+        return state, changed, decision
 
     def _tag_for(self, scope: Scope, headers: Headers, editorial: Editorial, path: str) -> bytes:
         root_path = scope.get("root_path", "")
@@ -473,6 +415,32 @@ class AdGuardMiddleware:
             "style_nonce": csp_nonce(headers, "style-src"),
         }
 
+    def message_fragment(
+        self,
+        scope: Scope,
+        path: str,
+        mode: Mode,
+        state: VisitorState | None,
+        editorial: Editorial,
+        *,
+        counted: bool,
+    ) -> dict[str, str]:
+        """The message for a client-side navigation (navigation.py): the same panel, by the same templates, for the
+        page script to put in place; the hard wall wrapped as a layer over the whole page. With the stylesheet's
+        URL, since the page may not have it yet."""
+        context = self._context(scope, path, mode, state, [], editorial)
+        if counted:
+            fields = self._fields(scope, state, path, editorial)
+            self.events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+            if mode is Mode.HARD:  # nothing of the page can be reached around it: shown as surely as a wall
+                self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+        html = editorial.renderer.render("layer.html" if mode is Mode.HARD else "panel.html", **context)
+        return {"html": html, "style": context["stylesheet_url"]}
+
+    def _sampled(self) -> bool:
+        """Whether this page view is one of the sampled ones (page_view events)."""
+        return self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
+
     def _message(
         self,
         scope: Scope,
@@ -487,19 +455,53 @@ class AdGuardMiddleware:
         context = self._context(scope, path, mode, state, headers, editorial)
         fields = self._fields(scope, state, path, editorial)
         self.events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
-        renderer = editorial.renderer
+        if self.render_message == "site" and mode is not Mode.HARD:  # the site shows it, told by the page API
+            return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
         if mode is Mode.HARD:
             # The wall replaces the page: it is on screen as surely as the page would have been.
             self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+        return self._show(mode, context, tag, added, editorial)
+
+    def _preview(self, scope: Scope, path: str, seen: PreviewAs, headers: Headers, editorial: Editorial) -> Rewrite:
+        """An editor's preview of this page as a blocked reader (live_preview.py): nothing recorded or cached."""
+        names = {variant.name for variant in editorial.policy.variants}
+        messages = editorial.messages_for(seen.variant if seen.variant in names else None)
+        if seen.locale is not None and seen.locale in messages:
+            locale, message = seen.locale.lower(), messages[seen.locale]
+        else:
+            locale, message = messages.choose(_header(scope, b"accept-language"))
+        context = self._context(scope, path, seen.mode, None, headers, editorial)
+        # No CTA counting (links go straight to their targets); the message's posts are answered by live_preview.
+        context.update(message=message, locale=locale, kind=seen.kind, cta_url=None)
+        # No detector: in the editor's browser it would find no blocker and take the message away.
+        return self._show(seen.mode, context, b"", list(_PREVIEWED), editorial)
+
+    def _show(
+        self, mode: Mode, context: dict[str, Any], tag: bytes, added: list[tuple[bytes, bytes]], editorial: Editorial
+    ) -> Rewrite:
+        """The message in `mode` on this page: a wall for `hard`, else inserted with the tag."""
+        renderer = editorial.renderer
+        if mode is Mode.HARD:
             page = renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
-            return Rewrite(replace_body=page.encode(), add_headers=added)
+            if editorial.story_selector is None:
+                return Rewrite(replace_body=page.encode(), add_headers=added)
+            # Inside the site's own page, the story taken out (story.py); the whole-page wall if that fails.
+            in_page = partial(
+                wall_in_page,
+                selector=editorial.story_selector,
+                head=renderer.render("wall_head.html", detector_tag=Markup(tag.decode()), **context),
+                panel=renderer.render("panel.html", **context),
+            )
+            return Rewrite(
+                replace_body=page.encode(), whole_page=in_page, add_headers=added, remove_headers=_CACHE_HEADERS
+            )
         overlay = renderer.render("overlay.html", **context)
         return Rewrite(insert=tag + overlay.encode(), add_headers=added, remove_headers=_CACHE_HEADERS)
 
     def _may_watch(self, scope: Scope) -> bool:
-        """Whether this page view can count toward a silence: a page the reader opened, in a browser that may run
-        the detector; never a prefetch or prerender, a crawler, or HTML fetched by a script."""
-        if not _is_navigation(scope) or is_crawler(_header(scope, b"user-agent")):
+        """Whether this page view can count toward a silence: a page the reader opened (the caller knows), in a
+        browser that may run the detector; never a prefetch or prerender or a crawler."""
+        if is_crawler(_header(scope, b"user-agent")):
             return False
         headers: dict[bytes, bytes] = scope[_HEADERS_KEY]  # indexed by _is_navigation
         if self._consent_needle is not None and self._consent_needle not in headers.get(b"cookie", b""):
@@ -538,112 +540,12 @@ class AdGuardMiddleware:
         return url_path(root_path, f"{self.names.prefix}/{name}")
 
 
-async def _exempted(policy: Policy, scope: Scope) -> bool:
-    """The site's exempt hook, given `policy.exempt_timeout` seconds: one that raises or takes longer counts as
-    exempt (the reader gets the page, unasked) and is logged once. A sync hook runs in a worker thread, so that
-    even a hook blocked on I/O holds up neither this page nor the server's other requests."""
-    hook = policy.exempt
-    assert hook is not None
-    try:
-        with anyio.fail_after(policy.exempt_timeout):
-            if _is_async(hook):
-                answer: object = await hook(Request(scope))  # type: ignore[misc]
-            else:
-                answer = await _HOOK_THREADS.run(hook, Request(scope))
-            if inspect.isawaitable(answer):
-                answer = await answer
-        return bool(answer)
-    except TimeoutError as exc:
-        report_fault(
-            "the policy's exempt hook (too slow)",
-            exc,
-            f"it took longer than exempt_timeout ({policy.exempt_timeout:g} s), so the reader was treated as exempt "
-            "and not asked; make the hook faster or raise Policy(exempt_timeout=...)",
-        )
-    except Exception as exc:
-        report_fault("the policy's exempt hook", exc, "the reader was treated as exempt and not asked")
-    return True
-
-
-class _HookThreads:
-    """Runs a sync hook in a worker thread, at most `limit` at once. A thread cannot be stopped: one whose hook
-    hangs is abandoned when the page moves on, and this bound keeps a hook that never returns from taking a new
-    thread on every page view (beyond it, the hook counts as too slow at once)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.busy = 0
-        self._lock = threading.Lock()
-
-    async def run(self, hook: Callable[[Request], object], request: Request) -> object:
-        with self._lock:
-            if self.busy >= self.limit:
-                raise TimeoutError(f"{self.limit} earlier calls of the hook have not returned yet")
-            self.busy += 1
-        started = dropped = False
-
-        def call() -> object:
-            nonlocal started
-            with self._lock:
-                if dropped:
-                    return None  # the page moved on before a thread was free: do not run the hook at all
-                started = True
-            try:
-                return hook(request)
-            finally:
-                with self._lock:
-                    self.busy -= 1
-
-        try:
-            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
-        except BaseException:
-            with self._lock:
-                if not started:
-                    dropped = True
-                    self.busy -= 1
-            raise
-
-
-_HOOK_THREADS = _HookThreads(16)
-
-
-def _is_async(hook: object) -> bool:
-    while isinstance(hook, partial):
-        hook = hook.func
-    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__)
-
-
-# What a page's message is rendered with, as _context gives it, for trying the editors' templates.
-_SAMPLE_CONTEXT: dict[str, Any] = {
-    "cta_url": "/_sample/cta",
-    "check_url": "/_sample/check",
-    "stylesheet_url": "/_sample/style.css",
-    "message_url": "/_sample/message.js",
-    "css": "sample",
-    "next": "/",
-    "nonce": None,
-    "style_nonce": None,
-}
-
-
-def _try_templates(renderer: MessageRenderer, template_dir: str | os.PathLike[str]) -> None:
-    """Render the editors' templates once in every mode, as pages and as previews, so that a mistake in them stops
-    the start (or the reload) in one line instead of failing on readers' pages. Any exception counts: a template
-    may divide by zero, include itself (RecursionError) or call something that raises."""
-    for mode in (Mode.NOTICE, Mode.INSTRUCTIONS, Mode.SOFT, Mode.HARD):
-        try:
-            renderer.preview_page(mode.value, stylesheet="")
-            page = "wall.html" if mode is Mode.HARD else "overlay.html"
-            extra: dict[str, Any] = {"detector_tag": Markup("")} if mode is Mode.HARD else {}
-            renderer.render(page, client=UNKNOWN_CLIENT, kind=None, mode=mode.value, **_SAMPLE_CONTEXT, **extra)
-        except Exception as exc:
-            where = f" line {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
-            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if not isinstance(exc, jinja2.TemplateError):
-                problem = f"{type(exc).__name__}: {problem}"  # ZeroDivisionError, RecursionError, ...
-            raise ValueError(
-                f"adguard_mw: the templates in {os.fspath(template_dir)!r} fail in {mode.value} mode{where}: {problem}"
-            ) from None
+def page_api_name(request: Request | Scope) -> str | None:
+    """The page API's name for a request that went through the middleware (None otherwise): give it to the
+    templates, e.g. `<html data-reader-support="{{ page_api_name(request) }}">` (page-api.md)."""
+    scope = request.scope if isinstance(request, Request) else request
+    name = scope.get(SCOPE_FLAG)
+    return name if isinstance(name, str) else None
 
 
 def _declares_html(start: ASGIMessage) -> bool:
@@ -729,64 +631,18 @@ def _local_path(scope: Scope) -> str:
     return path
 
 
-def _mode(value: object) -> str:
-    allowed = ", ".join(mode.value for mode in Mode)
-    if not isinstance(value, str) or value not in {mode.value for mode in Mode}:
-        raise ValueError(f"adguard_mw: policy must be a Policy or one of: {allowed}; got {value!r}")
-    return value
-
-
-def _is_prefix(value: object) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value) > 1
-        and value.startswith("/")
-        and not value.startswith("//")  # "//host" would make our URLs point at another host
-        and not value.endswith("/")
-        and value.isascii()
-        and all(c.isalnum() or c in "/-_." for c in value)
-    )
-
-
-def _is_origin(value: object) -> bool:
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        return False
-    rest = value.split("://", 1)[1]
-    return bool(rest) and "/" not in rest and all(c.isalnum() or c in ".-:" for c in rest)
-
-
-_build_errors_logged: set[str] = set()
-
-
-def _log_build_error(exc: BaseException) -> None:
-    """Starlette and FastAPI build middleware on the first request, and servers take a failed lifespan for "not
-    supported": a bad setting then fails every request. Say what is wrong in one line, once per process."""
-    problem = "; ".join(str(exc).removeprefix("adguard_mw: ").splitlines())
-    if problem not in _build_errors_logged:
-        _build_errors_logged.add(problem)
-        logging.getLogger("adguard_mw").error(
-            "adguard_mw: the middleware cannot start, so every request fails until this is fixed: %s", problem
-        )
+def _reject_unknown_keywords(cls: type, kwargs: Mapping[str, object]) -> None:
+    parameters = inspect.signature(cls.__init__).parameters  # type: ignore[misc]  # the class's own, not an instance's
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return  # a subclass that takes any keyword checks its own
+    known = [name for name in parameters if name not in ("self", "app")]
+    for name in kwargs:
+        if name not in known:
+            raise TypeError(
+                f"adguard_mw: AdGuardMiddleware has no option {name!r}; {did_you_mean(name, known)}"
+                "the options are listed in docs/configuration.md"
+            )
 
 
 async def _unused_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover - never called
     raise RuntimeError("AdGuardMiddleware.check builds the middleware only to check it")
-
-
-def _secret_keys(secret_key: object) -> list[str]:
-    keys = [secret_key] if isinstance(secret_key, str | bytes) else list(secret_key or [])  # type: ignore[call-overload]
-    if not keys:
-        raise ValueError(f"adguard_mw: secret_key is missing; {_KEY_HINT}")
-    checked = []
-    for index, key in enumerate(keys):
-        if isinstance(key, bytes):
-            key = key.decode("latin-1")
-        if not isinstance(key, str):
-            raise TypeError(f"adguard_mw: secret_key must be a string or a list of strings; item {index} is {key!r}")
-        if len(key) < MIN_KEY_LENGTH:
-            raise ValueError(
-                f"adguard_mw: secret_key{f' item {index}' if len(keys) > 1 else ''} is {len(key)} characters long; "
-                f"use at least {MIN_KEY_LENGTH} random characters; {_KEY_HINT}"
-            )
-        checked.append(key)
-    return checked

@@ -213,6 +213,7 @@ class Names:
     event: str  # DOM event the detector and the message talk through
     bait_classes: tuple[str, ...]
     seen: str = "seen"  # the message script confirms here that the message is on screen
+    navigate: str = "go"  # the page tells the server of a client-side navigation here (navigation.py)
     companion: str = ""  # the script-readable summary cookie (verdict and time of the last report)
     bait_script: str = BAIT_SCRIPT
     bait_surrogate: str = BAIT_SURROGATE_SCRIPT
@@ -226,6 +227,9 @@ class Names:
     neutral: str = "x-n"  # the control probe's class: hidden by no list
     trusted_types: str = "x"  # the Trusted Types policy the detector asks for (pages may need to allow it)
     probe_style: str = "position:absolute;left:-9999px;top:-999px;width:9px;height:9px;display:block"
+    slot_script: str = "s.js"  # the house message for blocked ad slots, loaded only for blocked readers
+    slot_attribute: str = "data-s"  # the attribute a site may mark its ad slots with (besides its own selector)
+    slot_class: str = "x-s"  # class of the house message we put next to a blocked slot
 
     @classmethod
     def derive(cls, seed: str | bytes, *, prefix: str | None = None, cookie: str | None = None) -> Names:
@@ -274,6 +278,10 @@ class Names:
             neutral=name("neutral", _css),
             trusted_types=name("trusted-types", lambda d: d.made_up()),
             probe_style=_probe_style(_Draw(seed_bytes, "probe-style")),
+            navigate=name("navigate", _endpoint),  # drawn last: the names drawn before it stay as they were
+            slot_script=name("slot-script", lambda d: _file(d, "js")),
+            slot_attribute="data-" + name("slot-attribute", lambda d: d.made_up()),
+            slot_class=name("slot-class", _css),
         )
 
     def version(self, content_hash: str) -> str:

@@ -15,49 +15,29 @@ import signal
 import threading
 import time
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ._faults import report_fault
-
-if TYPE_CHECKING:
-    from .config import Settings
-    from .middleware import AdGuardMiddleware
+from .config import ConfigError, Settings, load_settings
+from .editorial import Editorial
+from .options import EDITORIAL, RESTART_ONLY
 
 logger = logging.getLogger("adguard_mw.config")
 
-# What only a restart can change: the keys and names readers' cookies depend on, where events go, the detector.
-RESTART_ONLY = (
-    "secret_key",
-    "site_name",
-    "https_only",
-    "events",
-    "page_view_sample_rate",
-    "third_party_bait",
-    "silent_detector",
-    "honor_gpc",
-    "gpc",
-    "consent_event",
-    "consent_cookie",
-    "beacon",
-    "trusted_origins",
-    "forwarded_allow_ips",
-)
 RELOAD_WAIT = 1.0  # seconds the request that finds a reload due waits for it
+__all__ = ["EDITORIAL", "RELOAD_WAIT", "RESTART_ONLY", "Reloadable", "Reloader"]  # the option lists: options.py
 
-EDITORIAL = (
-    "policy",
-    "message",
-    "variant_messages",
-    "theme",
-    "allowed_hosts",
-    "template_dir",
-    "paywall_selector",
-    "preview_token",
-)
+
+class Reloadable(Protocol):
+    """What a reload needs of the middleware: to build the editors' settings, and to switch to them."""
+
+    def build_editorial(self, **options: Any) -> Editorial: ...
+
+    def use(self, editorial: Editorial) -> None: ...
 
 
 class Reloader:
-    def __init__(self, middleware: AdGuardMiddleware, settings: Settings, overrides: dict[str, Any]) -> None:
+    def __init__(self, middleware: Reloadable, settings: Settings, overrides: dict[str, Any]) -> None:
         assert settings.path is not None
         self.middleware = middleware
         self.path = settings.path
@@ -111,8 +91,6 @@ class Reloader:
 
     def reload(self) -> bool:
         """Read the file again and switch to it; on any mistake keep what runs. True when it switched."""
-        from .config import ConfigError, load_settings
-
         try:
             options = {**load_settings(self.path).options, **self.overrides}
             editorial = self.middleware.build_editorial(**{key: options[key] for key in EDITORIAL if key in options})

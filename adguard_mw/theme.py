@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .files import static_dir
+
 MIN_CONTRAST = 4.5
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _START, _END = "/* theme: start */", "/* theme: end */"
@@ -115,8 +117,6 @@ def stylesheet_source(css_class: str, theme: Theme | None = None, override_dir: 
     "__C__" is replaced by `css_class` everywhere, in the site's file too: editors write `.__C__-title` to
     restyle the title without knowing this deployment's neutral class names.
     """
-    from .assets import static_dir  # assets.py builds the stylesheet with this function: import when called
-
     ours = (static_dir() / "message.css").read_text(encoding="utf-8")
     head, start, rest = ours.partition(_START)
     _, end, tail = rest.partition(_END)

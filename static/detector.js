@@ -19,6 +19,7 @@
  * One report per verdict: unchanged verdicts are not re-sent until they are old. Nothing here may throw into
  * the page or delay its rendering.
  *
+ * Client-side navigation and the page API live in the message script, which this one loads when the page has none.
  * Consent (config.consentEvent / config.consentCookie): until the site signals consent, nothing at all happens.
  * No beacon (no config.beacon): the verdict is made here with the server's rule and only announced in the page.
  */
@@ -187,6 +188,16 @@
       });
     }).then(function (answer) {
       doc.dispatchEvent(new CustomEvent(event, { detail: answer }));
+      // Blocked: the site's ad slots get a house message. Its script is fetched only now, once, and the server
+      // sends it only to a reader its own cookie says is blocking (config.slots: the site's ad_slots setting).
+      if (config.slots && answer.verdict == B) {
+        var s = doc.createElement("script"), url = base + config.slots + "?" + config.token + "=" +
+          encodeURIComponent(location.pathname);
+        config.slots = 0;
+        s.nonce = self.nonce;
+        s.src = policy ? policy.createScriptURL(url) : url;
+        doc.head.appendChild(s);
+      }
     });
   }
 
@@ -211,6 +222,14 @@
       baits = config.classes.map(probe);
       control = probe(config.neutral);
       doc.addEventListener(event, function (e) { if (e.detail === "run") run(true); });
+      // Client-side navigation and the page API live in the message script: loaded when the page has none.
+      var d = {}, s = doc.createElement("script"), url = base + config.ui;
+      doc.dispatchEvent(new CustomEvent(event, { detail: d }));
+      if (!d.api) {
+        s.nonce = self.nonce;
+        s.src = policy ? policy.createScriptURL(url) : url;
+        doc.head.appendChild(s);
+      }
       if (doc.readyState == "complete") run();
       else win.addEventListener("load", function () { run(); });
     } catch (x) { /* never into the page */ }

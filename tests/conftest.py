@@ -6,7 +6,8 @@ database. Neither has a deadline: a loaded machine is slow, not wrong. Tests tha
 keep it, unless they scale it by `settings.default.max_examples` as tests/security/test_hostile_input.py does.
 
 `slow` marks the tests that start other programs or build things (framework servers, the packaging checks, the
-benchmark smoke run); `./scripts/test.sh --fast` leaves them out, with the browser tests.
+benchmark smoke run); `./scripts/test.sh --fast` leaves them out, with the browser tests. The Spark tests all run in
+one pytest-xdist worker (`--dist loadgroup`), so the run starts one Java process, not one per worker.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ SLOW = ("frameworks", "test_packaging.py", "test_bench_smoke.py", "security/test
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: starts servers or builds packages (left out by test.sh --fast)")
+    # pytest-xdist's own marker, named here too so that a run without xdist (-p no:xdist) accepts it.
+    config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker (--dist loadgroup)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -44,6 +47,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         relative = Path(item.path).resolve().relative_to(_HERE).as_posix()
         if any(relative == slow or relative.startswith(slow + "/") for slow in SLOW):
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.xdist_group("spark"))  # one Java process per run, not one per worker
 
 
 @pytest.fixture(autouse=True)

@@ -69,8 +69,9 @@ def test_mistakes_are_refused_in_one_line(keywords: dict[str, Any], error: str) 
         {"third_party_bait": "https://ads.example.com", "skip_gpc": True},
         {"consent_event": "reader-consent-given", "beacon": False},
         {"consent_cookie": "reader_consent_cookie"},
+        {"slots": True, "third_party_bait": "https://ads.example.com"},
     ],
-    ids=["default", "third-party-and-silence", "consent-event-no-beacon", "consent-cookie"],
+    ids=["default", "third-party-and-silence", "consent-event-no-beacon", "consent-cookie", "ad-slots"],
 )
 def test_the_detector_stays_within_its_size_budget(keywords: dict[str, Any]) -> None:
     body = Assets.build(NAMES, **keywords).detector.body  # already minified, as served

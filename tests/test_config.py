@@ -286,6 +286,8 @@ def test_messages_locales_theme_and_variants_reach_the_middleware(tmp_path: Path
             "links to 'https://evil.example/', which is not allowed",
         ),
         ('[detection]\nconsent = "event"', "detection.consent = 'event' is not allowed: 'event' together with"),
+        ('[events]\ndirectory = ["a", "b"]', "events.directory = ['a', 'b'] is not allowed: a folder path, or a URL"),
+        ('[detection]\nconsent_event = "a b"', "detection.consent_event = 'a b' is not allowed: consent_event 'a b'"),
     ],
 )
 def test_each_message_mistake_is_one_line(tmp_path: Path, text: str, message: str) -> None:

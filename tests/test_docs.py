@@ -52,3 +52,14 @@ def test_every_key_the_file_accepts_is_in_the_reference() -> None:
         assert section.name in written
         for key in section.keys:
             assert f"| `{key.name}` |" in written, f"{section.name}.{key.name} is missing from the reference"
+
+
+def test_the_readme_table_of_options_is_generated_from_the_settings_model() -> None:
+    from adguard_mw.options import OPTIONS, README_END, README_START, readme_table
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.partition(README_START)[2].partition(README_END)[0]
+    stale = "README.md's table of options is stale: run python scripts/config_reference.py"
+    assert table.strip() == readme_table().strip(), stale
+    for option in OPTIONS:
+        assert f"| `{option.name}` |" in table

@@ -7,6 +7,8 @@ OpenTelemetry Collector would; the middleware sends through the SDK's OTLP expor
 from __future__ import annotations
 
 import gzip
+import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -125,3 +127,41 @@ def test_a_collector_that_is_down_costs_readers_nothing() -> None:
         log.emit("recovered", visitor="v1")
     assert time.process_time() - started < 0.5  # a queue append each; no connection is waited for
     log.close()
+
+
+def closed_port_url() -> str:
+    """An OTLP/HTTP URL on 127.0.0.1 where nothing listens (a port just freed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"otlp+http://127.0.0.1:{port}"
+
+
+def test_events_a_collector_never_took_are_counted_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    from adguard_mw.events_otel import OtlpLogSink
+
+    sink = OtlpLogSink(closed_port_url(), timeout=0.3)
+    log = EventLog([sink], site="lantern")
+    with caplog.at_level(logging.ERROR, logger="adguard_mw"):
+        for _ in range(30):
+            log.emit("recovered", visitor="v1")
+        log.flush(timeout=20)  # one export attempt, refused
+        assert sink.dropped == 30 and sink.exported == 0
+        for _ in range(20):
+            log.emit("recovered", visitor="v1")
+        log.close()
+    assert sink.dropped == 50 and log.lost() == 50  # what the Prometheus counter of lost events is fed from
+    failures = [r for r in caplog.records if sink.endpoint in r.getMessage()]
+    assert len(failures) == 1  # logged once, however many batches failed
+
+
+def test_events_the_collector_took_are_not_counted_as_lost(receiver: Receiver) -> None:
+    from adguard_mw.events_otel import OtlpLogSink
+
+    sink = OtlpLogSink(f"otlp+{receiver.url}", timeout=5)
+    log = EventLog([sink], site="lantern")
+    for _ in range(40):
+        log.emit("recovered", visitor="v1")
+    log.close()
+    assert len(receiver.wait_for(40)) == 40
+    assert sink.exported == 40 and sink.dropped == 0 and log.lost() == 0

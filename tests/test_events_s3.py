@@ -151,3 +151,37 @@ def test_a_store_that_is_down_costs_counted_events_logged_once(
     sink.filesystem = filesystem(s3_env)  # the store is back
     log.close()
     assert sink.written == 25 and sum(o.size > 0 for o in objects(s3_env, prefix)) == 3
+
+
+def test_a_report_for_some_days_never_opens_the_objects_of_other_days(
+    s3_env: S3Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--since`/`--until` choose `dt=` partitions before anything is read: a corrupt object in a day outside the
+    range cannot fail the report (and does fail it when its day is asked for)."""
+    from adguard_mw.events_s3 import arrow_schema, columns
+
+    prefix = f"pruned-{uuid.uuid4().hex[:8]}"
+    store = filesystem(s3_env)
+    for day, count in (("2026-11-20", 2), ("2026-11-21", 3), ("2026-11-22", 4)):
+        rows = [
+            {"v": 1, "id": f"{day}-{n}", "time": f"{day}T10:00:0{n}.000Z", "event": "page_view", "visitor": f"v{n}",
+             "verdict": "blocked", "kind": "extension", "sample_rate": 1.0}
+            for n in range(count)
+        ]  # fmt: skip
+        table = pa.Table.from_pydict(columns(rows, arrow_schema()), schema=arrow_schema())
+        with store.open_output_stream(f"{s3_env.bucket}/{prefix}/dt={day}/web-1-{day}.parquet") as stream:
+            pq.write_table(table, stream)
+    with store.open_output_stream(f"{s3_env.bucket}/{prefix}/dt=2026-11-19/web-1-torn.parquet") as stream:
+        stream.write(b"PAR1 not a parquet file at all")
+    url = f"s3://{s3_env.bucket}/{prefix}"
+
+    assert main(["report", url, "--since", "2026-11-21", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["events"] == 7
+    assert main(["report", url, "--since", "2026-11-20", "--until", "2026-11-21", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["events"] == 5
+
+    assert main(["report", url, "--until", "2026-11-19"]) == 1  # the corrupt day itself: one line, no traceback
+    error = capsys.readouterr().err
+    assert error.startswith("adguard-mw report: ") and error.count("\n") == 1
+    assert main(["report", url, "--since", "2026-11-23"]) == 1  # no object in the range
+    assert "no events could be read" in capsys.readouterr().err

@@ -40,17 +40,19 @@ def test_variants_calls_to_action_and_lost_events_are_counted() -> None:
     from adguard_mw.metrics import PrometheusSink
 
     registry = CollectorRegistry()
-    log = EventLog([PrometheusSink(registry)], site="lantern", queue_size=3)
+    log = EventLog([PrometheusSink(registry)], site="lantern", queue_size=4)
     log.emit("page_view", verdict="blocked", kind="network", sample_rate=0.5, variant="b")
     log.emit("cta_clicked", cta="subscribe", variant="b")
     log.emit("message_shown", mode="hard", variant="a")
+    log.emit("slot_filled", mode="observe", variant="a", slots=3)
     for _ in range(4):
-        log.emit("recovered", variant="a")  # the queue holds 3: these 4 are dropped
+        log.emit("recovered", variant="a")  # the queue holds 4: these 4 are dropped
     log.flush()
     text = generate_latest(registry).decode()
     assert 'adguard_mw_page_views_total{kind="network",variant="b",verdict="blocked"} 2.0' in text
     assert 'adguard_mw_cta_clicks_total{cta="subscribe",variant="b"} 1.0' in text
     assert 'adguard_mw_messages_shown_total{mode="hard",variant="a"} 1.0' in text
+    assert 'adguard_mw_slots_filled_total{mode="observe",variant="a"} 3.0' in text
     assert "adguard_mw_events_dropped_total 4.0" in text and log.dropped == 4
 
 

@@ -45,7 +45,7 @@ class TestConfiguration:
             ),
             ({"secret_key": KEY, "path_prefix": "support/"}, "path_prefix 'support/' must look like '/_support'"),
             ({"secret_key": KEY, "cookie_max_age": 0}, "cookie_max_age must be a positive number of seconds"),
-            ({"secret_key": KEY, "page_view_sample_rate": 2}, "page_view_sample_rate must be between 0 and 1"),
+            ({"secret_key": KEY, "page_view_sample_rate": 2}, "page_view_sample_rate must be a number from 0 to 1"),
             ({"secret_key": KEY, "third_party_bait": "ads.example.com"}, "third_party_bait must be an origin"),
             ({"secret_key": KEY, "silent_detector": "yes"}, "silent_detector must be 'unknown' or 'blocked'"),
         ],

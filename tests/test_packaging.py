@@ -29,10 +29,13 @@ def test_the_wheel_holds_static_files_templates_types_and_the_demo(wheel: Path) 
         "adguard_mw/static/detector.js",
         "adguard_mw/static/message.js",
         "adguard_mw/static/message.css",
+        "adguard_mw/static/adguard-mw.d.ts",
         "adguard_mw/templates/panel.html",
+        "adguard_mw/templates/layer.html",
         "adguard_mw/templates/overlay.html",
         "adguard_mw/templates/wall.html",
         "adguard_mw/examples/news_site/app.py",
+        "adguard_mw/examples/news_site/static/app.js",
     }
     assert expected <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -106,6 +106,7 @@ def test_check_config_prints_the_live_preview_address(
     path = tmp_path / "adguard-mw.toml"
     path.write_text('[preview]\ntoken_env = "PREVIEW_TOKEN"\n')
     assert main(["check-config", str(path)]) == 0
-    line = capsys.readouterr().out.splitlines()[-1]
+    line, on_pages = capsys.readouterr().out.splitlines()[-2:]
     assert line.startswith("live preview: /") and "?token=<the preview token>" in line
-    assert "a-preview-token" not in line  # the token itself is never printed
+    assert on_pages.startswith("on your pages: /") and "&page=/" in on_pages
+    assert "a-preview-token" not in line + on_pages  # the token itself is never printed

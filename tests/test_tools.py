@@ -210,7 +210,7 @@ def test_a_bad_file_under_a_lazily_built_middleware_is_logged_once_in_one_line(
     uvicorn_server: list[uvicorn.Server],
 ) -> None:
     monkeypatch.setenv("ADGUARD_MW_SECRET_KEYS", KEY)
-    monkeypatch.setattr("adguard_mw.middleware._build_errors_logged", set())  # as in a fresh process
+    monkeypatch.setattr("adguard_mw._faults._build_errors_logged", set())  # as in a fresh process
     app = site()
     app.add_middleware(AdGuardMiddleware.from_config, write(tmp_path, '[policy]\nmode = "sfot"\n'))
     caplog.set_level(logging.ERROR, logger="adguard_mw")
@@ -221,6 +221,33 @@ def test_a_bad_file_under_a_lazily_built_middleware_is_logged_once_in_one_line(
         "adguard_mw: the middleware cannot start, so every request fails until this is fixed: adguard-mw.toml: "
         "policy.mode = 'sfot' is not allowed: did you mean 'soft'? one of observe, notice, instructions, soft, hard"
     ]
+
+
+@pytest.mark.parametrize(
+    ("options", "logged"),
+    [
+        ({"secret_key": KEY, "polcy": "soft"}, "AdGuardMiddleware has no option 'polcy'; did you mean 'policy'?"),
+        ({"secret_key": "too-short"}, "secret_key is 9 characters long; use at least 24 random characters"),
+    ],
+    ids=["misspelt keyword", "bad value"],
+)
+def test_a_bad_keyword_under_add_middleware_is_logged_once_in_one_line(
+    options: dict[str, str],
+    logged: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    uvicorn_server: list[uvicorn.Server],
+) -> None:
+    monkeypatch.setattr("adguard_mw._faults._build_errors_logged", set())  # as in a fresh process
+    app = site()
+    app.add_middleware(AdGuardMiddleware, **options)
+    caplog.set_level(logging.ERROR, logger="adguard_mw")
+    base = serve(app, uvicorn_server)
+    assert [httpx.get(base + "/").status_code for _ in range(3)] == [500, 500, 500]
+    ours = [r.getMessage() for r in caplog.records if r.name == "adguard_mw"]
+    assert len(ours) == 1 and "\n" not in ours[0], ours
+    assert ours[0].startswith("adguard_mw: the middleware cannot start, so every request fails until this is fixed: ")
+    assert logged in ours[0]
 
 
 def test_the_import_time_check_raises_what_the_first_request_would(tmp_path: Path, no_secrets: None) -> None:

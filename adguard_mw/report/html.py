@@ -8,6 +8,7 @@ in `data-*` attributes and a `<title>` tooltip, so the charts can be checked and
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from html import escape
 
@@ -21,7 +22,7 @@ MAX_BARS = 12
 
 STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330; margin: 2rem auto;
-       max-width: 62rem; padding: 0 1rem; }
+       max-width: 76rem; padding: 0 1rem; }
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2.2rem; }
 .meta, .note { color: #5a6372; font-size: .9rem; }
 .skipped { color: #8a4b00; }
@@ -29,8 +30,9 @@ dl.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(12.5re
 dl.cards div { border: 1px solid #d9dee7; border-radius: 6px; padding: .5rem .75rem; }
 dl.cards dt { color: #5a6372; font-size: .85rem; } dl.cards dd { margin: 0; font-weight: 600; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: .9rem; }
-th, td { padding: .25rem .6rem; border-bottom: 1px solid #e4e8ee; text-align: right; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; }
+th, td { padding: .25rem .5rem; border-bottom: 1px solid #e4e8ee; text-align: right; vertical-align: top; }
+th:first-child, td:first-child { text-align: left; overflow-wrap: anywhere; min-width: 6rem; }
+td .of { display: block; color: #5a6372; font-size: .8rem; }
 .scroll { overflow-x: auto; }
 svg { max-width: 100%; height: auto; font-size: 12px; }
 svg .axis { stroke: #9aa3b1; } svg .grid { stroke: #e4e8ee; } svg text { fill: #3b4352; }
@@ -58,6 +60,7 @@ def render_html(report: Report) -> str:
         ("Allow-ads page views", count(m.allow_ads_page_views)),
         ("CTA clicks", count(m.cta_clicks)),
         ("Failed verifications", rate(m.failed_verification)),
+        ("Ad slots filled", f"{m.slots_filled:,} (visitors {m.slot_readers:,})"),
         (
             "Funnel (visitors)",
             f"shown {m.funnel.shown:,} → dismissed {m.funnel.dismissed:,} / CTA {m.funnel.cta:,} / "
@@ -101,8 +104,21 @@ def render_html(report: Report) -> str:
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>" for row in rows)
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+_RATE = re.compile(r"^(\S+%) \((.+)/(.+)\)$")
+
+
+def _cell(text: str) -> str:
+    """A rate "21.3% (2,130/10,000)" as the percentage over its fraction, which may break after the slash: so
+    that a table of every metric fits a 1280 px screen even with counts in the millions."""
+    match = _RATE.match(text)
+    if match is None:
+        return escape(text)
+    share, numerator, denominator = (escape(part) for part in match.groups())
+    return f'{share}<span class="of">{numerator}/<wbr>{denominator}</span>'
 
 
 def groups_table(by: str, groups: Sequence[Group]) -> str:

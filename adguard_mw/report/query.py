@@ -36,9 +36,9 @@ V1_COLUMNS = FIELD_TYPES
 READ_COLUMNS = {
     name: V1_COLUMNS[name]
     for name in ("v", "id", "time", "event", "path", "locale", "variant", "mode", "browser", "os", "device",
-                 "visitor", "verdict", "kind", "sample_rate", "cta")
+                 "visitor", "verdict", "kind", "sample_rate", "cta", "slots")
 }  # fmt: skip
-ALWAYS_READ = ("v", "id", "time", "event", "visitor", "verdict", "kind", "sample_rate", "variant")
+ALWAYS_READ = ("v", "id", "time", "event", "visitor", "verdict", "kind", "sample_rate", "variant", "slots")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +116,8 @@ class Metrics:
     failed_verification: Rate = Rate(0, 0)  # check_again still blocked / check_again with a verdict
     funnel: Funnel = Funnel(0, 0, 0, 0, 0)
     messages_served: int = 0  # message_served: sent with a page; `messages_shown` counts those seen on screen
+    slots_filled: int = 0  # house messages seen in blocked ad slots: the sum of `slots` over slot_filled events
+    slot_readers: int = 0  # distinct visitors who saw one
 
     @property
     def unconfirmed(self) -> int:
@@ -166,6 +168,8 @@ class Inputs:
     parquet: tuple[Path, ...]
     missing: tuple[str, ...] = ()  # paths given that do not exist
     datasets: tuple[str, ...] = ()  # s3://bucket/prefix URLs of Parquet datasets
+    since: dt.date | None = None  # the days the inputs were chosen for: a dataset's other dt= partitions are
+    until: dt.date | None = None  # never read
 
     @property
     def files(self) -> int:
@@ -213,15 +217,17 @@ def find_inputs(paths: Iterable[str | Path], since: dt.date | None = None, until
             missing.append(str(given))
             continue
         for candidate in candidates:
-            if not _day_in_range(candidate, since, until):
+            if not day_in_range(candidate, since, until):
                 continue
             (parquet if candidate.suffix == ".parquet" else jsonl).append(candidate)
-    return Inputs(tuple(dict.fromkeys(jsonl)), tuple(dict.fromkeys(parquet)), tuple(missing), tuple(datasets))
+    return Inputs(
+        tuple(dict.fromkeys(jsonl)), tuple(dict.fromkeys(parquet)), tuple(missing), tuple(datasets), since, until
+    )
 
 
-def partition_day(path: Path) -> dt.date | None:
-    """The UTC day of a file in a `dt=YYYY-MM-DD` directory, else None."""
-    name = path.parent.name
+def partition_day(path: Path | str) -> dt.date | None:
+    """The UTC day of a file in a `dt=YYYY-MM-DD` directory (a local path or an object key), else None."""
+    name = Path(path).parent.name
     if name.startswith("dt="):
         try:
             return dt.date.fromisoformat(name[3:])
@@ -230,7 +236,7 @@ def partition_day(path: Path) -> dt.date | None:
     return None
 
 
-def _day_in_range(path: Path, since: dt.date | None, until: dt.date | None) -> bool:
+def day_in_range(path: Path | str, since: dt.date | None, until: dt.date | None) -> bool:
     # Partition pruning in Python: files of days outside the range are never opened. (DuckDB's hive
     # partitioning would do the same, but it needs every file in the layout; single files are allowed too.)
     day = partition_day(path)
@@ -385,13 +391,22 @@ def jsonl_sql(files: Sequence[Path], columns: Sequence[str], all_columns: dict[s
     )
 
 
-def _source_sql(inputs: Inputs, columns: Sequence[str], all_columns: dict[str, str] = READ_COLUMNS) -> str:
-    """One relation over every local input file, with exactly `columns` (DuckDB)."""
+def _source_sql(
+    inputs: Inputs,
+    columns: Sequence[str],
+    all_columns: dict[str, str] = READ_COLUMNS,
+    present: set[str] | None = None,
+) -> str:
+    """One relation over every local input file, with exactly `columns` (DuckDB); a column no Parquet file has
+    (`present`: those they have, e.g. `slots` in files older than it) reads as NULL."""
     parts = []
     if inputs.jsonl:
         parts.append(jsonl_sql(inputs.jsonl, columns, all_columns))
     if inputs.parquet:
-        casts = ", ".join(f"CAST({name} AS {all_columns[name]}) AS {name}" for name in columns)
+        casts = ", ".join(
+            f"CAST({name if present is None or name in present else 'NULL'} AS {all_columns[name]}) AS {name}"
+            for name in columns
+        )
         parts.append(
             f"SELECT {casts} FROM read_parquet({_sql_list(inputs.parquet)}, union_by_name = true, "
             "hive_partitioning = false)"
@@ -437,7 +452,7 @@ def facts_sql(dimensions: Sequence[str], since: dt.date | None, until: dt.date |
     if until is not None:
         conditions.append(f"time < TIMESTAMP '{(until + dt.timedelta(days=1)).isoformat()} 00:00:00'")
     where = f"WHERE time IS NULL OR ({' AND '.join(conditions)})" if conditions else ""
-    needed = {"v", "id", "time", "event", "visitor", "verdict", "kind", "sample_rate"}
+    needed = {"v", "id", "time", "event", "visitor", "verdict", "kind", "sample_rate", "slots"}
     for name in dimensions:
         needed.update(DIMENSIONS[name].columns)
     columns = [name for name in READ_COLUMNS if name in needed]
@@ -454,13 +469,15 @@ def facts_sql(dimensions: Sequence[str], since: dt.date | None, until: dt.date |
             {keys}
             event, verdict, kind,
             CASE
-                WHEN event IN ('message_shown', 'message_dismissed', 'cta_clicked', 'check_again', 'recovered')
+                WHEN event IN ('message_shown', 'message_dismissed', 'cta_clicked', 'check_again', 'recovered',
+                               'slot_filled')
                     THEN visitor
                 WHEN event = 'page_view' AND verdict IN ('blocked', 'not_blocked') THEN visitor
             END AS who,
             CASE WHEN event = 'page_view' AND time > recovered_time THEN 1 ELSE 0 END AS after_recovery,
             count(*) AS n,
             sum(CASE WHEN event = 'page_view' THEN 1.0 / sample_rate END) AS w,
+            sum(CASE WHEN event = 'slot_filled' THEN slots END) AS s,
             min(time) AS first,
             max(time) AS last
         FROM unique_events LEFT JOIN recovered_at ON visitor = recovered_visitor
@@ -492,7 +509,9 @@ METRICS_SQL = """
     count(DISTINCT who) FILTER (WHERE event = 'message_dismissed') AS dismissed_visitors,
     count(DISTINCT who) FILTER (WHERE event = 'cta_clicked') AS cta_visitors,
     count(DISTINCT who) FILTER (WHERE event = 'check_again') AS checked_visitors,
-    coalesce(sum(n) FILTER (WHERE event = 'message_served'), 0) AS served
+    coalesce(sum(n) FILTER (WHERE event = 'message_served'), 0) AS served,
+    coalesce(sum(s) FILTER (WHERE event = 'slot_filled'), 0) AS slots_filled,
+    count(DISTINCT who) FILTER (WHERE event = 'slot_filled') AS slot_readers
 """
 
 
@@ -508,7 +527,7 @@ def _to_metrics(row: Sequence[Any]) -> Metrics:
     (events, page_views, eligible, blocked, extension, network, unknown, shown, dismissed, recoveries) = row[:10]
     recovered_visitors, shown_visitors, failed, cta, exempted = row[10:15]
     blocked_visitors, eligible_visitors, allow_ads, checks, dismissed_visitors, cta_visitors, checked = row[15:22]
-    (served,) = row[22:]
+    served, slots_filled, slot_readers = row[22:]
     return Metrics(
         events=int(events),
         page_views=float(page_views),
@@ -531,6 +550,8 @@ def _to_metrics(row: Sequence[Any]) -> Metrics:
             int(shown_visitors), int(dismissed_visitors), int(cta_visitors), int(checked), int(recovered_visitors)
         ),
         messages_served=int(served),
+        slots_filled=int(slots_filled),
+        slot_readers=int(slot_readers),
     )
 
 

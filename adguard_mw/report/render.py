@@ -123,6 +123,7 @@ def render_table(report: Report) -> str:
         ("recovery rate (visitors)", rate(m.recovery)),
         ("allow-ads page views", count(m.allow_ads_page_views)),
         ("failed verifications", rate(m.failed_verification)),
+        ("ad slots filled", f"{m.slots_filled:,} (visitors {m.slot_readers:,})"),
         ("funnel (visitors)", f"shown {f.shown:,} → dismissed {f.dismissed:,} / CTA {f.cta:,} / "
          f"check again {f.checked:,} → recovered {f.recovered:,}"),
     ]  # fmt: skip
@@ -210,6 +211,8 @@ CSV_COLUMNS = (
     "recovery_rate_diff",
     "recovery_rate_diff_low",
     "recovery_rate_diff_high",
+    "slots_filled",
+    "slot_visitors",
 )
 
 
@@ -232,7 +235,7 @@ def _csv_row(by: str, key: str, m: Metrics, comparison: Comparison | None) -> li
     row += [_number(n) for n in (f.shown, f.dismissed, f.cta, f.checked, f.recovered)]
     for interval in (comparison.dismissal, comparison.recovery) if comparison else (None, None):
         row += [_number(interval.estimate), _number(interval.low), _number(interval.high)] if interval else ["", "", ""]
-    return row
+    return [*row, _number(m.slots_filled), _number(m.slot_readers)]
 
 
 def render_csv(report: Report) -> str:
@@ -269,6 +272,8 @@ def metrics_json(m: Metrics) -> dict[str, Any]:
         "messages_shown": m.messages_shown,
         "messages_served": m.messages_served,
         "messages_not_seen": m.unconfirmed,
+        "slots_filled": m.slots_filled,
+        "slot_visitors": m.slot_readers,
         "dismissal_rate": _rate_json(m.dismissal),
         "recoveries": m.recoveries,
         "recovery_rate": _rate_json(m.recovery),

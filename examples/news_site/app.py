@@ -61,6 +61,21 @@ async def article_page(request: Request) -> Response:
     return templates.TemplateResponse(request, "article.html", {"article": article})
 
 
+async def reader_app(request: Request) -> Response:
+    """The reader app: one page that switches stories client-side (static/app.js); each address also renders."""
+    articles = latest_first()
+    slug = request.path_params.get("slug")
+    article = get_article(slug) if slug else articles[0]
+    if article is None:
+        raise HTTPException(status_code=404)
+    stories = {
+        item.slug: {"title": item.title, "dek": item.dek, "author": item.author, "paragraphs": item.paragraphs}
+        for item in articles
+    }
+    context = {"article": article, "articles": articles, "stories": stories}
+    return templates.TemplateResponse(request, "app.html", context)
+
+
 async def about_page(request: Request) -> Response:
     """A short page with no article on it, useful to see the middleware on non-story pages."""
     return templates.TemplateResponse(request, "about.html", {})
@@ -107,6 +122,8 @@ def create_app() -> Starlette:
         Route("/", front_page, name="home"),
         Route("/articles/{slug}", article_page, name="article"),
         Route("/about", about_page, name="about"),
+        Route("/app/", reader_app, name="app"),
+        Route("/app/{slug}", reader_app, name="app_story"),
         Route("/api/headlines.json", headlines, name="headlines"),
         Route("/feed/stream", feed_stream, name="feed_stream"),
         Route("/download/edition.txt", download_edition, name="download_edition"),

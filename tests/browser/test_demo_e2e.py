@@ -190,7 +190,8 @@ async def test_notice_leaves_the_page_usable(serve: Serve, blocking_context: Bro
     links = await article_links(base)
     await read(page, base + links[0], app)
     await read(page, base + links[1], app)
-    await expect(page.get_by_role("region")).to_be_visible()
+    # The notice (the articles' blocked ad slots are regions too, each with its own name).
+    await expect(page.get_by_role("region", name="Please support The Daily Lantern")).to_be_visible()
     await expect(page.get_by_role("dialog")).to_have_count(0)
     assert not await page.evaluate(
         "sel => document.activeElement && document.activeElement.closest(sel)", f"[{app.names.data}]"

@@ -129,4 +129,4 @@ def test_html_opens_in_chromium_with_its_charts_and_no_requests(
     assert len(intervals) == 1
     label, low, high = intervals[0]
     assert label == "b" and low < -0.5 < high
-    assert "/sport" in sections and "0.0% (0/4)" in sections
+    assert "/sport" in sections and "0.0%\n0/4" in sections  # the rate over its fraction
