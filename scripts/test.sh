@@ -3,8 +3,8 @@
 # A virtualenv in .venv, the package with its test extras, Debian's chromium for the browser tests (apt-get,
 # through sudo when not root), axe-core from the npm registry, then ruff, mypy --strict and pytest.
 # Extra arguments go to pytest (e.g. -k beacon, -m browser, -n 0 for one process).
-#   --fast   the edit-test loop: no browser tests and no slow ones (servers, packaging), no chromium or axe set-up,
-#            and the "ci" Hypothesis profile (fewer examples; see tests/conftest.py)
+#   --fast   the edit-test loop: no browser tests, no slow ones (servers, packaging) and no Spark ones (a JVM),
+#            no chromium or axe set-up, and the "ci" Hypothesis profile (fewer examples; see tests/conftest.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +58,7 @@ for arg in "${args[@]+"${args[@]}"}"; do
 done
 if [ -n "$fast" ]; then
   export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"  # fewer examples in the loop; the full run keeps them
-  .venv/bin/python -m pytest -m "not browser and not slow" "${parallel[@]+"${parallel[@]}"}" "${args[@]+"${args[@]}"}"
+  .venv/bin/python -m pytest -m "not browser and not slow and not spark" "${parallel[@]+"${parallel[@]}"}" "${args[@]+"${args[@]}"}"
 else
   .venv/bin/python -m pytest "${parallel[@]+"${parallel[@]}"}" "${args[@]+"${args[@]}"}"
 fi
