@@ -333,7 +333,7 @@ class TestNeverBreakTheSite:
         def explode(*args: object, **kwargs: object) -> str:
             raise RuntimeError("template exploded")
 
-        monkeypatch.setattr(app.renderer, "render", explode)
+        monkeypatch.setattr(app.renderer._env, "get_template", explode)  # every message, text or bytes, fails
         async with client(app) as c:
             await report(c, app, "blocked")
             responses = [await c.get("/news/1") for _ in range(3)]
