@@ -231,7 +231,9 @@ POLICY = Section(
             mode,
             '"observe"',
             f"{_MODES}: detect and log only, a banner, a banner with only the "
-            "allow-list steps, a dismissible dialog, or the message instead of the page.",
+            "allow-list steps, a dismissible dialog, or the message instead of the page. The hard wall replaces "
+            "only a page the app answered with `200` and HTML (the app always runs): a 404, a redirect or JSON "
+            "under a walled path goes out as the app sent it.",
         ),
         Key(
             "network_mode",

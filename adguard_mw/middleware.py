@@ -381,7 +381,7 @@ class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
             return b""
         context = self._context(scope, path, settings.mode, None, headers, editorial)
         context["cooldown"] = settings.dismiss_cooldown
-        return editorial.renderer.render("overlay.html", **context).encode()
+        return editorial.renderer.render_bytes("overlay.html", **context)
 
     def _context(
         self, scope: Scope, path: str, mode: Mode, state: VisitorState | None, headers: Headers, editorial: Editorial
@@ -482,9 +482,9 @@ class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
         """The message in `mode` on this page: a wall for `hard`, else inserted with the tag."""
         renderer = editorial.renderer
         if mode is Mode.HARD:
-            page = renderer.render("wall.html", detector_tag=Markup(tag.decode()), **context)
+            page = renderer.render_bytes("wall.html", detector_tag=Markup(tag.decode()), **context)
             if editorial.story_selector is None:
-                return Rewrite(replace_body=page.encode(), add_headers=added)
+                return Rewrite(replace_body=page, add_headers=added)
             # Inside the site's own page, the story taken out (story.py); the whole-page wall if that fails.
             in_page = partial(
                 wall_in_page,
@@ -492,11 +492,9 @@ class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
                 head=renderer.render("wall_head.html", detector_tag=Markup(tag.decode()), **context),
                 panel=renderer.render("panel.html", **context),
             )
-            return Rewrite(
-                replace_body=page.encode(), whole_page=in_page, add_headers=added, remove_headers=_CACHE_HEADERS
-            )
-        overlay = renderer.render("overlay.html", **context)
-        return Rewrite(insert=tag + overlay.encode(), add_headers=added, remove_headers=_CACHE_HEADERS)
+            return Rewrite(replace_body=page, whole_page=in_page, add_headers=added, remove_headers=_CACHE_HEADERS)
+        overlay = renderer.render_bytes("overlay.html", **context)
+        return Rewrite(insert=tag + overlay, add_headers=added, remove_headers=_CACHE_HEADERS)
 
     def _may_watch(self, scope: Scope) -> bool:
         """Whether this page view can count toward a silence: a page the reader opened (the caller knows), in a

@@ -20,6 +20,7 @@ from adguard_mw.events import (
     EventLog,
     JsonLinesSink,
     LoggingSink,
+    _dumps,
     default_instance_id,
     primary_language,
 )
@@ -93,7 +94,8 @@ def test_the_logging_sink_writes_one_json_line_per_event(caplog: pytest.LogCaptu
     log = EventLog([LoggingSink()])
     log.emit("message_shown", path="/a\nforged line")
     log.flush()
-    [record] = [r for r in caplog.records if r.name == "adguard_mw.events"]
+    # Only this log's line: other tests' event logs may still be writing to the same logger from their threads.
+    [record] = [r for r in caplog.records if r.name == "adguard_mw.events" and "forged line" in r.getMessage()]
     assert "\n" not in record.getMessage()  # a newline in a field cannot forge a second record
     assert json.loads(record.getMessage())["path"] == "/a\nforged line"
 
@@ -145,3 +147,28 @@ def test_the_locale_is_the_first_language_only(header: str, expected: str | None
 def test_instance_ids_are_safe_file_names() -> None:
     instance = default_instance_id()
     assert instance and all(c.isalnum() or c in "-_" for c in instance)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain",
+        "ünïcödé and \u2028 and emoji \U0001f600",
+        '\x00\x1f\x7f\n\t"\\ controls',
+        1.0,
+        0.25,
+        1e-4,
+        9e-05,
+        2.5e-7,
+        1e-10,
+        1.5e16,
+        -3e-6,
+        10**20,
+        {"nested": [1, "é", 2.5e-7], "ok": None},
+        {1: "int key"},
+        ["1e-5,", "0.00001", "3e-4a"],
+    ],
+)
+def test_a_line_is_byte_for_byte_what_json_writes(value: object) -> None:
+    record = {"v": 1, "id": "01a23718-348f-710f-a026-49bf1e13d69a", "event": "page_view", "field": value}
+    assert _dumps(record) == json.dumps(record, separators=(",", ":"), ensure_ascii=True)

@@ -204,6 +204,42 @@ class TestAsking:
         assert response.headers["cache-control"] == "private, no-cache" and response.headers["vary"] == "Cookie"
         assert api.json() == {"ok": True}  # only HTML pages are walled
 
+    async def test_the_wall_replaces_only_a_page_the_app_served(self) -> None:
+        """Decided on the app's answer, never before it: a 404, a redirect or JSON under a walled path goes out
+        as the app sent it, with its own headers (docs/performance.md, "the hard wall is decided on the app's
+        answer")."""
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            status, kind, extra = {
+                "/news/gone": (404, b"text/html", []),
+                "/news/moved": (302, b"text/html", [(b"location", b"/news/1")]),
+                "/news/data": (200, b"application/json", []),
+                "/news/1": (200, b"text/html", []),
+            }[scope["path"]]
+            headers = [(b"content-type", kind), (b"set-cookie", b"site=1"), *extra]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": b"<p>the app's own</p>"})
+
+        walled = AdGuardMiddleware(app, secret_key=KEY, policy="hard")
+        cookie = await self._blocked_cookie()
+        async with client(walled) as c:
+            c.cookies.set(walled.names.cookie, cookie)
+            answers = [
+                await c.get(path, follow_redirects=False) for path in ("/news/gone", "/news/moved", "/news/data")
+            ]
+            page = await c.get("/news/1")
+        assert page.status_code == 200 and "the app's own" not in page.text  # the page itself is walled
+        assert [r.status_code for r in answers] == [404, 302, 200]
+        assert all(r.text == "<p>the app's own</p>" and r.headers["set-cookie"] == "site=1" for r in answers)
+
+    @staticmethod
+    async def _blocked_cookie() -> str:
+        app = wrapped(policy="hard")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            assert "<article>" not in (await c.get("/news/1")).text  # this reader is walled
+            return c.cookies[app.names.cookie]
+
     async def test_free_page_views_then_the_message(self) -> None:
         app = wrapped(policy=Policy(mode="soft", free_page_views=2))  # type: ignore[arg-type]
         async with client(app) as c:
@@ -333,7 +369,7 @@ class TestNeverBreakTheSite:
         def explode(*args: object, **kwargs: object) -> str:
             raise RuntimeError("template exploded")
 
-        monkeypatch.setattr(app.renderer, "render", explode)
+        monkeypatch.setattr(app.renderer._env, "get_template", explode)  # every message, text or bytes, fails
         async with client(app) as c:
             await report(c, app, "blocked")
             responses = [await c.get("/news/1") for _ in range(3)]
