@@ -51,7 +51,8 @@ def explode(*args: object, **kwargs: object) -> Any:
 
 
 def break_overlay(app: AdGuardMiddleware, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app.renderer, "render", explode)
+    monkeypatch.setattr(app.renderer, "render", explode)  # as text (previews, client-side navigation)
+    monkeypatch.setattr(app.renderer, "render_bytes", explode)  # as bytes, for a page's response
 
 
 def lose_templates(app: AdGuardMiddleware, monkeypatch: pytest.MonkeyPatch) -> None:
