@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Route
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -92,8 +93,7 @@ class Row:
     allowlisted: bool = False
     javascript: bool = True
     setup: Setup | None = field(default=None, compare=False)  # changes to the browser or the network
-    views: int = 1  # page views before reading the verdict
-    dwell: int = 1200  # ms on each page before the next one: longer than the (shortened) grace for a silent detector
+    views: int = 1  # page views before reading the verdict (the module runs without a grace for silent detectors)
     media: str | None = None  # emulated CSS media type, e.g. "print"
 
 
@@ -219,7 +219,9 @@ RESULTS: dict[str, str] = {}
 async def site(serve: Serve) -> AsyncIterator[str]:
     import adguard_mw.middleware as middleware
 
-    grace, middleware.SILENCE_GRACE = middleware.SILENCE_GRACE, 1
+    # No grace: a page view whose detector has not reported by the next one counts as silent at once, so rows with
+    # several page views need not wait a grace out between them.
+    grace, middleware.SILENCE_GRACE = middleware.SILENCE_GRACE, 0
     yield serve(APP)
     middleware.SILENCE_GRACE = grace
     width = max(len(name) for name in RESULTS) + 2
@@ -230,20 +232,32 @@ async def site(serve: Serve) -> AsyncIterator[str]:
             print(f"  {mark} {row.name:<{width}} {RESULTS[row.name]:<12} (expected {row.expected})")
 
 
-async def verdict_of(context: BrowserContext, base: str, views: int, media: str | None, dwell: int = 1200) -> str:
-    """Browse `views` pages, then wait (up to 8 s) for the server's conclusion in its summary cookie."""
+# Set when the detector of the page has finished (its last event carries a verdict; the baits' echoes do not): it
+# has had the server's answer to its report, if it sent one.
+DETECTOR_DONE = (
+    f"document.addEventListener({N.event!r}, e => {{"
+    " if (e.detail && e.detail.verdict) window.__detectorDone = true; }});"
+)
+# The server's conclusion is in the browser: its summary cookie, or the detector's end (whatever came of it).
+CONCLUDED = f"() => window.__detectorDone === true || document.cookie.indexOf({N.companion + '='!r}) >= 0"
+
+
+async def verdict_of(context: BrowserContext, base: str, views: int, media: str | None, javascript: bool) -> str:
+    """Browse `views` pages, then read the server's conclusion in its summary cookie once there is nothing more to
+    wait for: the cookie is set, or the last page's detector has finished, or (without JavaScript) the page has
+    loaded, the `<noscript>` stylesheet with it. A detector that never finishes (its script blocked) and leaves no
+    verdict is given 15 s."""
     page = await context.new_page()
+    await page.add_init_script(DETECTOR_DONE)
     if media is not None:
         await page.emulate_media(media=media)  # type: ignore[arg-type]
     for view in range(views - 1):
         await page.goto(f"{base}/story-{view}")
-        await page.wait_for_timeout(dwell)
     await page.goto(f"{base}/story-last")
-    for _ in range(40):
-        summary = {c["name"]: c["value"] for c in await context.cookies()}.get(N.companion, "")
-        if summary:
-            break
-        await page.wait_for_timeout(200)
+    if javascript:
+        with contextlib.suppress(PlaywrightTimeoutError):
+            await page.wait_for_function(CONCLUDED, timeout=15_000)
+    summary = {c["name"]: c["value"] for c in await context.cookies()}.get(N.companion, "")
     return {"b": "blocked", "n": "not_blocked", "u": "unknown"}.get(summary.split(".")[0], "none")
 
 
@@ -261,7 +275,7 @@ async def test_matrix(row: Row, site: str, chromium: Browser) -> None:
             await Blocker(engine, network=row.network, cosmetic=row.cosmetic, allowlisted=allowlisted).attach(context)
         if row.setup is not None:
             await row.setup(context)
-        RESULTS[row.name] = await verdict_of(context, site, row.views, row.media, row.dwell)
+        RESULTS[row.name] = await verdict_of(context, site, row.views, row.media, row.javascript)
     finally:
         await context.close()
     assert RESULTS[row.name] == row.expected
