@@ -1,0 +1,59 @@
+"""A reader browsing a site, and what their browser holds of the server's conclusion: shared by the browser tests.
+
+The server's conclusion is in its summary cookie (`names.companion`: "b", "n" or "u", then a time). The detector
+tells the page it has finished with an event on `document` whose detail carries a verdict (the baits' echoes use
+the same event name without one); it fires after the server answered its report, so once it has fired the server
+knows everything this page view will tell it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from playwright.async_api import BrowserContext, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+from adguard_mw.names import Names
+
+VERDICTS = {"b": "blocked", "n": "not_blocked", "u": "unknown"}
+# How long a page view waits for its detector to finish before the next one. A blocked detector never finishes,
+# and under no silence grace (as these tests run) the next page view may come at once; this only bounds that wait.
+DETECTOR_WAIT_MS = 1500
+
+
+def detector_done_script(names: Names) -> str:
+    """An init script that sets `window.__detectorDone` when the page's detector has finished."""
+    return (
+        f"document.addEventListener({names.event!r}, e => {{"
+        " if (e.detail && e.detail.verdict) window.__detectorDone = true; });"
+    )
+
+
+def verdict_in(cookies: list[Any], names: Names, host: str | None = None) -> str:
+    """The server's conclusion in the summary cookie ("blocked", "not_blocked", "unknown"), or "none"."""
+    summary = {c["name"]: c["value"] for c in cookies if host is None or host.endswith(c["domain"].lstrip("."))}
+    return VERDICTS.get(summary.get(names.companion, "")[:1], "none")
+
+
+async def detector_finished(page: Page, timeout: float) -> bool:
+    """Waits until the page's detector has finished (see `detector_done_script`); False if it did not in time."""
+    with contextlib.suppress(PlaywrightTimeoutError):
+        await page.wait_for_function("window.__detectorDone === true", timeout=timeout)
+        return True
+    return False
+
+
+async def browse(
+    context: BrowserContext, base: str, names: Names, views: int = 3, tab: Page | None = None
+) -> tuple[str, str]:
+    """Read `views` articles, each until its detector has finished (or `DETECTOR_WAIT_MS`, for a blocked one); return
+    the server's verdict (its summary cookie) and the last page's text. Meant for sites run without a silence grace
+    (`adguard_mw.middleware.SILENCE_GRACE = 0`), where a page view left unreported counts as silent at once."""
+    tab = tab or await context.new_page()
+    await tab.add_init_script(detector_done_script(names))
+    for view in range(views):
+        await tab.goto(f"{base}/story-{view}")
+        await detector_finished(tab, DETECTOR_WAIT_MS)
+    host = base.split("//")[1].split(":")[0]
+    return verdict_in(await context.cookies(), names, host), await tab.inner_text("body")
