@@ -7,7 +7,8 @@ keep it, unless they scale it by `settings.default.max_examples` as tests/securi
 
 `slow` marks the tests that start other programs or build things (framework servers, the packaging checks, the
 benchmark smoke run); `./scripts/test.sh --fast` leaves them out, with the browser tests. The Spark tests all run in
-one pytest-xdist worker (`--dist loadgroup`), so the run starts one Java process, not one per worker.
+one pytest-xdist worker (`--dist loadgroup`), so the run starts one Java process, not one per worker. Both run
+first, so that the two workers end together.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("spark"):
             item.add_marker(pytest.mark.xdist_group("spark"))  # one Java process per run, not one per worker
+    # The longest first (a stable sort: modules stay together), so that no worker is handed a long test at the end
+    # while the other one has finished: the Spark group (xdist hands out groups first), then the `slow` ones.
+    items.sort(key=lambda item: 0 if item.get_closest_marker("spark") else 1 if item.get_closest_marker("slow") else 2)
 
 
 @pytest.fixture(autouse=True)
