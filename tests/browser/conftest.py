@@ -8,6 +8,9 @@ Fixtures (see ``test_blocker_harness.py`` for a complete example)::
     blocker           function  a fresh Blocker; assert on blocker.blocked / .redirected / .decisions
     clean_context     function  a browser context without any blocker
     blocking_context  function  a browser context with ``blocker`` attached
+    patient_probes    function  the detector's probes wait 10 s (modules that use the Python blocker ask for it)
+    contexts          function  a list: browser contexts a test makes and appends, closed after it
+    axe               function  axe-core's source (skips, naming scripts/test.sh, when it has not been fetched)
 
 Event loops: Playwright's objects belong to the event loop that started it, so the module-scoped ``chromium``
 and every test and fixture using it must run in one loop per module. pytest-asyncio 1.x calls that loop scope
@@ -36,6 +39,7 @@ import pytest_asyncio
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
+from .axe import axe_source
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
 
 HOST = "news.test"
@@ -108,6 +112,28 @@ async def blocking_context(chromium: Browser, blocker: Blocker) -> AsyncIterator
         yield context
     finally:
         await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def contexts() -> AsyncIterator[list[BrowserContext]]:
+    """Contexts made by a test, closed after it."""
+    made: list[BrowserContext] = []
+    yield made
+    for context in made:
+        await context.close()
+
+
+@pytest.fixture
+def axe() -> str:
+    return axe_source()  # skips, naming scripts/test.sh, when axe-core has not been fetched
+
+
+@pytest.fixture
+def patient_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test blocker decides each request in Python, through Playwright: on a loaded machine its answer can take
+    longer than the detector's probe timeout (1.5 s), which a real blocker, deciding inside the browser, never
+    does. A longer timeout costs nothing when answers come quickly: a probe ends when its request does."""
+    monkeypatch.setattr("adguard_mw.assets.PROBE_TIMEOUT_MS", 10_000)
 
 
 @pytest.fixture(scope="module")

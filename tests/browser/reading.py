@@ -9,11 +9,14 @@ knows everything this page view will tell it.
 from __future__ import annotations
 
 import contextlib
+import json
+from pathlib import Path
 from typing import Any
 
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import BrowserContext, Locator, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from adguard_mw import AdGuardMiddleware
 from adguard_mw.names import Names
 
 VERDICTS = {"b": "blocked", "n": "not_blocked", "u": "unknown"}
@@ -23,10 +26,10 @@ DETECTOR_WAIT_MS = 1500
 
 
 def detector_done_script(names: Names) -> str:
-    """An init script that sets `window.__detectorDone` when the page's detector has finished."""
+    """An init script that sets `window.__verdict` to the verdict the page's detector announced when it finished."""
     return (
         f"document.addEventListener({names.event!r}, e => {{"
-        " if (e.detail && e.detail.verdict) window.__detectorDone = true; });"
+        " if (e.detail && e.detail.verdict) window.__verdict = e.detail.verdict; });"
     )
 
 
@@ -39,7 +42,7 @@ def verdict_in(cookies: list[Any], names: Names, host: str | None = None) -> str
 async def detector_finished(page: Page, timeout: float) -> bool:
     """Waits until the page's detector has finished (see `detector_done_script`); False if it did not in time."""
     with contextlib.suppress(PlaywrightTimeoutError):
-        await page.wait_for_function("window.__detectorDone === true", timeout=timeout)
+        await page.wait_for_function("window.__verdict", timeout=timeout)
         return True
     return False
 
@@ -57,3 +60,27 @@ async def browse(
         await detector_finished(tab, DETECTOR_WAIT_MS)
     host = base.split("//")[1].split(":")[0]
     return verdict_in(await context.cookies(), names, host), await tab.inner_text("body")
+
+
+async def read(page: Page, url: str, names: Names, timeout: float = 15_000) -> str:
+    """Open a page and wait until its detector has finished (reported, or found nothing new to report); returns the
+    verdict it announced."""
+    await page.add_init_script(detector_done_script(names))
+    await page.goto(url)
+    verdict = await page.wait_for_function("window.__verdict", timeout=timeout)
+    return str(await verdict.json_value())
+
+
+def message_selector(names: Names) -> str:
+    """The message (banner, dialog or wall) as the message script shows it."""
+    return f".{names.css_class}[{names.data}]"
+
+
+def message(page: Page, names: Names) -> Locator:
+    return page.locator(message_selector(names))
+
+
+def events(app: AdGuardMiddleware, log: Path) -> list[dict[str, Any]]:
+    """Every event the app has written to its JSON-lines folder `log`, in order."""
+    app.events.flush()
+    return [json.loads(line) for file in sorted(log.glob("*/*.jsonl")) for line in file.read_text().splitlines()]

@@ -19,12 +19,11 @@ Checks, each on the whole page with the message shown and after the message scri
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from starlette.applications import Starlette
@@ -37,8 +36,10 @@ from adguard_mw.message import CallToAction
 from adguard_mw.policy import Mode
 from adguard_mw.state import Verdict, VisitorState, companion_value, new_visitor_id
 
-from .axe import axe_source, report, run_axe
+from . import reading
+from .axe import report, run_axe
 from .conftest import Serve
+from .reading import detector_done_script
 
 KEY = "accessibility-test-key-0123456789abcdef"
 SITE_NAME = "The Riverside Courier"
@@ -210,11 +211,6 @@ def sites(serve: Serve) -> Iterator[Sites]:
     yield built
 
 
-@pytest.fixture
-def axe() -> str:
-    return axe_source()  # skips, naming scripts/test.sh, when axe-core has not been fetched
-
-
 async def blocked_reader(
     chromium: Browser,
     site: Site,
@@ -244,25 +240,13 @@ async def blocked_reader(
     return context
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def contexts() -> AsyncIterator[list[BrowserContext]]:
-    """Contexts made by a test, closed after it."""
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        await context.close()
-
-
 async def open_message(context: BrowserContext, site: Site) -> Page:
     """Opens the story and waits until the message script has shown the message and the detector has finished."""
     app = site.app
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.add_init_script(
-        f"document.addEventListener({app.names.event!r}, e => {{"
-        " if (e.detail && e.detail.verdict) window.__verdict = e.detail.verdict; });"
-    )
+    await page.add_init_script(detector_done_script(app.names))
     await page.goto(site.base + STORY)
     # Banners and dialogs start in a <template> that the message script moves into the page.
     try:
@@ -281,7 +265,7 @@ async def open_message(context: BrowserContext, site: Site) -> Page:
 
 
 def message_selector(site: Site) -> str:
-    return f".{site.app.names.css_class}[{site.app.names.data}]"
+    return reading.message_selector(site.app.names)
 
 
 async def new_page(

@@ -8,32 +8,20 @@ profile (the same cookies) without the blocker.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, expect
 
-from adguard_mw import AdGuardMiddleware, Policy
+from adguard_mw import Policy
 from adguard_mw.cli import demo_app
 
 from .conftest import Serve
+from .reading import events, message, read
 
-
-@pytest.fixture(autouse=True)
-def patient_probes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test blocker decides each request in Python, through Playwright: on a loaded machine its answer can take
-    longer than the detector's probe timeout (1.5 s), which a real blocker, deciding inside the browser, never
-    does. A longer timeout costs nothing when answers come quickly: a probe ends when its request does."""
-    monkeypatch.setattr("adguard_mw.assets.PROBE_TIMEOUT_MS", 10_000)
-
-
-def events(app: AdGuardMiddleware, log: Path) -> list[dict[str, Any]]:
-    app.events.flush()
-    return [json.loads(line) for file in sorted(log.glob("*/*.jsonl")) for line in file.read_text().splitlines()]
+pytestmark = pytest.mark.usefixtures("patient_probes")
 
 
 async def article_links(base: str) -> list[str]:
@@ -43,21 +31,6 @@ async def article_links(base: str) -> list[str]:
     async with httpx.AsyncClient() as client:  # Chromium maps news.test to 127.0.0.1; httpx asks with its name
         front = await client.get(base.replace(host_and_port.split(":")[0], "127.0.0.1") + "/")
     return list(dict.fromkeys(re.findall(r"""href=["'](/articles/[^"']+)["']""", front.text)))
-
-
-async def read(page: Page, url: str, app: AdGuardMiddleware) -> str:
-    """Open a page and wait until its detector has finished (reported, or found nothing new to report)."""
-    await page.add_init_script(
-        f"document.addEventListener({app.names.event!r}, e => {{"
-        " if (e.detail && e.detail.verdict) window.__verdict = e.detail.verdict; });"
-    )
-    await page.goto(url)
-    verdict = await page.wait_for_function("window.__verdict", timeout=15_000)
-    return str(await verdict.json_value())
-
-
-def dialog(page: Page, app: AdGuardMiddleware) -> Any:
-    return page.locator(f".{app.names.css_class}[{app.names.data}]")
 
 
 async def same_profile_without_blocker(chromium: Browser, blocking: BrowserContext) -> BrowserContext:
@@ -76,9 +49,9 @@ async def test_a_clean_browser_is_never_asked(serve: Serve, clean_context: Brows
     links = await article_links(base)
     assert len(links) >= 3
     for link in links[:3]:
-        assert await read(page, base + link, app) == "not_blocked"
+        assert await read(page, base + link, app.names) == "not_blocked"
         await expect(page.locator("article")).to_be_visible()
-        await expect(dialog(page, app)).to_have_count(0)
+        await expect(message(page, app.names)).to_have_count(0)
     verdicts = [e for e in events(app, log) if e["event"] == "verdict"]
     assert [v["verdict"] for v in verdicts] == ["not_blocked"]  # one report per verdict, not one per page
     assert verdicts[0]["signals"] == {"cosmetic": "not_blocked", "script": "not_blocked", "image": "not_blocked"}
@@ -95,31 +68,31 @@ async def test_a_blocking_browser_is_asked_from_its_second_article_and_recovers(
     page = await blocking_context.new_page()
     links = await article_links(base)
 
-    assert await read(page, base + links[0], app) == "blocked"
-    await expect(dialog(page, app)).to_have_count(0)  # the first view is free: that is where the check runs
+    assert await read(page, base + links[0], app.names) == "blocked"
+    await expect(message(page, app.names)).to_have_count(0)  # the first view is free: that is where the check runs
     verdict = events(app, log)[-1]
     assert verdict["event"] == "verdict"
     assert verdict["signals"] == {"cosmetic": "blocked", "script": "blocked", "image": "blocked"}  # each on its own
     assert verdict["kind"] == "extension"
     assert verdict["browser"] == "HeadlessChrome" or verdict["browser"].startswith("Chrom")
 
-    await read(page, base + links[1], app)
-    await expect(dialog(page, app)).to_be_visible()
+    await read(page, base + links[1], app.names)
+    await expect(message(page, app.names)).to_be_visible()
     await expect(page.get_by_role("dialog")).to_be_visible()
     await expect(page.locator("article")).to_be_attached()  # soft: the article is behind the dialog
     async with page.expect_response(lambda r: r.url.endswith("/" + app.names.beacon)):
         await page.get_by_role("button", name="check again").click()
     await expect(page.get_by_role("status")).to_contain_text("still detect")  # still blocking: told so, politely
-    await expect(dialog(page, app)).to_be_visible()
+    await expect(message(page, app.names)).to_be_visible()
 
     clean = await same_profile_without_blocker(chromium, blocking_context)
     try:
         page = await clean.new_page()
         # The server still knows the old verdict and shows the message; the check on this page clears it.
         await page.goto(base + links[2])
-        await expect(dialog(page, app)).to_have_count(0, timeout=10_000)
-        await read(page, base + links[0], app)
-        await expect(dialog(page, app)).to_have_count(0)
+        await expect(message(page, app.names)).to_have_count(0, timeout=10_000)
+        await read(page, base + links[0], app.names)
+        await expect(message(page, app.names)).to_have_count(0)
         await expect(page.locator("article")).to_be_visible()
     finally:
         await clean.close()
@@ -136,8 +109,8 @@ async def test_hard_wall_checks_again_in_place_or_with_a_plain_form(
     base = serve(app)
     page = await blocking_context.new_page()
     links = await article_links(base)
-    await read(page, base + links[0], app)
-    await read(page, base + links[1], app)
+    await read(page, base + links[0], app.names)
+    await read(page, base + links[1], app.names)
     await expect(page.locator("article")).to_have_count(0)  # the content is not in the page at all
     await expect(page.get_by_role("heading", level=1)).to_be_focused()
 
@@ -165,8 +138,8 @@ async def test_soft_dialog_is_accessible(serve: Serve, blocking_context: Browser
     base = serve(app)
     page = await blocking_context.new_page()
     links = await article_links(base)
-    await read(page, base + links[0], app)
-    await read(page, base + links[1], app)
+    await read(page, base + links[0], app.names)
+    await read(page, base + links[1], app.names)
     dialog_box = page.get_by_role("dialog")
     await expect(dialog_box).to_be_visible()
     await expect(page.locator(f"#{app.names.css_class}-title")).to_be_focused()
@@ -179,7 +152,7 @@ async def test_soft_dialog_is_accessible(serve: Serve, blocking_context: Browser
     assert (await dismissal.value).status == 204
     await expect(dialog_box).to_have_count(0)
     assert not await page.locator("main").evaluate("el => el.closest('[inert]') !== null")
-    await read(page, base + links[2], app)
+    await read(page, base + links[2], app.names)
     await expect(dialog_box).to_have_count(0)  # the dismissal is remembered
 
 
@@ -188,8 +161,8 @@ async def test_notice_leaves_the_page_usable(serve: Serve, blocking_context: Bro
     base = serve(app)
     page = await blocking_context.new_page()
     links = await article_links(base)
-    await read(page, base + links[0], app)
-    await read(page, base + links[1], app)
+    await read(page, base + links[0], app.names)
+    await read(page, base + links[1], app.names)
     # The notice (the articles' blocked ad slots are regions too, each with its own name).
     await expect(page.get_by_role("region", name="Please support The Daily Lantern")).to_be_visible()
     await expect(page.get_by_role("dialog")).to_have_count(0)
@@ -228,7 +201,7 @@ async def test_the_detector_causes_no_layout_shift(
         ".observe({type: 'layout-shift', buffered: true});"
     )
     links = await article_links(base)
-    await read(page, base + links[0], app)
+    await read(page, base + links[0], app.names)
     await page.wait_for_timeout(300)
     assert await page.evaluate("window.__shift") == 0
 
@@ -240,8 +213,8 @@ async def test_a_reader_who_turns_the_blocker_off_and_reloads_reads_at_once(
     base = serve(app)
     page = await blocking_context.new_page()
     links = await article_links(base)
-    await read(page, base + links[0], app)
-    await read(page, base + links[1], app)
+    await read(page, base + links[0], app.names)
+    await read(page, base + links[1], app.names)
     await expect(page.locator("article")).to_have_count(0)
     clean = await same_profile_without_blocker(chromium, blocking_context)
     try:

@@ -31,20 +31,13 @@ from adguard_mw.state import Verdict, VisitorState, companion_value, new_visitor
 
 from .axe import axe_source, report, run_axe
 from .conftest import Serve
-from .test_demo_e2e import article_links, read
+from .reading import events, read
+from .test_demo_e2e import article_links
 
 KEY = "slots-test-key-0123456789abcdefghijkl"
 
 
-@pytest.fixture(autouse=True)
-def patient_probes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test blocker answers from Python through Playwright, slower than a real one on a loaded machine."""
-    monkeypatch.setattr("adguard_mw.assets.PROBE_TIMEOUT_MS", 10_000)
-
-
-def events(app: AdGuardMiddleware, log: Path) -> list[dict[str, Any]]:
-    app.events.flush()
-    return [json.loads(line) for file in sorted(log.glob("*/*.jsonl")) for line in file.read_text().splitlines()]
+pytestmark = pytest.mark.usefixtures("patient_probes")
 
 
 def houses(page: Page, app: AdGuardMiddleware) -> Any:
@@ -75,7 +68,7 @@ async def test_each_blocked_slot_shows_the_house_message_next_to_it(
     async with page.expect_request(
         lambda r: r.url.endswith("/" + app.names.seen) and '"slots"' in (r.post_data or "")
     ) as confirmation:
-        assert await read(page, base + link, app) == "blocked"
+        assert await read(page, base + link, app.names) == "blocked"
         slots = page.locator(".ad-slot")
         await expect(slots).to_have_count(2)
         await expect(houses(page, app)).to_have_count(2)
@@ -106,7 +99,7 @@ async def test_a_clean_reader_never_loads_the_slot_script(
     page = await clean_context.new_page()
     requested = slot_script_requests(page, app)
     link = (await article_links(base))[0]
-    assert await read(page, base + link, app) == "not_blocked"
+    assert await read(page, base + link, app.names) == "not_blocked"
     await expect(page.locator(".ad-slot img").first).to_be_visible()
     await expect(houses(page, app)).to_have_count(0)
     assert requested == []
@@ -120,7 +113,7 @@ async def test_axe_finds_no_violation_with_house_messages(
     base = serve(app)
     page = await blocking_context.new_page()
     link = (await article_links(base))[0]
-    await read(page, base + link, app)
+    await read(page, base + link, app.names)
     await expect(houses(page, app)).to_have_count(2)
     for scheme in ("light", "dark"):  # the house message takes the theme's colours for each
         await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]

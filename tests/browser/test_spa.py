@@ -9,7 +9,6 @@ statuses arrive in order. A filter rule that blocks the navigation request makes
 from __future__ import annotations
 
 import gzip
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,39 +26,16 @@ from examples.news_site.articles import latest_first
 from .axe import axe_source, report, run_axe
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
 from .conftest import Serve
+from .reading import events, message, read
 
 STORIES = [article.slug for article in latest_first()]
 
 
-@pytest.fixture(autouse=True)
-def patient_probes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test blocker decides each request in Python: give probes the time a loaded machine needs (as in
-    test_demo_e2e)."""
-    monkeypatch.setattr("adguard_mw.assets.PROBE_TIMEOUT_MS", 10_000)
-
-
-def events(app: AdGuardMiddleware, log: Path) -> list[dict[str, Any]]:
-    app.events.flush()
-    return [json.loads(line) for file in sorted(log.glob("*/*.jsonl")) for line in file.read_text().splitlines()]
+pytestmark = pytest.mark.usefixtures("patient_probes")
 
 
 def page_views(app: AdGuardMiddleware, log: Path) -> list[str]:
     return [e["path"] for e in events(app, log) if e["event"] == "page_view"]
-
-
-def message(page: Page, app: AdGuardMiddleware) -> Any:
-    return page.locator(f".{app.names.css_class}[{app.names.data}]")
-
-
-async def open_app(page: Page, url: str, app: AdGuardMiddleware) -> str:
-    """A full load of the reader app; returns the verdict its detector announced (reported or already known)."""
-    await page.add_init_script(
-        f"document.addEventListener({app.names.event!r}, e => {{"
-        " if (e.detail && e.detail.verdict) window.__verdict = e.detail.verdict; });"
-    )
-    await page.goto(url)
-    verdict = await page.wait_for_function("window.__verdict", timeout=20_000)
-    return str(await verdict.json_value())
 
 
 async def click_story(page: Page, app: AdGuardMiddleware, slug: str) -> dict[str, Any]:
@@ -80,13 +56,13 @@ async def test_a_blocking_reader_is_counted_metered_and_asked_client_side(
     page = await blocking_context.new_page()
     loads: list[str] = []
     page.on("load", lambda p: loads.append(p.url))
-    assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "blocked"
+    assert await read(page, f"{base}/app/{STORIES[0]}", app.names, timeout=20_000) == "blocked"
 
     shows = []
     for slug in STORIES[1:4]:
         shows.append((await click_story(page, app, slug))["show"])
         if shows[-1] is None:
-            await expect(message(page, app)).to_have_count(0)
+            await expect(message(page, app.names)).to_have_count(0)
     assert shows == [None, None, "soft"]  # two free views, asked on the third
     dialog = page.get_by_role("dialog")
     async with page.expect_response(lambda r: r.url.endswith("/" + app.names.seen)):  # confirmed on screen
@@ -113,7 +89,7 @@ async def test_a_clean_reader_navigating_client_side_is_counted_and_never_asked(
     page = await clean_context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "not_blocked"
+    assert await read(page, f"{base}/app/{STORIES[0]}", app.names, timeout=20_000) == "not_blocked"
     for slug in STORIES[1:4]:
         answer = await click_story(page, app, slug)
         assert answer["show"] is None and answer["verdict"] == "not_blocked"
@@ -122,7 +98,7 @@ async def test_a_clean_reader_navigating_client_side_is_counted_and_never_asked(
         await page.go_back()  # popstate: counted too
     await expect(page).to_have_url(f"{base}/app/{STORIES[2]}")
     assert page_views(app, log) == [f"/app/{slug}" for slug in [*STORIES[:4], STORIES[2]]]
-    await expect(message(page, app)).to_have_count(0)
+    await expect(message(page, app.names)).to_have_count(0)
     assert not [e for e in events(app, log) if e["event"].startswith("message_")]
     assert errors == []
 
@@ -137,7 +113,7 @@ async def test_without_the_navigation_api_the_history_api_is_watched(
     await page.add_init_script("Object.defineProperty(window, 'navigation', { value: undefined })")  # older browsers
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url) if r.url.endswith("/" + app.names.navigate) else None)
-    assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "not_blocked"
+    assert await read(page, f"{base}/app/{STORIES[0]}", app.names, timeout=20_000) == "not_blocked"
     await page.evaluate("history.replaceState({}, '', location.pathname + '?tab=2#top')")  # the same page
     assert (await click_story(page, app, STORIES[1]))["verdict"] == "not_blocked"
     async with page.expect_response(lambda r: r.url.endswith("/" + app.names.navigate)):
@@ -152,7 +128,8 @@ async def test_a_site_that_renders_its_own_message_reads_it_from_the_api(
     app = AdGuardMiddleware(create_app(), secret_key=DEMO_SECRET_KEY, policy="soft", render_message="site")
     base = serve(app)
     page = await blocking_context.new_page()
-    assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "blocked"  # the first view is free
+    first_view = await read(page, f"{base}/app/{STORIES[0]}", app.names, timeout=20_000)
+    assert first_view == "blocked"  # the first view is free
     await page.goto(f"{base}/app/{STORIES[1]}")  # a full load: the server asks for the soft message
     await page.wait_for_function(
         f"""new Promise(resolve => {{
@@ -162,10 +139,10 @@ async def test_a_site_that_renders_its_own_message_reads_it_from_the_api(
         }})"""
     )
     assert await page.evaluate("window.__show") == "soft"
-    await expect(message(page, app)).to_have_count(0)  # none of our markup: the site shows its own
+    await expect(message(page, app.names)).to_have_count(0)  # none of our markup: the site shows its own
     assert (await click_story(page, app, STORIES[2]))["show"] == "soft"
     assert "html" not in await click_story(page, app, STORIES[3])
-    await expect(message(page, app)).to_have_count(0)
+    await expect(message(page, app.names)).to_have_count(0)
     status = await page.evaluate(
         f"""new Promise(resolve => {{
           var ask = {{}};
@@ -183,9 +160,9 @@ async def test_the_hard_wall_cannot_be_left_client_side(
     app = demo_app(log, Policy(mode="hard"))
     base = serve(app)
     page = await blocking_context.new_page()
-    assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "blocked"
+    assert await read(page, f"{base}/app/{STORIES[0]}", app.names, timeout=20_000) == "blocked"
     assert (await click_story(page, app, STORIES[1]))["show"] == "hard"
-    wall = message(page, app)
+    wall = message(page, app.names)
     await expect(wall).to_be_visible()
     await expect(page.get_by_role("heading", level=1)).to_be_focused()
     story = page.locator("#app-story")
@@ -242,12 +219,12 @@ async def test_the_page_api_reports_statuses_in_order(
         }});
         """
     )
-    assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "blocked"
+    assert await read(page, f"{base}/app/{STORIES[0]}", app.names, timeout=20_000) == "blocked"
     await page.wait_for_function("window.__api")
     await click_story(page, app, STORIES[1])
     async with page.expect_response(lambda r: r.url.endswith("/" + app.names.seen)):
         await click_story(page, app, STORIES[2])
-        await expect(message(page, app)).to_be_visible()
+        await expect(message(page, app.names)).to_be_visible()
     async with page.expect_response(lambda r: r.url.endswith("/" + app.names.seen)):
         await click_story(page, app, STORIES[1])  # the banner stays, and is confirmed for this view too
     shown = [e["path"] for e in events(app, log) if e["event"] == "message_shown"]
@@ -290,7 +267,7 @@ async def test_a_rule_against_the_navigation_request_makes_the_reader_blocked(
     try:
         await blocker.attach(context)
         page = await context.new_page()
-        assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "not_blocked"
+        assert await read(page, f"{base}/app/{STORIES[0]}", app.names, timeout=20_000) == "not_blocked"
         async with page.expect_event("load"):  # the route is loaded in full: the server decides there
             await page.locator(f'a[data-app-link][href="/app/{STORIES[1]}"]').click()
         await expect(page.get_by_role("dialog")).to_be_visible()
@@ -350,9 +327,9 @@ async def test_a_message_shown_after_a_route_change_passes_axe(
     app = demo_app(tmp_path / "events", Policy(mode=mode))
     base = serve(app)
     page = await blocking_context.new_page()
-    assert await open_app(page, f"{base}/app/{STORIES[0]}", app) == "blocked"
+    assert await read(page, f"{base}/app/{STORIES[0]}", app.names, timeout=20_000) == "blocked"
     assert (await click_story(page, app, STORIES[1]))["show"] == mode
-    await expect(message(page, app)).to_be_visible()
+    await expect(message(page, app.names)).to_be_visible()
     violations = await run_axe(page)
     assert not violations, report(violations, f"the {mode} message after a client-side navigation")
 

@@ -4,12 +4,10 @@ finds no violation in either colour scheme, wide and narrow."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Literal
 
 import httpx
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,7 +17,7 @@ from starlette.routing import Mount, Route
 from adguard_mw import AdGuardMiddleware, Policy
 from adguard_mw.policy import Mode
 
-from .axe import axe_source, report, run_axe
+from .axe import report, run_axe
 from .conftest import Serve
 from .test_accessibility import (
     DESKTOP,
@@ -50,19 +48,6 @@ def marked_site() -> Starlette:
         return HTMLResponse(MARKED)
 
     return Starlette(routes=[Route("/articles/{slug}", article), Mount("", riverside())])
-
-
-@pytest.fixture
-def axe() -> str:
-    return axe_source()  # skips when scripts/test.sh has not fetched axe-core
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def contexts() -> AsyncIterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        await context.close()
 
 
 @pytest.fixture(scope="module")
