@@ -2,7 +2,7 @@
 
 Fixtures (see ``test_blocker_harness.py`` for a complete example)::
 
-    chromium          module    one headless Chromium per test module (skips when Chromium is missing)
+    chromium          session   one headless Chromium per run (per xdist worker); skips when Chromium is missing
     serve             module    serve(app) -> "http://news.test:<port>": runs an ASGI app with uvicorn in a thread
     adblock_engine    session   Brave's engine with the real lists (skips when ../shared/filterlists is missing)
     blocker           function  a fresh Blocker; assert on blocker.blocked / .redirected / .decisions
@@ -12,12 +12,13 @@ Fixtures (see ``test_blocker_harness.py`` for a complete example)::
     contexts          function  a list: browser contexts a test makes and appends, closed after it
     axe               function  axe-core's source (skips, naming scripts/test.sh, when it has not been fetched)
 
-Event loops: Playwright's objects belong to the event loop that started it, so the module-scoped ``chromium``
-and every test and fixture using it must run in one loop per module. pytest-asyncio 1.x calls that loop scope
-"module": the async fixtures here are declared with ``loop_scope="module"``, and the hook at the bottom of this
-file marks every async test under ``tests/browser`` with ``pytest.mark.asyncio(loop_scope="module")`` (and
-with ``pytest.mark.browser``), so test modules need no marks of their own. A test that explicitly asks for
-another loop scope gets it, and then cannot use these fixtures.
+Event loops: Playwright's objects belong to the event loop that started it, so the session-wide ``chromium``
+(one browser per worker: starting one per module cost a second or more each time, twice under xdist) and every
+test and fixture using it run in one loop per session. The async fixtures here are declared with
+``loop_scope="session"``, and the hook at the bottom of this file marks every async test under ``tests/browser``
+with ``pytest.mark.asyncio(loop_scope="session")`` (and with ``pytest.mark.browser``), so test modules need no
+marks of their own. Tests make their own browser contexts: only the browser process is shared. A test that
+explicitly asks for another loop scope gets it, and then cannot use these fixtures.
 
 Host names: Chromium resolves every ``*.test`` name to 127.0.0.1, and ``serve`` returns ``http://news.test:…``
 URLs. Browsing a non-local name matters: EasyList turns generic cosmetic filtering off on ``localhost`` and
@@ -66,7 +67,7 @@ def _chromium_executable() -> str | None:
     return None
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def chromium() -> AsyncIterator[Browser]:
     executable = _chromium_executable()
     if executable is None:
@@ -95,7 +96,7 @@ def blocker(adblock_engine: adblock.Engine) -> Blocker:
     return Blocker(adblock_engine)
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture(loop_scope="session")
 async def clean_context(chromium: Browser) -> AsyncIterator[BrowserContext]:
     context = await chromium.new_context(service_workers="block")
     try:
@@ -104,7 +105,7 @@ async def clean_context(chromium: Browser) -> AsyncIterator[BrowserContext]:
         await context.close()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture(loop_scope="session")
 async def blocking_context(chromium: Browser, blocker: Blocker) -> AsyncIterator[BrowserContext]:
     context = await chromium.new_context(service_workers="block")
     try:
@@ -114,7 +115,7 @@ async def blocking_context(chromium: Browser, blocker: Blocker) -> AsyncIterator
         await context.close()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture(loop_scope="session")
 async def contexts() -> AsyncIterator[list[BrowserContext]]:
     """Contexts made by a test, closed after it."""
     made: list[BrowserContext] = []
@@ -177,4 +178,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marker = item.get_closest_marker("asyncio")
         if marker is not None and not (marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")):
             # Prepend, so that this marker wins over the bare one asyncio_mode=auto added at collection.
-            item.add_marker(pytest.mark.asyncio(loop_scope="module"), append=False)
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)

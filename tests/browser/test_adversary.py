@@ -99,7 +99,7 @@ DEPLOYMENTS = {
 }
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def sites(serve: Serve) -> AsyncIterator[dict[str, Site]]:
     import adguard_mw.middleware as middleware
 
@@ -216,7 +216,7 @@ class Recorded:
     events: list[dict[str, object]]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def soft_site(serve: Serve) -> AsyncIterator[tuple[Site, Recorded]]:
     recorded = Recorded([])
     app = deployment("fourth-secret-0123456789abcdefghij", "soft", events=recorded.events.append)

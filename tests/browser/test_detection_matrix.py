@@ -215,7 +215,7 @@ ROWS = [
 RESULTS: dict[str, str] = {}
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def site(serve: Serve) -> AsyncIterator[str]:
     import adguard_mw.middleware as middleware
 

@@ -85,7 +85,7 @@ class Site:
     app: AdGuardMiddleware
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def sites(serve: Serve) -> AsyncIterator[dict[str, Site]]:
     import adguard_mw.middleware as middleware
 

@@ -120,7 +120,7 @@ def on_host(site: str, host: str) -> str:
     return f"http://{host}:{urlsplit(site).port}"
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def mv3() -> AsyncIterator[BrowserContext]:
     executable = _chromium_executable()
     if executable is None:
@@ -137,7 +137,7 @@ def log(mv3: BrowserContext) -> Mv3Log:
     return log
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture(loop_scope="session")
 async def page(mv3: BrowserContext, log: Mv3Log, site: str) -> AsyncIterator[Page]:
     page = await mv3.new_page()
     await page.goto(site + "/")
