@@ -28,6 +28,7 @@ from adguard_mw.names import Names
 
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
 from .conftest import Serve
+from .reading import detector_done_script
 
 KEY = "matrix-test-key-0123456789abcdefghij"
 PAGE = (
@@ -232,14 +233,8 @@ async def site(serve: Serve) -> AsyncIterator[str]:
             print(f"  {mark} {row.name:<{width}} {RESULTS[row.name]:<12} (expected {row.expected})")
 
 
-# Set when the detector of the page has finished (its last event carries a verdict; the baits' echoes do not): it
-# has had the server's answer to its report, if it sent one.
-DETECTOR_DONE = (
-    f"document.addEventListener({N.event!r}, e => {{"
-    " if (e.detail && e.detail.verdict) window.__detectorDone = true; }});"
-)
 # The server's conclusion is in the browser: its summary cookie, or the detector's end (whatever came of it).
-CONCLUDED = f"() => window.__detectorDone === true || document.cookie.indexOf({N.companion + '='!r}) >= 0"
+CONCLUDED = f"() => window.__verdict || document.cookie.indexOf({N.companion + '='!r}) >= 0"
 
 
 async def verdict_of(context: BrowserContext, base: str, views: int, media: str | None, javascript: bool) -> str:
@@ -248,7 +243,7 @@ async def verdict_of(context: BrowserContext, base: str, views: int, media: str 
     loaded, the `<noscript>` stylesheet with it. A detector that never finishes (its script blocked) and leaves no
     verdict is given 15 s."""
     page = await context.new_page()
-    await page.add_init_script(DETECTOR_DONE)
+    await page.add_init_script(detector_done_script(N))  # sets window.__verdict when the detector has finished
     if media is not None:
         await page.emulate_media(media=media)  # type: ignore[arg-type]
     for view in range(views - 1):
