@@ -23,6 +23,9 @@ VERDICTS = {"b": "blocked", "n": "not_blocked", "u": "unknown"}
 # How long a page view waits for its detector to finish before the next one. A blocked detector never finishes,
 # and under no silence grace (as these tests run) the next page view may come at once; this only bounds that wait.
 DETECTOR_WAIT_MS = 1500
+# A clean reader's detector always finishes, and leaving before it reported would count the page as silent: tests
+# of clean readers wait for it however slow the machine.
+CLEAN_READER_WAIT_MS = 15_000
 
 
 def detector_done_script(names: Names) -> str:
@@ -48,16 +51,21 @@ async def detector_finished(page: Page, timeout: float) -> bool:
 
 
 async def browse(
-    context: BrowserContext, base: str, names: Names, views: int = 3, tab: Page | None = None
+    context: BrowserContext,
+    base: str,
+    names: Names,
+    views: int = 3,
+    tab: Page | None = None,
+    detector_wait_ms: float = DETECTOR_WAIT_MS,
 ) -> tuple[str, str]:
-    """Read `views` articles, each until its detector has finished (or `DETECTOR_WAIT_MS`, for a blocked one); return
+    """Read `views` articles, each until its detector has finished (or `detector_wait_ms`, for a blocked one); return
     the server's verdict (its summary cookie) and the last page's text. Meant for sites run without a silence grace
     (`adguard_mw.middleware.SILENCE_GRACE = 0`), where a page view left unreported counts as silent at once."""
     tab = tab or await context.new_page()
     await tab.add_init_script(detector_done_script(names))
     for view in range(views):
         await tab.goto(f"{base}/story-{view}")
-        await detector_finished(tab, DETECTOR_WAIT_MS)
+        await detector_finished(tab, detector_wait_ms)
     host = base.split("//")[1].split(":")[0]
     return verdict_in(await context.cookies(), names, host), await tab.inner_text("body")
 

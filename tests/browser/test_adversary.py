@@ -29,7 +29,7 @@ from adguard_mw import AdGuardMiddleware, Policy
 
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
 from .conftest import Serve
-from .reading import browse
+from .reading import CLEAN_READER_WAIT_MS, browse
 
 STORY = "The river festival returns"
 PAGE = (
@@ -171,7 +171,7 @@ async def test_a_clean_reader_is_never_accused_and_the_sites_own_files_still_loa
     context = await chromium.new_context(service_workers="block")
     try:
         site = sites["own asset folder, hard"]
-        verdict, text = await browse(context, site.base, site.app.names)
+        verdict, text = await browse(context, site.base, site.app.names, detector_wait_ms=CLEAN_READER_WAIT_MS)
         assert verdict == "not_blocked" and STORY in text
         assert await context.pages[-1].evaluate("document.documentElement.dataset.site") == "ok"
     finally:

@@ -26,7 +26,7 @@ from adguard_mw.names import _TOKEN_PARAMS
 from .blocker import SKIP_REASON, filterlists_dir
 from .conftest import Serve, _chromium_executable
 from .mv3 import Rule, mv3_context, network_filters_to_dnr, set_request_header
-from .reading import browse
+from .reading import CLEAN_READER_WAIT_MS, browse
 
 STORY = "The river festival returns"
 PAGE = (
@@ -136,5 +136,6 @@ async def test_chromiums_engine_with_easylist_and_each_family_still_asks(
 
 async def test_a_clean_reader_sending_global_privacy_control_is_never_accused(sites: dict[str, Site]) -> None:
     async with mv3_context(executable(), FAMILIES["Global Privacy Control sent with every request"]) as context:
-        verdict, text = await browse(context, sites["hard"].base, sites["hard"].app.names, tab=first_tab(context))
+        site, tab = sites["hard"], first_tab(context)
+        verdict, text = await browse(context, site.base, site.app.names, tab=tab, detector_wait_ms=CLEAN_READER_WAIT_MS)
         assert verdict == "not_blocked" and STORY in text
