@@ -46,6 +46,9 @@ def message(site: Site) -> str:
 
 async def test_each_mode_on_a_real_page(site: Site, clean_context: BrowserContext) -> None:
     page = await clean_context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url.split("?")[0]))
+    detector = f"{site.app.names.prefix}/{site.app.names.script}"
     for mode in MODES:
         response = await page.goto(preview_url(site, token=TOKEN, page=STORY, mode=mode.value))
         assert response is not None and response.status == 200 and page.url == site.base + STORY
@@ -61,7 +64,8 @@ async def test_each_mode_on_a_real_page(site: Site, clean_context: BrowserContex
         if mode is Mode.SOFT:
             await expect(page.get_by_role("dialog")).to_be_visible()
         # It stays: no detector on the page to find this clean browser and take the message away.
-        await page.wait_for_timeout(1000)
+        await page.wait_for_load_state("load")
+        assert not [url for url in requested if url.endswith(detector)], "the preview page loaded the detector"
         await expect(shown).to_be_visible()
     # Following a link keeps the last preview (hard); ending it gives the page back.
     await page.goto(site.base + "/about")
