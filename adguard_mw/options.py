@@ -24,7 +24,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal
 
@@ -554,12 +554,14 @@ class Options:
         return (self.silent_detector or default) == "blocked"
 
 
-def known_options(given: Mapping[str, Any]) -> None:
-    """Raises TypeError for a keyword that is not an option, with the nearest name."""
-    unknown = sorted(set(given) - set(BY_NAME))
+def known_options(given: Mapping[str, Any], *, also: Iterable[str] = ()) -> None:
+    """Raises TypeError for a keyword that is not an option (nor one of `also`: a subclass's own keywords), with
+    the nearest name."""
+    known = [*BY_NAME, *(name for name in also if name not in BY_NAME and name != "self")]
+    unknown = sorted(set(given) - set(known))
     if unknown:
         raise TypeError(
-            f"adguard_mw: {unknown[0]!r} is not an option; {did_you_mean(unknown[0], BY_NAME)}"
+            f"adguard_mw: {unknown[0]!r} is not an option; {did_you_mean(unknown[0], known)}"
             f"options are {', '.join(BY_NAME)}"
         )
 

@@ -218,6 +218,15 @@ class Policy:
         match = self._rules_re.match(path) if self._rules_re is not None else None
         return self.rules[int(match.lastgroup[1:])] if match is not None and match.lastgroup else None
 
+    def may_wall(self, path: str) -> bool:
+        """Whether a hard wall can hide this page from some reader: then crawlers are told so (no cloaking)."""
+        if not self.covers(path):
+            return False
+        rule = self.rule_for(path)
+        if rule is not None and rule.mode is not None:
+            return rule.mode is Mode.HARD
+        return self.mode is Mode.HARD or any(variant.mode is Mode.HARD for variant in self.variants)
+
     def variant_for(self, visitor_id: str | None) -> Variant | None:
         """The reader's A/B arm: the same for as long as the visitor id lives."""
         if not self.variants or visitor_id is None:

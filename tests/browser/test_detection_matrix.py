@@ -217,11 +217,11 @@ RESULTS: dict[str, str] = {}
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site(serve: Serve) -> AsyncIterator[str]:
-    import adguard_mw.middleware as middleware
+    import adguard_mw.pageview as pageview
 
-    grace, middleware.SILENCE_GRACE = middleware.SILENCE_GRACE, 1
+    grace, pageview.SILENCE_GRACE = pageview.SILENCE_GRACE, 1
     yield serve(APP)
-    middleware.SILENCE_GRACE = grace
+    pageview.SILENCE_GRACE = grace
     width = max(len(name) for name in RESULTS) + 2
     print("\n\nDetection matrix (set-up -> what the server concluded)")
     for row in ROWS:

@@ -86,9 +86,9 @@ class Site:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def sites(serve: Serve) -> AsyncIterator[dict[str, Site]]:
-    import adguard_mw.middleware as middleware
+    import adguard_mw.pageview as pageview
 
-    grace, middleware.SILENCE_GRACE = middleware.SILENCE_GRACE, 1  # the pages below are 1.2 s apart
+    grace, pageview.SILENCE_GRACE = pageview.SILENCE_GRACE, 1  # the pages below are 1.2 s apart
     made = {}
     for number, (mode, options) in enumerate((("soft", {}), ("hard", {"path_prefix": "/static/js"}))):
         site = Starlette(routes=[Route("/{slug}", page)])
@@ -97,7 +97,7 @@ async def sites(serve: Serve) -> AsyncIterator[dict[str, Site]]:
         )  # type: ignore[arg-type]
         made[mode] = Site(serve(app, f"mv3-{mode}.test"), app)
     yield made
-    middleware.SILENCE_GRACE = grace
+    pageview.SILENCE_GRACE = grace
 
 
 @pytest.fixture(scope="module")

@@ -112,7 +112,7 @@ def silence_site(serve: Serve) -> tuple[str, AdGuardMiddleware]:
 
 @pytest.fixture
 def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("adguard_mw.middleware.SILENCE_GRACE", 1)
+    monkeypatch.setattr("adguard_mw.pageview.SILENCE_GRACE", 1)
 
 
 def verdict_cookie(cookies: list[Any], app: AdGuardMiddleware) -> str:
