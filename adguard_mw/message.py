@@ -343,40 +343,23 @@ class MessageRenderer:
             ctas.append({"label": cta.label, "name": cta.name, "url": cta.url, "index": index, "href": href})
         return ctas
 
-    def render(
-        self,
-        template: str,
-        *,
-        client: ClientFacts,
-        kind: str | None,
-        message: Message | None = None,
-        locale: str | None = None,
-        **context: Any,
-    ) -> str:
+    def render(self, template: str, /, **arguments: Any) -> str:
         """Render once per kind of reader, then reuse: only the page's path and the CSP nonces vary per request.
 
-        `locale` and `message` choose what to show (by default the default locale's message; a `message` of
-        another locale, an A/B variant say, must have been registered). `cta_url`, when given, is the address
-        that counts a call to action before redirecting to it: CTA links go to `{cta_url}?to={index}`.
+        The arguments are `_cached`'s: `client` and `kind` (which reader), `locale` and `message` (what to show:
+        by default the default locale's message; a `message` of another locale, an A/B variant say, must have been
+        registered), and the template's context. `cta_url`, when given, is the address that counts a call to
+        action before redirecting to it: CTA links go to `{cta_url}?to={index}`.
         """
-        page, _, varying = self._cached(template, client, kind, message, locale, context)
+        page, _, varying = self._cached(template, **arguments)
         for name, value in varying.items():
             page = page.replace(_marker(name), value)
         return page
 
-    def render_bytes(
-        self,
-        template: str,
-        *,
-        client: ClientFacts,
-        kind: str | None,
-        message: Message | None = None,
-        locale: str | None = None,
-        **context: Any,
-    ) -> bytes:
-        """`render(...)` in UTF-8, for a response: the cached page is kept already encoded and cut at its
-        per-request values, so a message page costs a join, not a search and an encoding of ~13 KB per request."""
-        _, parts, varying = self._cached(template, client, kind, message, locale, context)
+    def render_bytes(self, template: str, /, **arguments: Any) -> bytes:
+        """`render(template, **arguments)` in UTF-8, for a response: the cached page is kept already encoded and cut
+        at its per-request values, so a message page costs a join, not a search and an encoding of ~13 KB."""
+        _, parts, varying = self._cached(template, **arguments)
         if len(parts) == 1:
             return parts[0]
         return b"".join(
@@ -386,11 +369,12 @@ class MessageRenderer:
     def _cached(
         self,
         template: str,
+        *,
         client: ClientFacts,
         kind: str | None,
-        message: Message | None,
-        locale: str | None,
-        context: dict[str, Any],
+        message: Message | None = None,
+        locale: str | None = None,
+        **context: Any,
     ) -> tuple[str, tuple[bytes, ...], dict[str, str]]:
         """The page with markers for the per-request values, as text and as UTF-8 parts (text, marker name, text,
         ...), and those values escaped."""
