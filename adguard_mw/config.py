@@ -623,7 +623,8 @@ def reference() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "<!-- Generated from adguard_mw/options.py and config.py by scripts/config_reference.py; do not edit. -->",
+        "<!-- Generated from adguard_mw/options.py, policy.py and config.py by scripts/config_reference.py; "
+        "do not edit. -->",
         "",
         "`adguard-mw.toml` configures the middleware without code: `AdGuardMiddleware.from_config(app, path)` "
         f"reads it (or the file named by `{ENV_PATH}`). Check a file with `adguard-mw check-config FILE` and "
