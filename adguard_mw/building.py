@@ -39,7 +39,7 @@ class _SaysWhyItCannotStart(type):
             raise
 
 
-class Built(metaclass=_SaysWhyItCannotStart):
+class Buildable(metaclass=_SaysWhyItCannotStart):
     """The ways to build the middleware besides its constructor (`AdGuardMiddleware` is one of these)."""
 
     reloader: Reloader | None

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
 from .assets import Assets
-from .building import AnyASGIApp, Built
+from .building import AnyASGIApp, Buildable
 from .detector_tag import DetectorTag, same_for_all
 from .editorial import Editorial
 from .editorial import build as _build_editorial
@@ -51,7 +51,7 @@ SCOPE_FLAG = "adguard_mw"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
 
 
-class AdGuardMiddleware(Built):
+class AdGuardMiddleware(Buildable):
     """Detects ad blockers with an injected script and asks blocking readers for support, per the policy.
 
     `secret_key` is one key or a list, oldest to newest: cookies are signed with the newest and accepted from
