@@ -22,7 +22,7 @@ SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test 
 
 
 class PageViews:
-    """Counts and decides page views for one middleware: what it needs of the options, nothing of the page."""
+    """Counts and decides page views for one middleware, with what it needs of its options."""
 
     def __init__(self, cookie: StateCookie, events: EventLog, options: Options) -> None:
         self.cookie = cookie
