@@ -3,7 +3,8 @@
 The file is described once, below, as a table of keys (type, default, help); the same table checks a file and
 writes the configuration reference in the docs, so the two cannot disagree. A key that sets one of the
 middleware's options as it is (`site.name`, `detection.beacon`, ...) is not described here but in options.py,
-which names where the file has it: its check and help are the option's. Every mistake is one line naming the
+which names where the file has it: its check and help are the option's; the keys of `[policy]`, `[[policy.rules]]`
+and `[[policy.variants]]` are the fields policy.py describes. Every mistake is one line naming the
 key, the value and what is allowed. Secrets do not belong in the file: it names the environment variables that
 hold them.
 """
@@ -21,15 +22,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from .checks import Invalid, choice, did_you_mean, duration, short_name
 from .events import unwritable
-from .options import OPTIONS, Invalid, Option, did_you_mean
-from .policy import Meter, Mode, Policy, Rule, Variant
+from .options import OPTIONS, Option
+from .policy import Policy, Rule, Variant
 
 __all__ = ["ConfigError", "Invalid", "did_you_mean", "load_settings", "reference"]
 
 ENV_PATH = "ADGUARD_MW_CONFIG"  # where the file is, when no path is given in code
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 
@@ -90,6 +90,16 @@ def options_in(section: str) -> tuple[Key, ...]:
     return tuple(_key(option) for option in OPTIONS if option.toml and option.toml.rpartition(".")[0] == section)
 
 
+def described(record: type) -> tuple[Key, ...]:
+    """The keys of a policy table: the fields of `Policy`, `Rule` or `Variant` that policy.py describes (checked
+    and documented there)."""
+    return tuple(
+        Key(item.name, about.check, about.shown or _literal(item.default), about.help)
+        for item in dataclasses.fields(record)
+        if (about := item.metadata.get("setting")) is not None
+    )
+
+
 # The option each such key sets, by (section, key).
 DIRECT = {tuple(option.toml.rsplit(".", 1)): option for option in OPTIONS if option.toml is not None}
 
@@ -109,70 +119,6 @@ def flag(value: Any) -> bool:
     return value
 
 
-def count(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise Invalid("a whole number, 0 or more")
-    return value
-
-
-def duration(value: Any) -> int:
-    """Seconds from 3600 or "1h", "90m", "7d", "2w"."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str):
-        match = _DURATION.fullmatch(value.strip())
-        if match:
-            return int(match.group(1)) * _SECONDS[match.group(2)]
-    raise Invalid('a duration such as "30m", "24h", "7d" or a number of seconds')
-
-
-def seconds(value: Any) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 60:
-        raise Invalid("a number of seconds above 0 and at most 60, such as 0.5")
-    return float(value)
-
-
-def percent(value: Any) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 100:
-        raise Invalid("a percentage from 0 to 100")
-    return float(value)
-
-
-def weight(value: Any) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
-        raise Invalid("a number above 0")
-    return float(value)
-
-
-def choice(*allowed: str) -> Parser:
-    def parse(value: Any) -> str:
-        if value not in allowed:
-            raise Invalid(did_you_mean(value, allowed) + "one of " + ", ".join(allowed))
-        return str(value)
-
-    return parse
-
-
-def mode(value: Any) -> Mode:
-    return Mode(choice(*(m.value for m in Mode))(value))
-
-
-def meter(value: Any) -> Meter:
-    return Meter(choice(*(m.value for m in Meter))(value))
-
-
-def patterns(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(p, str) and p.startswith("/") for p in value):
-        raise Invalid('a list of path patterns such as ["/news/*"]')
-    return tuple(value)
-
-
-def pattern(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith("/"):
-        raise Invalid('a path pattern such as "/news/*"')
-    return value
-
-
 def env_name(value: Any) -> str:
     if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
         raise Invalid("the name of an environment variable")
@@ -182,12 +128,6 @@ def env_name(value: Any) -> str:
 def locale(value: Any) -> str:
     if not isinstance(value, str) or not _LOCALE.fullmatch(value):
         raise Invalid('a language code such as "en" or "pt-BR"')
-    return value
-
-
-def name(value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", value):
-        raise Invalid("1 to 32 letters, digits, '_' or '-'")
     return value
 
 
@@ -205,8 +145,6 @@ def colour(value: Any) -> str:
 
 # --- the file, described once -------------------------------------------------------------------------------
 
-_MODES = ", ".join(f'`"{m.value}"`' for m in Mode)
-_METERS = ", ".join(f'`"{m.value}"`' for m in Meter)
 SITE = Section(
     "site",
     "Who the site is. Changes need a restart.",
@@ -225,58 +163,13 @@ SITE = Section(
 POLICY = Section(
     "policy",
     "Who is asked, when, and how. Reloaded when the file changes.",
-    (
-        Key(
-            "mode",
-            mode,
-            '"observe"',
-            f"{_MODES}: detect and log only, a banner, a banner with only the "
-            "allow-list steps, a dismissible dialog, or the message instead of the page. The hard wall replaces "
-            "only a page the app answered with `200` and HTML (the app always runs): a 404, a redirect or JSON "
-            "under a walled path goes out as the app sent it.",
-        ),
-        Key(
-            "network_mode",
-            mode,
-            '"notice"',
-            "The mode for readers whose ads are filtered by their network (a DNS filter, a workplace proxy): they "
-            "cannot allow-list the site from their browser. Never stronger than `mode`.",
-        ),
-        Key("free_page_views", count, "0", "Page views a blocking reader gets before the message, per meter."),
-        Key("meter", meter, '"verdict"', f"{_METERS}: when the free page views start again (UTC periods)."),
-        Key("dismiss_cooldown", duration, '"24h"', "How long a dismissed notice or dialog stays away."),
-        Key("verdict_ttl", duration, '"7d"', "How old a verdict may be and still be acted on."),
-        Key("include", patterns, '["/*"]', "Path patterns where a message may appear (`*` matches anything)."),
-        Key("exclude", patterns, "[]", "Path patterns where it never does; checked first."),
-        Key(
-            "rollout",
-            percent,
-            "100",
-            "Percent of readers the policy applies to, chosen by a hash of their pseudonymous id; the rest are "
-            'observed (their events say `mode = "observe"`).',
-        ),
-        Key(
-            "exempt_timeout",
-            seconds,
-            "1",
-            "Seconds the site's `exempt` hook (set in code) may take; a slower answer counts as exempt, so the "
-            "reader gets the page unasked, and is logged once.",
-        ),
-        *options_in("policy"),
-    ),
+    (*described(Policy), *options_in("policy")),
 )
 RULES = Section(
     "policy.rules",
     "Per-section settings, `[[policy.rules]]` tables; for each page the first rule whose `path` matches wins, "
     "and what it does not set comes from `[policy]`. A rule's mode also wins over an A/B variant's.",
-    (
-        Key("path", pattern, "(required)", 'A path pattern such as "/news/*".'),
-        Key("mode", mode, "(inherited)", "The mode on these pages."),
-        Key("network_mode", mode, "(inherited)", "The mode for network-level blocking on these pages."),
-        Key("free_page_views", count, "(inherited)", "Free page views on these pages."),
-        Key("meter", meter, "(inherited)", "When those free page views start again."),
-        Key("dismiss_cooldown", duration, "(inherited)", "How long a dismissal lasts on these pages."),
-    ),
+    described(Rule),
     array=True,
 )
 VARIANTS = Section(
@@ -285,11 +178,7 @@ VARIANTS = Section(
     "id (so they keep it while the id lives, 30 days), in proportion to the weights; every event records it. "
     "A variant may change the mode and any message text: `[policy.variants.message]` (and "
     "`[policy.variants.message.locales.de]`) take the keys of `[message]`.",
-    (
-        Key("name", name, "(required)", "The variant's name, as events and the report show it."),
-        Key("weight", weight, "1", "Its share relative to the other variants' weights."),
-        Key("mode", mode, "(the policy's)", "The mode readers in this variant meet."),
-    ),
+    described(Variant),
     array=True,
 )
 MESSAGE = Section(
@@ -325,7 +214,7 @@ CTAS = Section(
     (
         Key("label", text, "(required)", 'The button\'s text, such as "Subscribe".'),
         Key("url", url, "(required)", "Where it leads: a path on this site or an https address on an allowed host."),
-        Key("name", name, "(from the label)", "The name events record."),
+        Key("name", short_name, "(from the label)", "The name events record."),
     ),
     array=True,
 )
@@ -734,7 +623,8 @@ def reference() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "<!-- Generated from adguard_mw/options.py and config.py by scripts/config_reference.py; do not edit. -->",
+        "<!-- Generated from adguard_mw/options.py, policy.py and config.py by scripts/config_reference.py; "
+        "do not edit. -->",
         "",
         "`adguard-mw.toml` configures the middleware without code: `AdGuardMiddleware.from_config(app, path)` "
         f"reads it (or the file named by `{ENV_PATH}`). Check a file with `adguard-mw check-config FILE` and "

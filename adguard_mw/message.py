@@ -251,7 +251,7 @@ class MessageRenderer:
             lstrip_blocks=True,
             auto_reload=False,  # the templates do not change while it runs: no stat() per render
         )
-        self._rendered: dict[tuple[Any, ...], tuple[str, tuple[bytes, ...]]] = {}
+        self._rendered: dict[tuple[Any, ...], tuple[bytes, ...]] = {}
         self._rendered_chars = 0
         self._known: set[Message] = set()
         self._targets: list[tuple[str, str]] = []
@@ -343,27 +343,6 @@ class MessageRenderer:
             ctas.append({"label": cta.label, "name": cta.name, "url": cta.url, "index": index, "href": href})
         return ctas
 
-    def render(
-        self,
-        template: str,
-        *,
-        client: ClientFacts,
-        kind: str | None,
-        message: Message | None = None,
-        locale: str | None = None,
-        **context: Any,
-    ) -> str:
-        """Render once per kind of reader, then reuse: only the page's path and the CSP nonces vary per request.
-
-        `locale` and `message` choose what to show (by default the default locale's message; a `message` of
-        another locale, an A/B variant say, must have been registered). `cta_url`, when given, is the address
-        that counts a call to action before redirecting to it: CTA links go to `{cta_url}?to={index}`.
-        """
-        page, _, varying = self._cached(template, client, kind, message, locale, context)
-        for name, value in varying.items():
-            page = page.replace(_marker(name), value)
-        return page
-
     def render_bytes(
         self,
         template: str,
@@ -374,14 +353,24 @@ class MessageRenderer:
         locale: str | None = None,
         **context: Any,
     ) -> bytes:
-        """`render(...)` in UTF-8, for a response: the cached page is kept already encoded and cut at its
-        per-request values, so a message page costs a join, not a search and an encoding of ~13 KB per request."""
-        _, parts, varying = self._cached(template, client, kind, message, locale, context)
+        """Render once per kind of reader, then reuse: only the page's path and the CSP nonces vary per request.
+        In UTF-8, for a response: the cached page is kept encoded and cut at its per-request values, so a message
+        page costs a join, not a search and an encoding of ~13 KB per request.
+
+        `locale` and `message` choose what to show (by default the default locale's message; a `message` of
+        another locale, an A/B variant say, must have been registered). `cta_url`, when given, is the address
+        that counts a call to action before redirecting to it: CTA links go to `{cta_url}?to={index}`.
+        """
+        parts, varying = self._cached(template, client, kind, message, locale, context)
         if len(parts) == 1:
             return parts[0]
         return b"".join(
             [part if number % 2 == 0 else varying[part.decode()].encode() for number, part in enumerate(parts)]
         )
+
+    def render(self, template: str, /, **arguments: Any) -> str:
+        """`render_bytes(template, **arguments)` as text: a fragment, or a part of a page made elsewhere."""
+        return self.render_bytes(template, **arguments).decode()
 
     def _cached(
         self,
@@ -391,9 +380,9 @@ class MessageRenderer:
         message: Message | None,
         locale: str | None,
         context: dict[str, Any],
-    ) -> tuple[str, tuple[bytes, ...], dict[str, str]]:
-        """The page with markers for the per-request values, as text and as UTF-8 parts (text, marker name, text,
-        ...), and those values escaped."""
+    ) -> tuple[tuple[bytes, ...], dict[str, str]]:
+        """The page as UTF-8 parts cut at the per-request values (text, marker name, text, ...), and those values
+        escaped."""
         locale, message = self._select(message, locale)
         varying = {key: str(escape(context.pop(key))) for key in _PER_REQUEST if context.get(key) is not None}
         family = steps_family(client)  # all the steps depend on
@@ -406,15 +395,14 @@ class MessageRenderer:
             page = self._env.get_template(template).render(**values, **context, **markers)
             parts = tuple(part.encode() for part in _MARKERS.split(page))
             # A bound, not an LRU: the set of kinds of readers is small. The context holds URLs made from the
-            # request's mount point (the reader's text under Mount("/{lang}")), so the bound is in characters too
-            # (the encoded copy counts as much again).
-            size = 2 * len(page) + sum(len(str(value)) for value in context.values())
+            # request's mount point (the reader's text under Mount("/{lang}")), so the bound is in characters too.
+            size = len(page) + sum(len(str(value)) for value in context.values())
             if len(self._rendered) >= 256 or self._rendered_chars + size > _RENDERED_CHARS:
                 self._rendered.clear()
                 self._rendered_chars = 0
-            entry = self._rendered[key] = (page, parts)
+            entry = self._rendered[key] = parts
             self._rendered_chars += size
-        return entry[0], entry[1], varying
+        return entry, varying
 
     def preview_page(
         self,

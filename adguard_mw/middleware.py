@@ -2,28 +2,24 @@
 
 Pure ASGI, so it costs almost nothing: non-HTTP scopes, non-GET requests and every non-HTML response pass
 straight through, and the cookie is read only when an HTML page is about to be sent. Requests under the
-middleware's own neutral path prefix are answered here without calling the app.
+middleware's own neutral path prefix are answered here without calling the app. Read top to bottom: the parts
+it is built from, the entry point (`__call__`), then what each HTML page gets (`_rewrite_page`).
 """
 
 from __future__ import annotations
 
-import inspect
 import os
-import random
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any, Literal
 
-from markupsafe import Markup
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
-from ._faults import log_build_error
 from .assets import Assets
-from .clients import describe_client
-from .csp import allows_inline, csp_nonce
+from .building import AnyASGIApp, Buildable
+from .detector_tag import DetectorTag, same_for_all
 from .editorial import Editorial
 from .editorial import build as _build_editorial
 from .endpoints import Endpoints
@@ -33,54 +29,35 @@ from .injector import Headers, HtmlRewriter, Rewrite, stopped_by_us
 from .live_preview import SCOPE_KEY as PREVIEWING
 from .live_preview import LivePreview
 from .message import Message, MessageRenderer, Messages
+from .message_page import CACHE_HEADERS, MessagePages
 from .names import Names
 from .navigation import Navigation
 from .options import MIN_KEY_LENGTH as MIN_KEY_LENGTH  # importable from here as before
-from .options import Options, did_you_mean, known_options
+from .options import Options
 from .origins import SiteOrigins
-from .policy import NOTHING, Decision, Mode, Policy, decide, is_crawler
+from .pageview import SILENCE_GRACE as SILENCE_GRACE  # read (and shortened by tests) in pageview.py
+from .pageview import PageViews
+from .policy import Decision, Mode, Policy
 from .previewed import PreviewAs
-from .reload import Reloader
-from .silence import GRACE, account
-from .state import StateCookie, Verdict, VisitorState
-from .story import wall_in_page
+from .request_headers import header, is_navigation
+from .request_headers import header_bytes as _header_bytes
+from .request_headers import local_path as _local_path
+from .state import StateCookie, VisitorState
 from .theme import Theme
-from .urls import attribute, url_path
 
-# Any ASGI app. Frameworks spell the ASGI types their own way (Litestar and Quart use TypedDicts), and a callable
-# that takes a TypedDict scope is not a Starlette ASGIApp to a type checker, though it is the same thing at run time.
-AnyASGIApp = Callable[..., Awaitable[None]]
 # Set on every scope we handle, so a second instance further in never acts again; its value is this deployment's
 # page API name, for the site's templates and code (`adguard_mw.page_api_name(request)`, page-api.md).
 SCOPE_FLAG = "adguard_mw"
-SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test can shorten it for this module
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
-_PREVIEWED = ((b"cache-control", b"no-store"), (b"vary", b"Cookie"), (b"x-robots-tag", b"noindex"))
-# A page shaped by the reader's cookie drops the app's caching and validators: no cache may keep it for others.
-_CACHE_HEADERS = frozenset({b"cache-control", b"expires", b"etag", b"last-modified"})
 
 
-class _SaysWhyItCannotStart(type):
-    """Starlette and FastAPI build middleware on the first request, where a wrong keyword or value becomes a 500 on
-    every request and a traceback far from the cause. Building the middleware logs the mistake in one line first,
-    and a misspelt keyword is named with the nearest real one instead of Python's bare `unexpected keyword`."""
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        try:
-            _reject_unknown_keywords(cls, kwargs)
-            return super().__call__(*args, **kwargs)
-        except (TypeError, ValueError) as exc:
-            log_build_error(exc)
-            raise
-
-
-class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
+class AdGuardMiddleware(Buildable):
     """Detects ad blockers with an injected script and asks blocking readers for support, per the policy.
 
     `secret_key` is one key or a list, oldest to newest: cookies are signed with the newest and accepted from
     any, so keys rotate without resetting readers. The neutral names of our URLs, cookie and markup derive from
     `name_seed` (by default the oldest key), so they stay stable while keys are added. Every keyword is described
-    (checked, defaulted, documented) once, in options.py.
+    (checked, defaulted, documented) once, in options.py; `from_config` and `check` are in building.py.
     """
 
     def __init__(
@@ -149,10 +126,9 @@ class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
             self.events.sinks.append(process_sink())
             self._metrics = MetricsEndpoint()
         self.watch_silence = options.watch_silence
-        # With a consent cookie, only page views of readers who consented can count (and set a cookie).
-        consent_cookie = options.consent_cookie
-        self._consent_needle = f"{consent_cookie}=".encode() if consent_cookie is not None else None
         self.beacon = options.beacon
+        self.views = PageViews(self.cookie, self.events, options)
+        self.messages = MessagePages(self.names, self.views, render_message=options.render_message)
         origins = SiteOrigins(options.trusted_origins, options.forwarded_allow_ips)
         navigate = Navigation(self) if options.beacon else None  # without a beacon nothing leaves the page
         self.endpoints = Endpoints(
@@ -166,8 +142,9 @@ class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
             exempted=_exempted,
         )
         self.live_preview = LivePreview(list(options.secret_key), self.names)
-        self._plain_tag = self.detector_tag("", None).encode()
-        self.reloader: Reloader | None = None
+        self.tags = DetectorTag(self.names, self._editorial.assets, watch_silence=options.watch_silence)
+        self._plain_tag = self.tags.plain
+        self.reloader = None  # from_config sets one when the file is watched
 
     def build_editorial(self, **options: Any) -> Editorial:
         """Check and build everything editors own (`options.EDITORIAL`; those not given take their defaults, the
@@ -200,37 +177,6 @@ class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
     @property
     def assets(self) -> Assets:
         return self._editorial.assets
-
-    @classmethod
-    def from_config(
-        cls, app: AnyASGIApp, path: str | os.PathLike[str] | None = None, /, **overrides: Any
-    ) -> AdGuardMiddleware:
-        """Settings from an `adguard-mw.toml` (or the file named by ADGUARD_MW_CONFIG); keywords override them."""
-        from .config import load_settings
-
-        try:
-            known_options(overrides)
-            settings = load_settings(path)
-            middleware = cls(app, **{**settings.options, **overrides})
-        except (ValueError, TypeError) as exc:
-            log_build_error(exc)
-            raise
-        if settings.watch or settings.signal:
-            middleware.reloader = Reloader(middleware, settings, overrides)
-        return middleware
-
-    @classmethod
-    def check(cls, path: str | os.PathLike[str] | None = None, /, **options: Any) -> None:
-        """Raise now what building the middleware would raise later, for frameworks that build it lazily (on the
-        first request or lifespan event): `AdGuardMiddleware.check(CONFIG)` checks the file as `from_config` reads
-        it; `AdGuardMiddleware.check(secret_key=..., policy=...)` checks the constructor's keywords."""
-        known_options(options)  # a misspelt keyword gets a "did you mean", not Python's bare TypeError
-        if "secret_key" in options:
-            cls(_unused_app, **options)
-        else:
-            from .config import load_settings
-
-            cls(_unused_app, **{**load_settings(path).options, **options, "events": None})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or SCOPE_FLAG in scope:
@@ -278,264 +224,52 @@ class AdGuardMiddleware(metaclass=_SaysWhyItCannotStart):
         return send_or_rewrite
 
     def detector_tag(self, root_path: str, nonce: str | None) -> str:
-        """The tag we insert; `root_path` comes from the request, so every value goes through `urls` and escaping."""
-        nonce_attr = f' nonce="{attribute(nonce)}"' if nonce else ""
-        version = self.names.version(self.assets.detector.version)
-        src = attribute(f"{self._url(root_path, self.names.script)}?{version}")
-        tag = f'<script src="{src}" defer{nonce_attr}></script>'
-        if self.watch_silence:
-            # Only a browser without JavaScript loads this: it tells us a silent detector is not a blocked one.
-            href = attribute(self._url(root_path, self.names.fallback))
-            tag += f'<noscript><link rel="stylesheet" href="{href}"></noscript>'
-        return tag
+        """The tag we insert (detector_tag.py)."""
+        return self.tags.make(root_path, nonce, self.assets)
 
     async def _rewrite_page(self, scope: Scope, path: str, headers: Headers) -> Rewrite | None:
         """Called once an HTML page's headers are known: what to insert, or which page to serve instead."""
         editorial = self._editorial  # one reading: a reload mid-request changes nothing for this page
         previewing: PreviewAs | None = scope.get(PREVIEWING)
         if previewing is not None:
-            return self._preview(scope, path, previewing, headers, editorial)
-        if self.gpc == "skip" and _header(scope, b"sec-gpc") == "1":
+            return self.messages.preview(scope, path, previewing, headers, editorial)
+        if self.gpc == "skip" and header(scope, b"sec-gpc") == "1":
             # The site chose to leave Global Privacy Control readers alone: no cookie read or written, no event,
             # never asked. The page gets the same tag as everyone (so a shared cache never keeps a tag-less copy).
-            return Rewrite(insert=self._tag_for(scope, headers, editorial, path))
-        sampled = self._sampled()
-        needs_state = sampled or editorial.may_ask or self.watch_silence
-        state = self._read_state(scope) if needs_state else None
+            return Rewrite(insert=self.tags.for_page(scope, headers, editorial, path))
+        views, watching = self.views, self.watch_silence
+        sampled = views.sampled()
+        state = views.read_state(scope) if sampled or editorial.may_ask or watching else None
         added: list[tuple[bytes, bytes]] = []
-        watch = self.watch_silence and _is_navigation(scope) and self._may_watch(scope)
-        state, changed, decision = await self.page_view(scope, path, state, editorial, sampled=sampled, watch=watch)
+        watch = watching and is_navigation(scope) and views.may_watch(scope)
+        state, changed, decision = await views.page_view(scope, path, state, editorial, sampled=sampled, watch=watch)
         if changed and state is not None:
             https = scope["scheme"] == "https"
             added.append(self.cookie.set_cookie_header(state, https=https))
             if not self.cookie.companion_current(_header_bytes(scope, b"cookie"), state):
                 added.append(self.cookie.set_companion_header(state, https=https))
-        tag = self._tag_for(scope, headers, editorial, path)
+        tag = self.tags.for_page(scope, headers, editorial, path)
         if not self.beacon:
-            tag += self._local_message(scope, path, headers, editorial)
+            tag += self.messages.hidden(scope, path, headers, editorial)
         if decision.show is None and not added:
             # The same for every reader: the page stays cacheable as the app says.
-            return _same_for_all(tag) if tag is self._plain_tag else Rewrite(insert=tag)
+            return same_for_all(tag) if tag is self._plain_tag else Rewrite(insert=tag)
         added.extend(_PRIVATE)
         if decision.show is None:
-            return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
-        return self._message(scope, path, decision.show, state, tag, headers, added, editorial)
+            return Rewrite(insert=tag, add_headers=added, remove_headers=CACHE_HEADERS)
+        return self.messages.serve(scope, path, decision.show, state, tag, headers, added, editorial)
 
     async def page_view(
         self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial, *, sampled: bool, watch: bool
     ) -> tuple[VisitorState | None, bool, Decision]:
-        """One page view of `path`, a full load or a client-side navigation (navigation.py): the silence account
-        (when `watch`), the policy's decision with the exempt hook, the page_view event (when `sampled`). Returns
-        the new state, whether it changed, and the decision."""
-        now = int(time.time())
-        changed = False
-        if watch:
-            before = state
-            state, silenced = account(state, now, grace=SILENCE_GRACE)
-            changed = state is not before
-            if silenced and state is not None:
-                previous = before.verdict.value if before is not None and before.verdict is not None else None
-                fields = self._fields(scope, state, path, editorial)
-                signals = {"detector": Verdict.BLOCKED.value}
-                self.events.emit(
-                    "verdict", verdict="blocked", kind=state.kind, signals=signals, previous=previous, **fields
-                )
-        decision = decide(editorial.policy, state, path, now) if self.beacon else NOTHING
-        if decision.show is not None and not await self._may_ask(scope, path, state, editorial):
-            decision = NOTHING
-        if sampled:
-            verdict = state.verdict.value if state is not None and state.verdict is not None else None
-            kind = state.kind if state is not None else None
-            fields = self._fields(scope, state, path, editorial)
-            fields["verdict"], fields["kind"], fields["sample_rate"] = verdict, kind, self.sample_rate
-            self.events.put("page_view", fields)  # a dict of its own: no copy into keywords and back
-        if decision.state is not None:
-            state, changed = decision.state, True
-        return state, changed, decision
-
-    def _tag_for(self, scope: Scope, headers: Headers, editorial: Editorial, path: str) -> bytes:
-        root_path = scope.get("root_path", "")
-        nonce = csp_nonce(headers)
-        tag = self._plain_tag if not root_path and nonce is None else self.detector_tag(root_path, nonce).encode()
-        if editorial.paywall and self._may_wall(editorial.policy, path):
-            tag += editorial.paywall
-        return tag
-
-    @staticmethod
-    def _may_wall(policy: Policy, path: str) -> bool:
-        """Whether a hard wall can hide this page from some reader: then crawlers are told so (no cloaking)."""
-        if not policy.covers(path):
-            return False
-        rule = policy.rule_for(path)
-        if rule is not None and rule.mode is not None:
-            return rule.mode is Mode.HARD
-        return policy.mode is Mode.HARD or any(variant.mode is Mode.HARD for variant in policy.variants)
-
-    def _local_message(self, scope: Scope, path: str, headers: Headers, editorial: Editorial) -> bytes:
-        """Without the beacon the page itself decides: every page in scope carries the (hidden) message."""
-        policy = editorial.policy
-        if not policy.covers(path):
-            return b""
-        settings = policy.effective(path, None)
-        if settings.mode is Mode.OBSERVE:
-            return b""
-        context = self._context(scope, path, settings.mode, None, headers, editorial)
-        context["cooldown"] = settings.dismiss_cooldown
-        return editorial.renderer.render_bytes("overlay.html", **context)
-
-    def _context(
-        self, scope: Scope, path: str, mode: Mode, state: VisitorState | None, headers: Headers, editorial: Editorial
-    ) -> dict[str, Any]:
-        root_path = scope.get("root_path", "")
-        assets = editorial.assets
-        visitor = state.visitor_id if state is not None else None
-        locale, message = editorial.message_for(
-            editorial.policy.variant_for(visitor), _header(scope, b"accept-language")
-        )
-        urls = _message_urls(self.names, root_path, assets.stylesheet.version, assets.message_script.version)
-        return {
-            "message": message,
-            "locale": locale,
-            "cta_url": urls[0],
-            "mode": mode.value,
-            "css": self.names.css_class,
-            "next": url_path("", path),  # a URL like the others; "check again" decodes and resolves it
-            "check_url": urls[1],
-            "stylesheet_url": urls[2],
-            "message_url": urls[3],
-            # Inline with the page where its policy allows, so that blocking a request cannot hide the message.
-            "page_style": assets.inline_style if allows_inline(headers, "style-src") else None,
-            "page_script": assets.inline_message_script if allows_inline(headers, "script-src") else None,
-            "data": self.names.data,
-            "seen_url": urls[4],
-            "dismiss_url": urls[5],
-            "client": describe_client(_header(scope, b"user-agent"), _header(scope, b"sec-ch-ua")),
-            "kind": state.kind if state is not None else None,
-            "nonce": csp_nonce(headers),  # the page's policy stays in force: our tags carry its nonces
-            "style_nonce": csp_nonce(headers, "style-src"),
-        }
+        """One page view, a full load or a client-side navigation (pageview.py)."""
+        return await self.views.page_view(scope, path, state, editorial, sampled=sampled, watch=watch)
 
     def message_fragment(
-        self,
-        scope: Scope,
-        path: str,
-        mode: Mode,
-        state: VisitorState | None,
-        editorial: Editorial,
-        *,
-        counted: bool,
+        self, scope: Scope, path: str, mode: Mode, state: VisitorState | None, editorial: Editorial, *, counted: bool
     ) -> dict[str, str]:
-        """The message for a client-side navigation (navigation.py): the same panel, by the same templates, for the
-        page script to put in place; the hard wall wrapped as a layer over the whole page. With the stylesheet's
-        URL, since the page may not have it yet."""
-        context = self._context(scope, path, mode, state, [], editorial)
-        if counted:
-            fields = self._fields(scope, state, path, editorial)
-            self.events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
-            if mode is Mode.HARD:  # nothing of the page can be reached around it: shown as surely as a wall
-                self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
-        html = editorial.renderer.render("layer.html" if mode is Mode.HARD else "panel.html", **context)
-        return {"html": html, "style": context["stylesheet_url"]}
-
-    def _sampled(self) -> bool:
-        """Whether this page view is one of the sampled ones (page_view events)."""
-        return self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
-
-    def _message(
-        self,
-        scope: Scope,
-        path: str,
-        mode: Mode,
-        state: VisitorState | None,
-        tag: bytes,
-        headers: Headers,
-        added: list[tuple[bytes, bytes]],
-        editorial: Editorial,
-    ) -> Rewrite:
-        context = self._context(scope, path, mode, state, headers, editorial)
-        fields = self._fields(scope, state, path, editorial)
-        self.events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
-        if self.render_message == "site" and mode is not Mode.HARD:  # the site shows it, told by the page API
-            return Rewrite(insert=tag, add_headers=added, remove_headers=_CACHE_HEADERS)
-        if mode is Mode.HARD:
-            # The wall replaces the page: it is on screen as surely as the page would have been.
-            self.events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
-        return self._show(mode, context, tag, added, editorial)
-
-    def _preview(self, scope: Scope, path: str, seen: PreviewAs, headers: Headers, editorial: Editorial) -> Rewrite:
-        """An editor's preview of this page as a blocked reader (live_preview.py): nothing recorded or cached."""
-        names = {variant.name for variant in editorial.policy.variants}
-        messages = editorial.messages_for(seen.variant if seen.variant in names else None)
-        if seen.locale is not None and seen.locale in messages:
-            locale, message = seen.locale.lower(), messages[seen.locale]
-        else:
-            locale, message = messages.choose(_header(scope, b"accept-language"))
-        context = self._context(scope, path, seen.mode, None, headers, editorial)
-        # No CTA counting (links go straight to their targets); the message's posts are answered by live_preview.
-        context.update(message=message, locale=locale, kind=seen.kind, cta_url=None)
-        # No detector: in the editor's browser it would find no blocker and take the message away.
-        return self._show(seen.mode, context, b"", list(_PREVIEWED), editorial)
-
-    def _show(
-        self, mode: Mode, context: dict[str, Any], tag: bytes, added: list[tuple[bytes, bytes]], editorial: Editorial
-    ) -> Rewrite:
-        """The message in `mode` on this page: a wall for `hard`, else inserted with the tag."""
-        renderer = editorial.renderer
-        if mode is Mode.HARD:
-            page = renderer.render_bytes("wall.html", detector_tag=Markup(tag.decode()), **context)
-            if editorial.story_selector is None:
-                return Rewrite(replace_body=page, add_headers=added)
-            # Inside the site's own page, the story taken out (story.py); the whole-page wall if that fails.
-            in_page = partial(
-                wall_in_page,
-                selector=editorial.story_selector,
-                head=renderer.render("wall_head.html", detector_tag=Markup(tag.decode()), **context),
-                panel=renderer.render("panel.html", **context),
-            )
-            return Rewrite(replace_body=page, whole_page=in_page, add_headers=added, remove_headers=_CACHE_HEADERS)
-        overlay = renderer.render_bytes("overlay.html", **context)
-        return Rewrite(insert=tag + overlay, add_headers=added, remove_headers=_CACHE_HEADERS)
-
-    def _may_watch(self, scope: Scope) -> bool:
-        """Whether this page view can count toward a silence: a page the reader opened (the caller knows), in a
-        browser that may run the detector; never a prefetch or prerender or a crawler."""
-        if is_crawler(_header(scope, b"user-agent")):
-            return False
-        headers: dict[bytes, bytes] = scope[_HEADERS_KEY]  # indexed by _is_navigation
-        if self._consent_needle is not None and self._consent_needle not in headers.get(b"cookie", b""):
-            return False  # no consent yet: the check does not run, and nothing may be stored
-        purpose = headers.get(b"sec-purpose") or headers.get(b"purpose") or headers.get(b"x-moz")
-        return purpose is None or (b"prefetch" not in purpose and b"prerender" not in purpose)
-
-    def _fields(self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial) -> dict[str, Any]:
-        anonymous = _header(scope, b"sec-gpc") == "1"  # Global Privacy Control: counted, never with an id
-        return editorial.event_fields(
-            state.visitor_id if state is not None and not anonymous else None,
-            path,
-            user_agent=_header(scope, b"user-agent"),
-            accept_language=_header(scope, b"accept-language"),
-            brands=_header(scope, b"sec-ch-ua"),
-        )
-
-    def _read_state(self, scope: Scope) -> VisitorState | None:
-        cookie = _header_bytes(scope, b"cookie")
-        if not cookie or not self.cookie.carried_by(cookie):
-            return None  # no verification work at all for readers without our cookie
-        return self.cookie.load(cookie)
-
-    async def _may_ask(self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial) -> bool:
-        """Crawlers and exempted readers (subscribers, say) are never asked; a failing hook counts as exempt."""
-        reason = None
-        if is_crawler(_header(scope, b"user-agent")):
-            reason = "crawler"
-        elif editorial.policy.exempt is not None:
-            reason = "hook" if await _exempted(editorial.policy, scope) else None
-        if reason is not None:
-            self.events.emit("exempted", reason=reason, **self._fields(scope, state, path, editorial))
-        return reason is None
-
-    def _url(self, root_path: str, name: str) -> str:
-        return url_path(root_path, f"{self.names.prefix}/{name}")
+        """The message for a client-side navigation (message_page.py)."""
+        return self.messages.fragment(scope, path, mode, state, editorial, counted=counted)
 
 
 def page_api_name(request: Request | Scope) -> str | None:
@@ -556,91 +290,3 @@ def _declares_html(start: ASGIMessage) -> bool:
             kind: bytes = value[:21].lower()
             return kind.startswith(b"text/html") or kind == b"application/xhtml+xml"
     return False
-
-
-def _message_urls(names: Names, root_path: str, stylesheet: str, script: str) -> tuple[str, ...]:
-    """The URLs a message links to under this mount point, made once per mount point (it is the reader's text
-    under `Mount("/{lang}")`: only short ones are kept, at most 64 of them)."""
-    if len(root_path) > 128:
-        return _message_urls_for.__wrapped__(names, root_path, stylesheet, script)
-    return _message_urls_for(names, root_path, stylesheet, script)
-
-
-@lru_cache(maxsize=64)
-def _message_urls_for(names: Names, root_path: str, stylesheet: str, script: str) -> tuple[str, ...]:
-    def url(name: str) -> str:
-        return url_path(root_path, f"{names.prefix}/{name}")
-
-    return (
-        url(names.follow),
-        url(names.recheck),
-        f"{url(names.stylesheet)}?{names.version(stylesheet)}",
-        f"{url(names.message_script)}?{names.version(script)}",
-        url(names.seen),
-        url(names.dismiss),
-    )
-
-
-@lru_cache(maxsize=4)  # the plain tag (a reload may make a new one)
-def _same_for_all(tag: bytes) -> Rewrite:
-    """The rewrite of a page edited alike for every reader, made once per tag."""
-    return Rewrite(insert=tag)
-
-
-def _is_navigation(scope: Scope) -> bool:
-    """A page the reader opened, not HTML fetched by a script or an icon request.
-
-    Browsers say so in `Sec-Fetch-Dest`, but only to secure origins; elsewhere a navigation is the request that
-    asks for HTML first.
-    """
-    destination = _header(scope, b"sec-fetch-dest")
-    if destination:
-        return destination == "document"
-    return _header(scope, b"accept").startswith("text/html")
-
-
-_HEADERS_KEY = "adguard_mw.headers"
-
-
-def _header_bytes(scope: Scope, name: bytes) -> bytes:
-    """A request header by its lower-case name. A page asks for several: they are indexed once per request."""
-    headers: dict[bytes, bytes] | None = scope.get(_HEADERS_KEY)
-    if headers is None:
-        headers = {}
-        for key, value in scope["headers"]:
-            if key == b"cookie" and key in headers:
-                headers[key] += b"; " + value  # HTTP/2 sends cookies in crumbs, one header each: read them all
-            else:
-                headers.setdefault(key, value)  # the first of other repeated headers
-        scope[_HEADERS_KEY] = headers
-    return headers.get(name, b"")
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    return _header_bytes(scope, name).decode("latin-1")
-
-
-def _local_path(scope: Scope) -> str:
-    """The path below the app's mount point: servers may or may not include `root_path` in `path`."""
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    if root_path and path.startswith(root_path):
-        return path[len(root_path) :] or "/"
-    return path
-
-
-def _reject_unknown_keywords(cls: type, kwargs: Mapping[str, object]) -> None:
-    parameters = inspect.signature(cls.__init__).parameters  # type: ignore[misc]  # the class's own, not an instance's
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return  # a subclass that takes any keyword checks its own
-    known = [name for name in parameters if name not in ("self", "app")]
-    for name in kwargs:
-        if name not in known:
-            raise TypeError(
-                f"adguard_mw: AdGuardMiddleware has no option {name!r}; {did_you_mean(name, known)}"
-                "the options are listed in docs/configuration.md"
-            )
-
-
-async def _unused_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover - never called
-    raise RuntimeError("AdGuardMiddleware.check builds the middleware only to check it")

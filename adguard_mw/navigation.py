@@ -3,7 +3,7 @@
 Single-page apps change the page with the History API and never ask the server for HTML again. The page script
 (static/message.js) posts each new path here, in one small same-origin JSON request to this deployment's own
 endpoint (`Names.navigate`), with a one-time value the answer must echo. The server counts the view exactly as it
-counts a full load (the silence account, the meter, the page_view event: `AdGuardMiddleware.page_view`), decides
+counts a full load (the silence account, the meter, the page_view event: `PageViews.page_view`), decides
 with the same rules (paths, the exempt hook, crawlers), updates the signed cookie, and answers what to show, with
 the message's markup rendered by the same templates. Nothing the page says decides anything: it names a path.
 
@@ -26,7 +26,8 @@ from .urls import is_local_path, url_path
 if TYPE_CHECKING:
     from .editorial import Editorial
     from .endpoints import Endpoints
-    from .policy import Decision, Mode
+    from .pageview import PageViews
+    from .policy import Mode
     from .state import StateCookie, VisitorState
 
 
@@ -41,25 +42,15 @@ class Pages(Protocol):
     @property
     def gpc(self) -> str: ...
     @property
-    def watch_silence(self) -> bool: ...
-    @property
     def render_message(self) -> str: ...
     @property
     def editorial(self) -> Editorial: ...
-
-    async def page_view(
-        self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial, *, sampled: bool, watch: bool
-    ) -> tuple[VisitorState | None, bool, Decision]: ...
+    @property
+    def views(self) -> PageViews: ...
 
     def message_fragment(
         self, scope: Scope, path: str, mode: Mode, state: VisitorState | None, editorial: Editorial, *, counted: bool
     ) -> dict[str, str]: ...
-
-    def _read_state(self, scope: Scope) -> VisitorState | None: ...
-
-    def _may_watch(self, scope: Scope) -> bool: ...
-
-    def _sampled(self) -> bool: ...
 
 
 class Navigation:
@@ -89,10 +80,11 @@ class Navigation:
             # The exempt hook and the events see the page's path, as they would on a full load of it.
             page = {**scope, "path": url_path(scope.get("root_path", ""), path), "query_string": b""}
             page["raw_path"] = page["path"].encode()
-            state = mw._read_state(scope)
-            watch = not again and mw.watch_silence and mw._may_watch(page)
-            state, changed, decision = await mw.page_view(
-                page, path, state, editorial, sampled=not again and mw._sampled(), watch=watch
+            views = mw.views
+            state = views.read_state(scope)
+            watch = not again and views.watch and views.may_watch(page)
+            state, changed, decision = await views.page_view(
+                page, path, state, editorial, sampled=not again and views.sampled(), watch=watch
             )
             if again:  # a question, not a view: the meter does not move
                 changed = False

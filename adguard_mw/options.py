@@ -19,16 +19,17 @@ and run `python scripts/config_reference.py` (it writes docs/configuration.md an
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal
 
 from .assets import consent_name, one_consent
+from .checks import Invalid as Invalid  # raised by every check; importable from here as before
+from .checks import did_you_mean as did_you_mean
 from .events import EventLog, Record
 from .message import Message, Messages
 from .origins import SiteOrigins
@@ -40,36 +41,6 @@ KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_ur
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d+)?")
 _HOST = re.compile(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+")
-
-
-_WORDING = "{name} must be {allowed}, got {value!r}"
-
-
-class Invalid(Exception):
-    """Raised by a check with what is allowed; the caller names the option (or the file's key) and the value.
-
-    `wording` is how the constructor says it, for messages people already know; the file always says
-    `key = value is not allowed: <allowed>`."""
-
-    def __init__(
-        self,
-        allowed: str,
-        *,
-        error: type[Exception] = ValueError,
-        wording: str = "{name} must be {allowed}, got {value!r}",
-    ) -> None:
-        super().__init__(allowed)
-        self.allowed = allowed
-        self.error = error
-        self.wording = wording
-
-
-def did_you_mean(value: Any, allowed: Any) -> str:
-    """`did you mean 'soft'? ` for a near miss among `allowed`, else nothing; it goes first, where it is seen."""
-    if not isinstance(value, str):
-        return ""
-    close = difflib.get_close_matches(value, [str(a) for a in allowed if a], n=1, cutoff=0.7)
-    return f"did you mean {close[0]!r}? " if close else ""
 
 
 class _Required:
@@ -554,12 +525,14 @@ class Options:
         return (self.silent_detector or default) == "blocked"
 
 
-def known_options(given: Mapping[str, Any]) -> None:
-    """Raises TypeError for a keyword that is not an option, with the nearest name."""
-    unknown = sorted(set(given) - set(BY_NAME))
+def known_options(given: Mapping[str, Any], *, also: Iterable[str] = ()) -> None:
+    """Raises TypeError for a keyword that is not an option (nor one of `also`: a subclass's own keywords), with
+    the nearest name."""
+    known = [*BY_NAME, *(name for name in also if name not in BY_NAME and name != "self")]
+    unknown = sorted(set(given) - set(known))
     if unknown:
         raise TypeError(
-            f"adguard_mw: {unknown[0]!r} is not an option; {did_you_mean(unknown[0], BY_NAME)}"
+            f"adguard_mw: {unknown[0]!r} is not an option; {did_you_mean(unknown[0], known)}"
             f"options are {', '.join(BY_NAME)}"
         )
 

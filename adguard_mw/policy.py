@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
+from . import checks
+from .checks import Invalid, count, duration, member, pattern, patterns, percent, seconds
 from .state import Verdict, VisitorState
 
 
@@ -46,66 +48,70 @@ class Meter(StrEnum):
 
 DISMISSIBLE = frozenset({Mode.NOTICE, Mode.INSTRUCTIONS, Mode.SOFT})
 _STRENGTH = {Mode.OBSERVE: 0, Mode.NOTICE: 1, Mode.INSTRUCTIONS: 1, Mode.SOFT: 2, Mode.HARD: 3}
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _T = TypeVar("_T")
-_E = TypeVar("_E", bound=StrEnum)
 
 ExemptHook = Callable[[Request], bool | Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one field of `Policy`, `Rule` or `Variant` is checked and documented. The constructors check with it,
+    and config.py's `[policy]`, `[[policy.rules]]` and `[[policy.variants]]` tables are made from it."""
+
+    check: Callable[[Any], Any]  # the value as given (in code or in the file) -> the value used; raises Invalid
+    help: str
+    shown: str | None = None  # the default as the docs say it, when the value itself would not say it well
+
+
+REQUIRED: Any = object()  # the default of a setting that has none
+
+
+def setting(default: Any, check: Callable[[Any], Any], help: str, *, shown: str | None = None) -> Any:
+    """A field described by a `Setting`; `default=REQUIRED` for one that has none."""
+    metadata = {"setting": Setting(check, help, shown)}
+    return field(metadata=metadata) if default is REQUIRED else field(default=default, metadata=metadata)
+
+
+_mode, _meter = member(Mode), member(Meter)
+_MODES = ", ".join(f'`"{m.value}"`' for m in Mode)
+_METERS = ", ".join(f'`"{m.value}"`' for m in Meter)
+
+
+def _inherited(check: Callable[[Any], Any], help: str) -> Any:
+    return setting(None, check, help, shown="(inherited)")
+
+
+def _check_settings(record: Any, where: Callable[[str], str]) -> None:
+    """Checks (and converts) each described field; None stays for a field whose default is None (unset)."""
+    for described in dataclasses.fields(record):
+        about: Setting | None = described.metadata.get("setting")
+        value = getattr(record, described.name)
+        if about is None or (value is None and described.default is None):
+            continue
+        try:
+            object.__setattr__(record, described.name, about.check(value))
+        except Invalid as exc:
+            text = exc.wording.format(name=where(described.name), allowed=exc.allowed, value=value)
+            raise _fail(text) from None
 
 
 def _fail(what: str) -> ValueError:
     return ValueError(f"adguard_mw: policy {what}")
 
 
-def _check_choice(kind: type[_E], where: str, value: object) -> _E:
-    try:
-        return kind(value if isinstance(value, str) else repr(value))
-    except ValueError:
-        raise _fail(f"{where} {value!r} is not one of: {', '.join(choice.value for choice in kind)}") from None
-
-
-def _check_mode(where: str, value: object) -> Mode:
-    return _check_choice(Mode, where, value)
-
-
-def _check_meter(where: str, value: object) -> Meter:
-    return _check_choice(Meter, where, value)
-
-
-def _check_count(where: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise _fail(f"{where} must be a whole number >= 0, got {value!r}")
-    return value
-
-
-def _check_pattern(where: str, value: object) -> str:
-    if not isinstance(value, str) or not value.startswith("/"):
-        raise _fail(f"{where} must be a path pattern starting with '/' such as '/news/*', got {value!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class Rule:
     """Settings for the pages matching `path` (fnmatch: `*` matches across `/`); unset values are inherited."""
 
-    path: str
-    mode: Mode | None = None
-    network_mode: Mode | None = None
-    free_page_views: int | None = None
-    meter: Meter | None = None
-    dismiss_cooldown: int | None = None
+    path: str = setting(REQUIRED, pattern, 'A path pattern such as "/news/*".', shown="(required)")
+    mode: Mode | None = _inherited(_mode, "The mode on these pages.")
+    network_mode: Mode | None = _inherited(_mode, "The mode for network-level blocking on these pages.")
+    free_page_views: int | None = _inherited(count, "Free page views on these pages.")
+    meter: Meter | None = _inherited(_meter, "When those free page views start again.")
+    dismiss_cooldown: int | None = _inherited(duration, "How long a dismissal lasts on these pages.")
 
     def __post_init__(self) -> None:
-        _check_pattern("rule path", self.path)
-        where = f"rule {self.path!r}"
-        for key in ("mode", "network_mode"):
-            if getattr(self, key) is not None:
-                object.__setattr__(self, key, _check_mode(f"{where} {key}", getattr(self, key)))
-        for key in ("free_page_views", "dismiss_cooldown"):
-            if getattr(self, key) is not None:
-                _check_count(f"{where} {key}", getattr(self, key))
-        if self.meter is not None:
-            object.__setattr__(self, "meter", _check_meter(f"{where} meter", self.meter))
+        _check_settings(self, lambda key: "rule path" if key == "path" else f"rule {self.path!r} {key}")
 
 
 @dataclass(frozen=True)
@@ -116,18 +122,14 @@ class Variant:
     quiet); the variant's message, if any, is the middleware's business.
     """
 
-    name: str
-    weight: float = 1.0
-    mode: Mode | None = None
+    name: str = setting(
+        REQUIRED, checks.short_name, "The variant's name, as events and the report show it.", shown="(required)"
+    )
+    weight: float = setting(1.0, checks.weight, "Its share relative to the other variants' weights.", shown="1")
+    mode: Mode | None = setting(None, _mode, "The mode readers in this variant meet.", shown="(the policy's)")
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
-            raise _fail(f"variant name {self.name!r} must be 1 to 32 letters, digits, '_' or '-'")
-        weight = self.weight
-        if not isinstance(weight, int | float) or isinstance(weight, bool) or not weight > 0:
-            raise _fail(f"variant {self.name!r} weight must be a number above 0, got {weight!r}")
-        if self.mode is not None:
-            object.__setattr__(self, "mode", _check_mode(f"variant {self.name!r} mode", self.mode))
+        _check_settings(self, lambda key: "variant name" if key == "name" else f"variant {self.name!r} {key}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,22 +147,48 @@ class Effective:
 class Policy:
     """What the site owner decides. Every value is checked here, so a mistake fails at start-up in one line."""
 
-    mode: Mode = Mode.OBSERVE
+    mode: Mode = setting(
+        Mode.OBSERVE,
+        _mode,
+        f"{_MODES}: detect and log only, a banner, a banner with only the allow-list steps, a dismissible dialog, "
+        "or the message instead of the page. The hard wall replaces only a page the app answered with `200` and "
+        "HTML (the app always runs): a 404, a redirect or JSON under a walled path goes out as the app sent it.",
+    )
     # Readers behind a network filter (Pi-hole, a workplace proxy) cannot allow-list the site from their browser:
-    # by default they get a notice, never a wall. Never stronger than `mode`.
-    network_mode: Mode = Mode.NOTICE
-    free_page_views: int = 0  # page views a blocking reader gets before the message, per `meter` period
-    meter: Meter = Meter.VERDICT
-    dismiss_cooldown: int = 24 * 3600  # seconds a "continue" on a notice or soft message is remembered
-    verdict_ttl: int = 7 * 24 * 3600  # seconds after which a verdict is too old to act on
-    include: tuple[str, ...] = ("/*",)  # path patterns (fnmatch) where the message may appear
-    exclude: tuple[str, ...] = ()  # path patterns where it never does, checked first
+    # by default they get a notice, never a wall.
+    network_mode: Mode = setting(
+        Mode.NOTICE,
+        _mode,
+        "The mode for readers whose ads are filtered by their network (a DNS filter, a workplace proxy): they "
+        "cannot allow-list the site from their browser. Never stronger than `mode`.",
+    )
+    free_page_views: int = setting(0, count, "Page views a blocking reader gets before the message, per meter.")
+    meter: Meter = setting(Meter.VERDICT, _meter, f"{_METERS}: when the free page views start again (UTC periods).")
+    dismiss_cooldown: int = setting(
+        24 * 3600, duration, "How long a dismissed notice or dialog stays away.", shown='"24h"'
+    )
+    verdict_ttl: int = setting(7 * 24 * 3600, duration, "How old a verdict may be and still be acted on.", shown='"7d"')
+    include: tuple[str, ...] = setting(
+        ("/*",), patterns, "Path patterns where a message may appear (`*` matches anything)."
+    )
+    exclude: tuple[str, ...] = setting((), patterns, "Path patterns where it never does; checked first.")
     rules: tuple[Rule, ...] = ()  # per-section settings; the first rule whose path matches wins
-    rollout: float = 100.0  # percent of readers (by visitor id) the policy applies to; the others are observed
+    rollout: float = setting(
+        100.0,
+        percent,
+        "Percent of readers the policy applies to, chosen by a hash of their pseudonymous id; the rest are "
+        'observed (their events say `mode = "observe"`).',
+        shown="100",
+    )
     variants: tuple[Variant, ...] = ()  # A/B arms, split by weight
     exempt: ExemptHook | None = None  # e.g. subscribers or logged-in readers; sync or async
-    # Seconds the hook may take; a slower one counts as exempt (the page is not held up) and is logged once.
-    exempt_timeout: float = 1.0
+    exempt_timeout: float = setting(
+        1.0,
+        seconds,
+        "Seconds the site's `exempt` hook (set in code) may take; a slower answer counts as exempt, so the "
+        "reader gets the page unasked, and is logged once.",
+        shown="1",
+    )
     _include_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
     _exclude_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
     _rules_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
@@ -169,22 +197,10 @@ class Policy:
     modes: frozenset[Mode] = field(init=False, repr=False, compare=False, default=frozenset())
 
     def __post_init__(self) -> None:
-        for key in ("mode", "network_mode"):
-            object.__setattr__(self, key, _check_mode(key, getattr(self, key)))
-        object.__setattr__(self, "meter", _check_meter("meter", self.meter))
-        for key in ("free_page_views", "dismiss_cooldown", "verdict_ttl"):
-            _check_count(key, getattr(self, key))
-        for key in ("include", "exclude"):
-            patterns = getattr(self, key)
-            if isinstance(patterns, str) or not all(isinstance(p, str) and p.startswith("/") for p in patterns):
-                raise _fail(f"{key} must be a list of path patterns starting with '/', got {patterns!r}")
-            object.__setattr__(self, key, tuple(patterns))
+        _check_settings(self, str)
         if isinstance(self.rules, Rule) or not all(isinstance(rule, Rule) for rule in self.rules):
             raise _fail(f"rules must be a list of adguard_mw.Rule, got {self.rules!r}")
         object.__setattr__(self, "rules", tuple(self.rules))
-        rollout = self.rollout
-        if not isinstance(rollout, int | float) or isinstance(rollout, bool) or not 0 <= rollout <= 100:
-            raise _fail(f"rollout must be a percentage from 0 to 100, got {rollout!r}")
         if isinstance(self.variants, Variant) or not all(isinstance(v, Variant) for v in self.variants):
             raise _fail(f"variants must be a list of adguard_mw.Variant, got {self.variants!r}")
         names = [variant.name for variant in self.variants]
@@ -193,9 +209,6 @@ class Policy:
         object.__setattr__(self, "variants", tuple(self.variants))
         if self.exempt is not None and not callable(self.exempt):
             raise _fail(f"exempt must be a callable taking the request, got {self.exempt!r}")
-        timeout = self.exempt_timeout
-        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 60:
-            raise _fail(f"exempt_timeout must be a number of seconds above 0 and at most 60, got {timeout!r}")
         object.__setattr__(self, "_include_re", _compile(self.include))
         object.__setattr__(self, "_exclude_re", _compile(self.exclude))
         object.__setattr__(self, "_rules_re", _compile_rules(self.rules))
@@ -217,6 +230,15 @@ class Policy:
     def rule_for(self, path: str) -> Rule | None:
         match = self._rules_re.match(path) if self._rules_re is not None else None
         return self.rules[int(match.lastgroup[1:])] if match is not None and match.lastgroup else None
+
+    def may_wall(self, path: str) -> bool:
+        """Whether a hard wall can hide this page from some reader: then crawlers are told so (no cloaking)."""
+        if not self.covers(path):
+            return False
+        rule = self.rule_for(path)
+        if rule is not None and rule.mode is not None:
+            return rule.mode is Mode.HARD
+        return self.mode is Mode.HARD or any(variant.mode is Mode.HARD for variant in self.variants)
 
     def variant_for(self, visitor_id: str | None) -> Variant | None:
         """The reader's A/B arm: the same for as long as the visitor id lives."""

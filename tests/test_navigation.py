@@ -115,7 +115,7 @@ async def test_asking_again_counts_no_view_and_lets_a_subscriber_through(tmp_pat
 
 
 async def test_navigations_count_toward_a_silent_detector(monkeypatch: Any) -> None:
-    monkeypatch.setattr("adguard_mw.middleware.SILENCE_GRACE", 0)
+    monkeypatch.setattr("adguard_mw.pageview.SILENCE_GRACE", 0)
     app = wrapped(policy="soft")
     async with client(app) as c:
         await c.get("/news/1", headers={"Sec-Fetch-Dest": "document"})  # a report is now due

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,6 +61,25 @@ def test_the_import_time_check_names_a_misspelt_keyword_too(tmp_path: Path) -> N
     path.write_text("[site]\n")
     with pytest.raises(TypeError, match=r"'site_nam' is not an option; did you mean 'site_name'\?"):
         AdGuardMiddleware.from_config(bare_site(), path, site_nam="The Lantern")
+
+
+def test_a_subclass_keeps_its_own_keywords_and_misspelt_ones_are_still_named() -> None:
+    class WithAudience(AdGuardMiddleware):
+        def __init__(self, app: Any, *, audience: str = "all", **options: Any) -> None:
+            super().__init__(app, **options)
+            self.audience = audience
+
+    class Named(AdGuardMiddleware):
+        def __init__(self, app: Any, *, secret_key: str, audience: str = "all") -> None:
+            super().__init__(app, secret_key=secret_key)
+            self.audience = audience
+
+    assert WithAudience(bare_site(), secret_key=KEY, audience="members").audience == "members"
+    assert Named(bare_site(), secret_key=KEY, audience="members").audience == "members"
+    with pytest.raises(TypeError, match=r"^adguard_mw: 'audiense' is not an option; did you mean 'audience'\?"):
+        Named(bare_site(), secret_key=KEY, audiense="members")
+    with pytest.raises(TypeError, match="site_nam"):  # one that takes any keyword checks its own, or Python does
+        WithAudience(bare_site(), secret_key=KEY, site_nam="The Lantern")
 
 
 def test_a_misspelt_key_in_the_file_is_named_with_the_nearest_one(tmp_path: Path) -> None:

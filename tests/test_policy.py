@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
 
+from adguard_mw import config
 from adguard_mw.policy import Decision, Meter, Mode, Policy, Rule, Variant, decide, is_crawler, meter_period
 from adguard_mw.state import Verdict, VisitorState
 
@@ -86,8 +88,8 @@ def test_path_patterns(include: tuple[str, ...], exclude: tuple[str, ...], path:
     ("options", "message"),
     [
         ({"mode": "wall"}, "policy mode 'wall' is not one of: observe, notice, instructions, soft, hard"),
-        ({"free_page_views": -1}, "policy free_page_views must be a whole number >= 0, got -1"),
-        ({"dismiss_cooldown": 1.5}, "policy dismiss_cooldown must be a whole number >= 0, got 1.5"),
+        ({"free_page_views": -1}, "policy free_page_views must be a whole number, 0 or more, got -1"),
+        ({"dismiss_cooldown": 1.5}, 'policy dismiss_cooldown must be a duration such as "30m", "24h", "7d"'),
         ({"include": "/news/*"}, "policy include must be a list of path patterns starting with '/'"),
         ({"exclude": ["news"]}, "policy exclude must be a list of path patterns starting with '/'"),
         ({"exempt": "subscribers"}, "policy exempt must be a callable taking the request"),
@@ -117,6 +119,22 @@ def test_mistakes_fail_at_start_up_in_one_line(options: dict[str, object], messa
 def test_rules_and_variants_check_themselves(make: Callable[[], object], message: str) -> None:
     with pytest.raises(ValueError, match="^adguard_mw: " + re.escape(message)):
         make()
+
+
+@pytest.mark.parametrize("record", [Policy, Rule, Variant])
+def test_each_setting_is_described_once_and_the_file_reads_it_with_the_same_check(record: type) -> None:
+    table = {Policy: config.POLICY, Rule: config.RULES, Variant: config.VARIANTS}[record]
+    described = {item.name: item.metadata["setting"] for item in fields(record) if "setting" in item.metadata}
+    keys = {key.name: key for key in table.keys if key.name in described}
+    assert list(keys) == list(described)  # every described field is a key of its table, in the same order
+    for name, about in described.items():
+        assert (keys[name].parse, keys[name].help) == (about.check, about.help), name
+
+
+def test_the_code_takes_what_the_file_takes() -> None:
+    policy = Policy(dismiss_cooldown="12h", rollout=50, rules=[Rule("/news/*", dismiss_cooldown="1d")])
+    assert (policy.dismiss_cooldown, policy.rollout, policy.rules[0].dismiss_cooldown) == (43200, 50.0, 86400)
+    assert Policy(mode="soft").mode is Mode.SOFT and Variant("A", mode="hard").mode is Mode.HARD
 
 
 @pytest.mark.parametrize(

@@ -226,7 +226,7 @@ def test_a_bad_file_under_a_lazily_built_middleware_is_logged_once_in_one_line(
 @pytest.mark.parametrize(
     ("options", "logged"),
     [
-        ({"secret_key": KEY, "polcy": "soft"}, "AdGuardMiddleware has no option 'polcy'; did you mean 'policy'?"),
+        ({"secret_key": KEY, "polcy": "soft"}, "'polcy' is not an option; did you mean 'policy'?"),
         ({"secret_key": "too-short"}, "secret_key is 9 characters long; use at least 24 random characters"),
     ],
     ids=["misspelt keyword", "bad value"],

@@ -60,7 +60,7 @@ async def browse(
 ) -> tuple[str, str]:
     """Read `views` articles, each until its detector has finished (or `detector_wait_ms`, for a blocked one); return
     the server's verdict (its summary cookie) and the last page's text. Meant for sites run without a silence grace
-    (`adguard_mw.middleware.SILENCE_GRACE = 0`), where a page view left unreported counts as silent at once."""
+    (`adguard_mw.pageview.SILENCE_GRACE = 0`), where a page view left unreported counts as silent at once."""
     tab = tab or await context.new_page()
     await tab.add_init_script(detector_done_script(names))
     for view in range(views):

@@ -101,15 +101,15 @@ DEPLOYMENTS = {
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def sites(serve: Serve) -> AsyncIterator[dict[str, Site]]:
-    import adguard_mw.middleware as middleware
+    import adguard_mw.pageview as pageview
 
-    grace, middleware.SILENCE_GRACE = middleware.SILENCE_GRACE, 0  # an unreported page view is silent at once
+    grace, pageview.SILENCE_GRACE = pageview.SILENCE_GRACE, 0  # an unreported page view is silent at once
     served = {}
     for number, (name, (secret, mode, options)) in enumerate(DEPLOYMENTS.items()):
         app = deployment(secret, mode, **options)
         served[name] = Site(name, serve(app, f"site{number}.test"), app)
     yield served
-    middleware.SILENCE_GRACE = grace
+    pageview.SILENCE_GRACE = grace
 
 
 def engine_with(rules: str) -> Blocker:

@@ -218,13 +218,13 @@ RESULTS: dict[str, str] = {}
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def site(serve: Serve) -> AsyncIterator[str]:
-    import adguard_mw.middleware as middleware
+    import adguard_mw.pageview as pageview
 
     # No grace: a page view whose detector has not reported by the next one counts as silent at once, so rows with
     # several page views need not wait a grace out between them.
-    grace, middleware.SILENCE_GRACE = middleware.SILENCE_GRACE, 0
+    grace, pageview.SILENCE_GRACE = pageview.SILENCE_GRACE, 0
     yield serve(APP)
-    middleware.SILENCE_GRACE = grace
+    pageview.SILENCE_GRACE = grace
     width = max(len(name) for name in RESULTS) + 2
     print("\n\nDetection matrix (set-up -> what the server concluded)")
     for row in ROWS:

@@ -87,9 +87,9 @@ class Site:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def sites(serve: Serve) -> AsyncIterator[dict[str, Site]]:
-    import adguard_mw.middleware as middleware
+    import adguard_mw.pageview as pageview
 
-    grace, middleware.SILENCE_GRACE = middleware.SILENCE_GRACE, 0  # an unreported page view is silent at once
+    grace, pageview.SILENCE_GRACE = pageview.SILENCE_GRACE, 0  # an unreported page view is silent at once
     made = {}
     for number, (mode, options) in enumerate((("soft", {}), ("hard", {"path_prefix": "/static/js"}))):
         site = Starlette(routes=[Route("/{slug}", page)])
@@ -98,7 +98,7 @@ async def sites(serve: Serve) -> AsyncIterator[dict[str, Site]]:
         )  # type: ignore[arg-type]
         made[mode] = Site(serve(app, f"mv3-{mode}.test"), app)
     yield made
-    middleware.SILENCE_GRACE = grace
+    pageview.SILENCE_GRACE = grace
 
 
 @pytest.fixture(scope="module")

@@ -116,7 +116,7 @@ def silence_site(serve: Serve) -> tuple[str, AdGuardMiddleware]:
 def no_grace(monkeypatch: pytest.MonkeyPatch) -> None:
     """A page view whose detector has not reported by the next page view counts as silent at once. The tests need
     not wait out a real grace, and are stricter for it: a detector that reports late cannot hide behind one."""
-    monkeypatch.setattr("adguard_mw.middleware.SILENCE_GRACE", 0)
+    monkeypatch.setattr("adguard_mw.pageview.SILENCE_GRACE", 0)
 
 
 def verdict_cookie(cookies: list[Any], app: AdGuardMiddleware) -> str:

@@ -1,0 +1,53 @@
+"""The tag every HTML page in scope gets: the detector script, under the page's mount point and with its CSP nonce;
+the `<noscript>` stylesheet when silences are watched; the paywall data where a wall may hide the page."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from starlette.types import Scope
+
+from .assets import Assets
+from .csp import csp_nonce
+from .editorial import Editorial
+from .injector import Headers, Rewrite
+from .names import Names
+from .urls import attribute, url_path
+
+
+class DetectorTag:
+    """Makes the tag for one middleware's names; most pages (no mount point, no nonce) get the one made first."""
+
+    def __init__(self, names: Names, assets: Assets, *, watch_silence: bool) -> None:
+        self.names = names
+        self.watch_silence = watch_silence
+        self.plain = self.make("", None, assets).encode()
+
+    def make(self, root_path: str, nonce: str | None, assets: Assets) -> str:
+        """The tag; `root_path` comes from the request, so every value goes through `urls` and escaping."""
+        names = self.names
+        nonce_attr = f' nonce="{attribute(nonce)}"' if nonce else ""
+        version = names.version(assets.detector.version)
+        src = attribute(f"{url_path(root_path, f'{names.prefix}/{names.script}')}?{version}")
+        tag = f'<script src="{src}" defer{nonce_attr}></script>'
+        if self.watch_silence:
+            # Only a browser without JavaScript loads this: it tells us a silent detector is not a blocked one.
+            href = attribute(url_path(root_path, f"{names.prefix}/{names.fallback}"))
+            tag += f'<noscript><link rel="stylesheet" href="{href}"></noscript>'
+        return tag
+
+    def for_page(self, scope: Scope, headers: Headers, editorial: Editorial, path: str) -> bytes:
+        """The tag for this page, with the paywall data when a hard wall can hide it: crawlers are told (no
+        cloaking)."""
+        root_path = scope.get("root_path", "")
+        nonce = csp_nonce(headers)
+        tag = self.plain if not root_path and nonce is None else self.make(root_path, nonce, editorial.assets).encode()
+        if editorial.paywall and editorial.policy.may_wall(path):
+            tag += editorial.paywall
+        return tag
+
+
+@lru_cache(maxsize=4)  # the plain tag (a reload may make a new one)
+def same_for_all(tag: bytes) -> Rewrite:
+    """The rewrite of a page edited alike for every reader, made once per tag."""
+    return Rewrite(insert=tag)

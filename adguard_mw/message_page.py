@@ -1,0 +1,185 @@
+"""The message on a page: what the templates are given, the page or insert that shows it, an editor's preview,
+and the fragment a client-side navigation puts in place. When to show it is the policy's call (pageview.py)."""
+
+from __future__ import annotations
+
+from functools import lru_cache, partial
+from typing import Any
+
+from markupsafe import Markup
+from starlette.types import Scope
+
+from .clients import describe_client
+from .csp import allows_inline, csp_nonce
+from .editorial import Editorial
+from .injector import Headers, Rewrite
+from .names import Names
+from .pageview import PageViews
+from .policy import Mode
+from .previewed import PreviewAs
+from .request_headers import header
+from .state import Verdict, VisitorState
+from .story import wall_in_page
+from .urls import url_path
+
+# A page shaped by the reader's cookie drops the app's caching and validators: no cache may keep it for others.
+CACHE_HEADERS = frozenset({b"cache-control", b"expires", b"etag", b"last-modified"})
+_PREVIEWED = ((b"cache-control", b"no-store"), (b"vary", b"Cookie"), (b"x-robots-tag", b"noindex"))
+
+
+class MessagePages:
+    """Renders the message for one middleware, with its names, and records that it was served (and shown)."""
+
+    def __init__(self, names: Names, views: PageViews, *, render_message: str) -> None:
+        self.names = names
+        self.views = views  # the event fields of the page view the message is for
+        self.render_message = render_message  # "site": notices and soft dialogs are the site's own (page-api.md)
+
+    def serve(
+        self,
+        scope: Scope,
+        path: str,
+        mode: Mode,
+        state: VisitorState | None,
+        tag: bytes,
+        headers: Headers,
+        added: list[tuple[bytes, bytes]],
+        editorial: Editorial,
+    ) -> Rewrite:
+        """The page with the message the policy decided on, recorded as served."""
+        context = self.context(scope, path, mode, state, headers, editorial)
+        fields = self.views.fields(scope, state, path, editorial)
+        events = self.views.events
+        events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+        if self.render_message == "site" and mode is not Mode.HARD:  # the site shows it, told by the page API
+            return Rewrite(insert=tag, add_headers=added, remove_headers=CACHE_HEADERS)
+        if mode is Mode.HARD:
+            # The wall replaces the page: it is on screen as surely as the page would have been.
+            events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+        return _show(mode, context, tag, added, editorial)
+
+    def preview(self, scope: Scope, path: str, seen: PreviewAs, headers: Headers, editorial: Editorial) -> Rewrite:
+        """An editor's preview of this page as a blocked reader (live_preview.py): nothing recorded or cached."""
+        names = {variant.name for variant in editorial.policy.variants}
+        messages = editorial.messages_for(seen.variant if seen.variant in names else None)
+        if seen.locale is not None and seen.locale in messages:
+            locale, message = seen.locale.lower(), messages[seen.locale]
+        else:
+            locale, message = messages.choose(header(scope, b"accept-language"))
+        context = self.context(scope, path, seen.mode, None, headers, editorial)
+        # No CTA counting (links go straight to their targets); the message's posts are answered by live_preview.
+        context.update(message=message, locale=locale, kind=seen.kind, cta_url=None)
+        # No detector: in the editor's browser it would find no blocker and take the message away.
+        return _show(seen.mode, context, b"", list(_PREVIEWED), editorial)
+
+    def hidden(self, scope: Scope, path: str, headers: Headers, editorial: Editorial) -> bytes:
+        """Without the beacon the page itself decides: every page in scope carries the (hidden) message."""
+        policy = editorial.policy
+        if not policy.covers(path):
+            return b""
+        settings = policy.effective(path, None)
+        if settings.mode is Mode.OBSERVE:
+            return b""
+        context = self.context(scope, path, settings.mode, None, headers, editorial)
+        context["cooldown"] = settings.dismiss_cooldown
+        return editorial.renderer.render_bytes("overlay.html", **context)
+
+    def fragment(
+        self,
+        scope: Scope,
+        path: str,
+        mode: Mode,
+        state: VisitorState | None,
+        editorial: Editorial,
+        *,
+        counted: bool,
+    ) -> dict[str, str]:
+        """The message for a client-side navigation (navigation.py): the same panel, by the same templates, for the
+        page script to put in place; the hard wall wrapped as a layer over the whole page. With the stylesheet's
+        URL, since the page may not have it yet."""
+        context = self.context(scope, path, mode, state, [], editorial)
+        if counted:
+            fields = self.views.fields(scope, state, path, editorial)
+            events = self.views.events
+            events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+            if mode is Mode.HARD:  # nothing of the page can be reached around it: shown as surely as a wall
+                events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
+        html = editorial.renderer.render("layer.html" if mode is Mode.HARD else "panel.html", **context)
+        return {"html": html, "style": context["stylesheet_url"]}
+
+    def context(
+        self, scope: Scope, path: str, mode: Mode, state: VisitorState | None, headers: Headers, editorial: Editorial
+    ) -> dict[str, Any]:
+        """What the message's templates are given for this reader and page."""
+        root_path = scope.get("root_path", "")
+        assets = editorial.assets
+        visitor = state.visitor_id if state is not None else None
+        locale, message = editorial.message_for(
+            editorial.policy.variant_for(visitor), header(scope, b"accept-language")
+        )
+        urls = _message_urls(self.names, root_path, assets.stylesheet.version, assets.message_script.version)
+        return {
+            "message": message,
+            "locale": locale,
+            "cta_url": urls[0],
+            "mode": mode.value,
+            "css": self.names.css_class,
+            "next": url_path("", path),  # a URL like the others; "check again" decodes and resolves it
+            "check_url": urls[1],
+            "stylesheet_url": urls[2],
+            "message_url": urls[3],
+            # Inline with the page where its policy allows, so that blocking a request cannot hide the message.
+            "page_style": assets.inline_style if allows_inline(headers, "style-src") else None,
+            "page_script": assets.inline_message_script if allows_inline(headers, "script-src") else None,
+            "data": self.names.data,
+            "seen_url": urls[4],
+            "dismiss_url": urls[5],
+            "client": describe_client(header(scope, b"user-agent"), header(scope, b"sec-ch-ua")),
+            "kind": state.kind if state is not None else None,
+            "nonce": csp_nonce(headers),  # the page's policy stays in force: our tags carry its nonces
+            "style_nonce": csp_nonce(headers, "style-src"),
+        }
+
+
+def _show(
+    mode: Mode, context: dict[str, Any], tag: bytes, added: list[tuple[bytes, bytes]], editorial: Editorial
+) -> Rewrite:
+    """The message in `mode` on this page: a wall for `hard`, else inserted with the tag."""
+    renderer = editorial.renderer
+    if mode is Mode.HARD:
+        page = renderer.render_bytes("wall.html", detector_tag=Markup(tag.decode()), **context)
+        if editorial.story_selector is None:
+            return Rewrite(replace_body=page, add_headers=added)
+        # Inside the site's own page, the story taken out (story.py); the whole-page wall if that fails.
+        in_page = partial(
+            wall_in_page,
+            selector=editorial.story_selector,
+            head=renderer.render("wall_head.html", detector_tag=Markup(tag.decode()), **context),
+            panel=renderer.render("panel.html", **context),
+        )
+        return Rewrite(replace_body=page, whole_page=in_page, add_headers=added, remove_headers=CACHE_HEADERS)
+    overlay = renderer.render_bytes("overlay.html", **context)
+    return Rewrite(insert=tag + overlay, add_headers=added, remove_headers=CACHE_HEADERS)
+
+
+def _message_urls(names: Names, root_path: str, stylesheet: str, script: str) -> tuple[str, ...]:
+    """The URLs a message links to under this mount point, made once per mount point (it is the reader's text
+    under `Mount("/{lang}")`: only short ones are kept, at most 64 of them)."""
+    if len(root_path) > 128:
+        return _message_urls_for.__wrapped__(names, root_path, stylesheet, script)
+    return _message_urls_for(names, root_path, stylesheet, script)
+
+
+@lru_cache(maxsize=64)
+def _message_urls_for(names: Names, root_path: str, stylesheet: str, script: str) -> tuple[str, ...]:
+    def url(name: str) -> str:
+        return url_path(root_path, f"{names.prefix}/{name}")
+
+    return (
+        url(names.follow),
+        url(names.recheck),
+        f"{url(names.stylesheet)}?{names.version(stylesheet)}",
+        f"{url(names.message_script)}?{names.version(script)}",
+        url(names.seen),
+        url(names.dismiss),
+    )

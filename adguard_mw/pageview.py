@@ -1,0 +1,110 @@
+"""One page view, a full load or a client-side navigation: the reader's state, the silence account, the policy's
+decision, and the events that record it. What the reader is shown is message_page.py's job."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from starlette.types import Scope
+
+from .editorial import Editorial
+from .events import EventLog
+from .exempt import exempted
+from .options import Options
+from .policy import NOTHING, Decision, decide, is_crawler
+from .request_headers import HEADERS_KEY, header, header_bytes
+from .silence import GRACE, account
+from .state import StateCookie, Verdict, VisitorState
+
+SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test can shorten it for page views
+
+
+class PageViews:
+    """Counts and decides page views for one middleware, with what it needs of its options."""
+
+    def __init__(self, cookie: StateCookie, events: EventLog, options: Options) -> None:
+        self.cookie = cookie
+        self.events = events
+        self.sample_rate = options.page_view_sample_rate
+        self.watch = options.watch_silence  # silent detectors are counted (silent_detector="blocked")
+        self.beacon = options.beacon  # without it the page decides alone: the server never asks anyone
+        # With a consent cookie, only page views of readers who consented can count (and set a cookie).
+        consent = options.consent_cookie
+        self.consent_needle = f"{consent}=".encode() if consent is not None else None
+
+    async def page_view(
+        self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial, *, sampled: bool, watch: bool
+    ) -> tuple[VisitorState | None, bool, Decision]:
+        """One page view of `path`: the silence account (when `watch`), the policy's decision with the exempt hook,
+        the page_view event (when `sampled`). Returns the new state, whether it changed, and the decision."""
+        now = int(time.time())
+        changed = False
+        if watch:
+            before = state
+            state, silenced = account(state, now, grace=SILENCE_GRACE)
+            changed = state is not before
+            if silenced and state is not None:
+                previous = before.verdict.value if before is not None and before.verdict is not None else None
+                fields = self.fields(scope, state, path, editorial)
+                signals = {"detector": Verdict.BLOCKED.value}
+                self.events.emit(
+                    "verdict", verdict="blocked", kind=state.kind, signals=signals, previous=previous, **fields
+                )
+        decision = decide(editorial.policy, state, path, now) if self.beacon else NOTHING
+        if decision.show is not None and not await self.may_ask(scope, path, state, editorial):
+            decision = NOTHING
+        if sampled:
+            verdict = state.verdict.value if state is not None and state.verdict is not None else None
+            kind = state.kind if state is not None else None
+            fields = self.fields(scope, state, path, editorial)
+            fields["verdict"], fields["kind"], fields["sample_rate"] = verdict, kind, self.sample_rate
+            self.events.put("page_view", fields)  # a dict of its own: no copy into keywords and back
+        if decision.state is not None:
+            state, changed = decision.state, True
+        return state, changed, decision
+
+    def sampled(self) -> bool:
+        """Whether this page view is one of the sampled ones (page_view events)."""
+        return self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
+
+    def read_state(self, scope: Scope) -> VisitorState | None:
+        """The reader's state from our cookie, or None."""
+        cookie = header_bytes(scope, b"cookie")
+        if not cookie or not self.cookie.carried_by(cookie):
+            return None  # no verification work at all for readers without our cookie
+        return self.cookie.load(cookie)
+
+    def may_watch(self, scope: Scope) -> bool:
+        """Whether this page view can count toward a silence: a page the reader opened (the caller knows), in a
+        browser that may run the detector; never a prefetch or prerender or a crawler."""
+        if is_crawler(header(scope, b"user-agent")):
+            return False
+        headers: dict[bytes, bytes] = scope[HEADERS_KEY]  # indexed by the header just read
+        if self.consent_needle is not None and self.consent_needle not in headers.get(b"cookie", b""):
+            return False  # no consent yet: the check does not run, and nothing may be stored
+        purpose = headers.get(b"sec-purpose") or headers.get(b"purpose") or headers.get(b"x-moz")
+        return purpose is None or (b"prefetch" not in purpose and b"prerender" not in purpose)
+
+    async def may_ask(self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial) -> bool:
+        """Crawlers and exempted readers (subscribers, say) are never asked; a failing hook counts as exempt."""
+        reason = None
+        if is_crawler(header(scope, b"user-agent")):
+            reason = "crawler"
+        elif editorial.policy.exempt is not None:
+            reason = "hook" if await exempted(editorial.policy, scope) else None
+        if reason is not None:
+            self.events.emit("exempted", reason=reason, **self.fields(scope, state, path, editorial))
+        return reason is None
+
+    def fields(self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial) -> dict[str, Any]:
+        """The fields every event of this page view carries."""
+        anonymous = header(scope, b"sec-gpc") == "1"  # Global Privacy Control: counted, never with an id
+        return editorial.event_fields(
+            state.visitor_id if state is not None and not anonymous else None,
+            path,
+            user_agent=header(scope, b"user-agent"),
+            accept_language=header(scope, b"accept-language"),
+            brands=header(scope, b"sec-ch-ua"),
+        )
