@@ -62,6 +62,10 @@ async def test_the_hard_wall_under_a_hostile_mount_point_runs_no_script(
     await clean_context.add_cookies(
         [{"name": middleware.names.cookie, "value": blocked_cookie(middleware), "domain": host, "path": "/"}]
     )
+    # The reader keeps blocking (the baits fail, as with a blocker), so the detector confirms the wall instead of
+    # giving the page back while the test reads it: on a loaded machine it could finish first (seen under load).
+    names = middleware.names
+    await clean_context.route(f"**{names.prefix}/{names.bait_dir}/**", lambda route: route.abort("blockedbyclient"))
     page = await clean_context.new_page()
     statuses: dict[str, int] = {}
     page.on("response", lambda r: statuses.__setitem__(r.url.split("?", 1)[0].rsplit("/", 1)[-1], r.status))
@@ -70,7 +74,6 @@ async def test_the_hard_wall_under_a_hostile_mount_point_runs_no_script(
     await page.wait_for_load_state("load")
     assert await page.title() != "PWNED" and "support" in (await page.title()).lower()
     assert await page.evaluate("document.querySelectorAll('[onload]').length") == 0
-    names = middleware.names
     # The detector loads from under the mount point; the wall's style and script come inline with it.
     assert statuses.get(names.script.rsplit("/", 1)[-1]) == 200, f"the detector did not load: {statuses}"
     variable = f"--{names.css_class}-page"  # set only by our stylesheet: it applied, though it came inline
