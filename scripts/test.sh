@@ -52,7 +52,7 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 # Tests run in parallel, one worker per core (pytest-xdist), unless the arguments choose (-n 0: one process).
-parallel=(-n auto --dist loadgroup)
+parallel=(-n auto)
 for arg in "${args[@]+"${args[@]}"}"; do
   case "$arg" in -n | -n* | --numprocesses*) parallel=() ;; esac
 done

@@ -6,9 +6,10 @@ database. Neither has a deadline: a loaded machine is slow, not wrong. Tests tha
 keep it, unless they scale it by `settings.default.max_examples` as tests/security/test_hostile_input.py does.
 
 `slow` marks the tests that start other programs or build things (framework servers, the packaging checks, the
-benchmark smoke run); `./scripts/test.sh --fast` leaves them out, with the browser tests. The Spark tests all run in
-one pytest-xdist worker (`--dist loadgroup`), so the run starts one Java process, not one per worker. Both run
-first, so that the two workers end together.
+benchmark smoke run); `./scripts/test.sh --fast` leaves them out, with the browser tests. The modules in
+`ONE_WORKER` (the Spark tests) run in one pytest-xdist worker, so the run starts one Java process, not one per
+worker: our scheduler hook groups them by module path, because pytest-xdist's own `xdist_group` marker is lost
+with pytest 9.2 (pytest-xdist issue 1386). Both run first, so that the two workers end together.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -35,12 +37,11 @@ expect.set_options(timeout=15_000)
 
 _HERE = Path(__file__).resolve().parent
 SLOW = ("frameworks", "test_packaging.py", "test_bench_smoke.py", "security/test_instances.py")
+ONE_WORKER = ("tests/report/test_engines.py",)  # modules whose tests share one worker: one JVM per run
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: starts servers or builds packages (left out by test.sh --fast)")
-    # pytest-xdist's own marker, named here too so that a run without xdist (-p no:xdist) accepts it.
-    config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker (--dist loadgroup)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -48,11 +49,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         relative = Path(item.path).resolve().relative_to(_HERE).as_posix()
         if any(relative == slow or relative.startswith(slow + "/") for slow in SLOW):
             item.add_marker(pytest.mark.slow)
-        if item.get_closest_marker("spark"):
-            item.add_marker(pytest.mark.xdist_group("spark"))  # one Java process per run, not one per worker
     # The longest first (a stable sort: modules stay together), so that no worker is handed a long test at the end
     # while the other one has finished: the Spark group (xdist hands out groups first), then the `slow` ones.
     items.sort(key=lambda item: 0 if item.get_closest_marker("spark") else 1 if item.get_closest_marker("slow") else 2)
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: absent with -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Load scheduling, except that each module in `ONE_WORKER` is handed out whole to one worker."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerPerModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return OneWorkerPerModule(config, log)
 
 
 @pytest.fixture(autouse=True)
