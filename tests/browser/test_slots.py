@@ -65,13 +65,19 @@ async def test_each_blocked_slot_shows_the_house_message_next_to_it(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     link = (await article_links(base))[0]
-    async with page.expect_request(
-        lambda r: r.url.endswith("/" + app.names.seen) and '"slots"' in (r.post_data or "")
-    ) as confirmation:
-        assert await read(page, base + link, app.names) == "blocked"
-        slots = page.locator(".ad-slot")
-        await expect(slots).to_have_count(2)
-        await expect(houses(page, app)).to_have_count(2)
+    posted: list[dict[str, Any]] = []  # the slot script's confirmations: one per tick that counted a slot or two
+    page.on(
+        "request",
+        lambda r: (
+            posted.append(json.loads(r.post_data or "{}"))
+            if r.url.endswith("/" + app.names.seen) and '"slots"' in (r.post_data or "")
+            else None
+        ),
+    )
+    assert await read(page, base + link, app.names) == "blocked"
+    slots = page.locator(".ad-slot")
+    await expect(slots).to_have_count(2)
+    await expect(houses(page, app)).to_have_count(2)
     for index in range(2):
         slot, house = slots.nth(index), houses(page, app).nth(index)
         await expect(slot).to_be_hidden()  # EasyList's ##.ad-slot, as the engine applied it
@@ -82,12 +88,16 @@ async def test_each_blocked_slot_shows_the_house_message_next_to_it(
         assert await house.evaluate("(el) => el.closest('.ad-slot') === null")
     regions = page.get_by_role("region", name="A note from The Daily Lantern")
     await expect(regions).to_have_count(2)  # each its own name: "... (2)" for the second
-    assert json.loads((await confirmation.value).post_data or "{}") == {"path": link, "slots": 2}
+    # Each house message counted once, whether both were confirmed in one tick or, on a slow machine, in two.
     filled = [e for e in events(app, log) if e["event"] == "slot_filled"]
-    while not filled:  # the confirmation is in flight when its request starts: wait for the server's event
+    for _ in range(300):  # a confirmation may still be in flight: wait (up to 15 s) for the server's events
+        if sum(e["slots"] for e in filled) >= 2:
+            break
         await page.wait_for_timeout(50)
         filled = [e for e in events(app, log) if e["event"] == "slot_filled"]
-    assert [(e["slots"], e["path"], e["verdict"], e["mode"]) for e in filled] == [(2, link, "blocked", "observe")]
+    assert sum(p["slots"] for p in posted) == 2 and {p["path"] for p in posted} == {link}
+    assert sum(e["slots"] for e in filled) == 2
+    assert {(e["path"], e["verdict"], e["mode"]) for e in filled} == {(link, "blocked", "observe")}
     assert errors == []
 
 
