@@ -217,6 +217,17 @@ def _marker(name: str) -> str:
 _MARKERS = re.compile("@@adguard-mw-(" + "|".join(_PER_REQUEST) + ")@@")  # split keeps the names: text, name, ...
 
 
+def fill(parts: tuple[bytes, ...], values: Mapping[str, Any], before: bytes = b"") -> bytes:
+    """The page from its cut `parts` (text, marker name, text, ...) with the per-request `values` escaped in, after
+    `before` (the detector's tag, say): one copy of the whole."""
+    if len(parts) == 1 and not before:
+        return parts[0]
+    pieces = [before]
+    for number, part in enumerate(parts):
+        pieces.append(part if number % 2 == 0 else str(escape(values[part.decode()])).encode())
+    return b"".join(pieces)
+
+
 class MessageRenderer:
     """Renders the message for a kind of reader, once, and checks every message it may show when it is built.
 
@@ -361,12 +372,23 @@ class MessageRenderer:
         another locale, an A/B variant say, must have been registered). `cta_url`, when given, is the address
         that counts a call to action before redirecting to it: CTA links go to `{cta_url}?to={index}`.
         """
-        parts, varying = self._cached(template, client, kind, message, locale, context)
-        if len(parts) == 1:
-            return parts[0]
-        return b"".join(
-            [part if number % 2 == 0 else varying[part.decode()].encode() for number, part in enumerate(parts)]
-        )
+        values = {key: context.pop(key) for key in _PER_REQUEST if key in context}
+        return fill(self._cached(template, client, kind, message, locale, context, values), values)
+
+    def parts(
+        self,
+        template: str,
+        *,
+        client: ClientFacts,
+        kind: str | None,
+        message: Message | None = None,
+        locale: str | None = None,
+        **context: Any,
+    ) -> tuple[bytes, ...]:
+        """`render_bytes` cut at its per-request values (text, name, text, ...), for a caller that keeps it:
+        `fill(parts, values)` makes the page, with values given (or None) as they were here."""
+        values = {key: context.pop(key) for key in _PER_REQUEST if key in context}
+        return self._cached(template, client, kind, message, locale, context, values)
 
     def render(self, template: str, /, **arguments: Any) -> str:
         """`render_bytes(template, **arguments)` as text: a fragment, or a part of a page made elsewhere."""
@@ -380,16 +402,17 @@ class MessageRenderer:
         message: Message | None,
         locale: str | None,
         context: dict[str, Any],
-    ) -> tuple[tuple[bytes, ...], dict[str, str]]:
-        """The page as UTF-8 parts cut at the per-request values (text, marker name, text, ...), and those values
-        escaped."""
+        given: dict[str, Any],
+    ) -> tuple[bytes, ...]:
+        """The page as UTF-8 parts cut at the per-request values `given` (text, marker name, text, ...); a value
+        that is None leaves no marker."""
         locale, message = self._select(message, locale)
-        varying = {key: str(escape(context.pop(key))) for key in _PER_REQUEST if context.get(key) is not None}
+        varying = tuple(key for key in _PER_REQUEST if given.get(key) is not None)
         family = steps_family(client)  # all the steps depend on
-        key = (template, kind, locale, message, family, tuple(sorted(varying)), tuple(sorted(context.items())))
+        key = (template, kind, locale, message, family, varying, tuple(sorted(context.items())))
         entry = self._rendered.get(key)
         if entry is None:
-            markers = {name: _marker(name) for name in varying}
+            markers = {name: _marker(name) if name in varying else value for name, value in given.items()}
             values = self._context(client, kind, message, locale)
             values["ctas"] = self._ctas(message, context.get("cta_url"))
             page = self._env.get_template(template).render(**values, **context, **markers)
@@ -402,7 +425,7 @@ class MessageRenderer:
                 self._rendered_chars = 0
             entry = self._rendered[key] = parts
             self._rendered_chars += size
-        return entry, varying
+        return entry
 
     def preview_page(
         self,

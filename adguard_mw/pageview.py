@@ -18,6 +18,7 @@ from .request_headers import HEADERS_KEY, header, header_bytes
 from .silence import GRACE, account
 from .state import StateCookie, Verdict, VisitorState
 
+_FIELDS_KEY = "adguard_mw.fields"  # where the scope keeps the page's event fields (PageViews.fields)
 SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test can shorten it for page views
 
 
@@ -99,12 +100,19 @@ class PageViews:
         return reason is None
 
     def fields(self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial) -> dict[str, Any]:
-        """The fields every event of this page view carries."""
+        """The fields every event of this page view carries (a dict of the caller's own). Made once per page:
+        page_view, message_served and message_shown share them while the reader, path and settings are the same."""
+        visitor = state.visitor_id if state is not None else None
+        made: tuple[Editorial, str | None, str, dict[str, Any]] | None = scope.get(_FIELDS_KEY)
+        if made is not None and made[0] is editorial and made[1] == visitor and made[2] == path:
+            return made[3].copy()
         anonymous = header(scope, b"sec-gpc") == "1"  # Global Privacy Control: counted, never with an id
-        return editorial.event_fields(
-            state.visitor_id if state is not None and not anonymous else None,
+        fields = editorial.event_fields(
+            None if anonymous else visitor,
             path,
             user_agent=header(scope, b"user-agent"),
             accept_language=header(scope, b"accept-language"),
             brands=header(scope, b"sec-ch-ua"),
         )
+        scope[_FIELDS_KEY] = (editorial, visitor, path, fields)
+        return fields.copy()
