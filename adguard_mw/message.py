@@ -129,6 +129,7 @@ class Messages:
 
     by_locale: Mapping[str, Message] = field(default_factory=lambda: {"en": Message()})
     default: str = "en"
+    _available: frozenset[str] = field(init=False, repr=False, compare=False)  # the locales, as a cache key
 
     def __post_init__(self) -> None:
         if not isinstance(self.by_locale, Mapping) or not self.by_locale:
@@ -144,6 +145,7 @@ class Messages:
             raise ValueError(f"adguard_mw: message default locale {default!r} has no message; add one or change it")
         object.__setattr__(self, "by_locale", normalised)
         object.__setattr__(self, "default", default)
+        object.__setattr__(self, "_available", frozenset(normalised))
 
     def __getitem__(self, locale: str) -> Message:
         return self.by_locale[locale.lower()]
@@ -159,7 +161,7 @@ class Messages:
     def choose(self, accept_language: str) -> tuple[str, Message]:
         """The locale and message for a reader's Accept-Language header."""
         header = (accept_language or "")[: locales.MAX_HEADER]
-        locale = _negotiate(header, frozenset(self.by_locale), self.default)
+        locale = _negotiate(header, self._available, self.default)
         return locale, self.by_locale[locale]
 
 

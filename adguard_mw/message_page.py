@@ -95,7 +95,7 @@ class MessagePages:
         locale, _ = editorial.message_for(variant, header(scope, b"accept-language"))
         client = describe_client(header(scope, b"user-agent"), header(scope, b"sec-ch-ua"))
         key = (
-            mode,
+            mode.value,  # a str: its hash is kept, an Enum's is a Python call
             variant.name if variant is not None else None,
             locale,
             state.kind if state is not None else None,

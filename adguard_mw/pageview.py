@@ -59,7 +59,7 @@ class PageViews:
         if sampled:
             verdict = state.verdict.value if state is not None and state.verdict is not None else None
             kind = state.kind if state is not None else None
-            fields = self.fields(scope, state, path, editorial)
+            fields = self.fields(scope, state, path, editorial, keep=decision.show is not None)
             fields["verdict"], fields["kind"], fields["sample_rate"] = verdict, kind, self.sample_rate
             self.events.put("page_view", fields)  # a dict of its own: no copy into keywords and back
         if decision.state is not None:
@@ -99,9 +99,12 @@ class PageViews:
             self.events.emit("exempted", reason=reason, **self.fields(scope, state, path, editorial))
         return reason is None
 
-    def fields(self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial) -> dict[str, Any]:
+    def fields(
+        self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial, *, keep: bool = False
+    ) -> dict[str, Any]:
         """The fields every event of this page view carries (a dict of the caller's own). Made once per page:
-        page_view, message_served and message_shown share them while the reader, path and settings are the same."""
+        kept (`keep`: a message follows) for message_served and message_shown while the reader, path and settings
+        are the same."""
         visitor = state.visitor_id if state is not None else None
         made: tuple[Editorial, str | None, str, dict[str, Any]] | None = scope.get(_FIELDS_KEY)
         if made is not None and made[0] is editorial and made[1] == visitor and made[2] == path:
@@ -114,5 +117,7 @@ class PageViews:
             accept_language=header(scope, b"accept-language"),
             brands=header(scope, b"sec-ch-ua"),
         )
+        if not keep:
+            return fields
         scope[_FIELDS_KEY] = (editorial, visitor, path, fields)
         return fields.copy()
