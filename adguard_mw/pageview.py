@@ -29,6 +29,7 @@ class PageViews:
         self.cookie = cookie
         self.events = events
         self.sample_rate = options.page_view_sample_rate
+        self.every_page = self.sample_rate >= 1
         self.watch = options.watch_silence  # silent detectors are counted (silent_detector="blocked")
         self.beacon = options.beacon  # without it the page decides alone: the server never asks anyone
         # With a consent cookie, only page views of readers who consented can count (and set a cookie).
@@ -68,7 +69,7 @@ class PageViews:
 
     def sampled(self) -> bool:
         """Whether this page view is one of the sampled ones (page_view events)."""
-        return self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
+        return self.every_page or (self.sample_rate > 0 and random.random() < self.sample_rate)
 
     def read_state(self, scope: Scope) -> VisitorState | None:
         """The reader's state from our cookie, or None."""
@@ -109,13 +110,14 @@ class PageViews:
         made: tuple[Editorial, str | None, str, dict[str, Any]] | None = scope.get(_FIELDS_KEY)
         if made is not None and made[0] is editorial and made[1] == visitor and made[2] == path:
             return made[3].copy()
-        anonymous = header(scope, b"sec-gpc") == "1"  # Global Privacy Control: counted, never with an id
+        anonymous = header_bytes(scope, b"sec-gpc") == b"1"  # Global Privacy Control: counted, never with an id
+        headers: dict[bytes, bytes] = scope[HEADERS_KEY]  # indexed by the header just read
         fields = editorial.event_fields(
             None if anonymous else visitor,
             path,
-            user_agent=header(scope, b"user-agent"),
-            accept_language=header(scope, b"accept-language"),
-            brands=header(scope, b"sec-ch-ua"),
+            user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
+            accept_language=headers.get(b"accept-language", b"").decode("latin-1"),
+            brands=headers.get(b"sec-ch-ua", b"").decode("latin-1"),
         )
         if not keep:
             return fields
