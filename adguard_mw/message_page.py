@@ -25,6 +25,7 @@ from .urls import url_path
 
 # A page shaped by the reader's cookie drops the app's caching and validators: no cache may keep it for others.
 CACHE_HEADERS = frozenset({b"cache-control", b"expires", b"etag", b"last-modified"})
+_BLOCKED = Verdict.BLOCKED.value  # what message events say of the reader (an Enum's value is a Python call)
 _PREVIEWED = ((b"cache-control", b"no-store"), (b"vary", b"Cookie"), (b"x-robots-tag", b"noindex"))
 
 
@@ -51,19 +52,20 @@ class MessagePages:
         editorial: Editorial,
     ) -> Rewrite:
         """The page with the message the policy decided on, recorded as served."""
-        kind = state.kind if state is not None else None
-        fields = self.views.fields(scope, state, path, editorial)
+        hard = mode is Mode.HARD
+        fields = self.views.fields(scope, state, path, editorial)  # a dict of our own: queued as it is
+        fields["verdict"], fields["kind"] = _BLOCKED, state.kind if state is not None else None
         events = self.views.events
-        events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=kind, **fields)
-        if self.render_message == "site" and mode is not Mode.HARD:  # the site shows it, told by the page API
+        events.put("message_served", fields.copy() if hard else fields)
+        if self.render_message == "site" and not hard:  # the site shows it, told by the page API
             return Rewrite(insert=tag, add_headers=added, remove_headers=CACHE_HEADERS)
-        if mode is Mode.HARD:
+        if hard:
             # The wall replaces the page: it is on screen as surely as the page would have been.
-            events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=kind, **fields)
+            events.put("message_shown", fields)
             if editorial.story_selector is not None:  # the wall inside the site's page: made for each page
                 return _show(mode, self.context(scope, path, mode, state, headers, editorial), tag, added, editorial)
         shown = self._kept(scope, path, mode, state, tag, headers, editorial)
-        if mode is Mode.HARD:
+        if hard:
             return Rewrite(replace_body=shown, add_headers=added)
         return Rewrite(insert=shown, add_headers=added, remove_headers=CACHE_HEADERS)
 
@@ -234,7 +236,10 @@ _NO_POLICY = (True, True, None, None)
 def _csp_shape(headers: Headers) -> tuple[bool, bool, str | None, str | None]:
     """What the message needs of the page's CSP: inline style allowed, inline script allowed, the script and the
     style nonces. Read once (most pages have no policy: one look at the header names)."""
-    if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+    for name, _ in headers:
+        if name.lower() == b"content-security-policy":
+            break
+    else:
         return _NO_POLICY
     return (
         allows_inline(headers, "style-src"),
