@@ -10,7 +10,7 @@ from markupsafe import Markup
 from starlette.types import Scope
 
 from .clients import describe_client
-from .csp import allows_inline, csp_nonce
+from .csp import allows_inline, csp_nonce, has_policy
 from .editorial import Editorial
 from .injector import Headers, Rewrite
 from .message import fill, steps_family
@@ -236,10 +236,7 @@ _NO_POLICY = (True, True, None, None)
 def _csp_shape(headers: Headers) -> tuple[bool, bool, str | None, str | None]:
     """What the message needs of the page's CSP: inline style allowed, inline script allowed, the script and the
     style nonces. Read once (most pages have no policy: one look at the header names)."""
-    for name, _ in headers:
-        if name.lower() == b"content-security-policy":
-            break
-    else:
+    if not has_policy(headers):
         return _NO_POLICY
     return (
         allows_inline(headers, "style-src"),
