@@ -25,6 +25,14 @@ def _effective_sources(headers: list[tuple[bytes, bytes]], directive: str) -> It
         yield next((sources[key] for key in (f"{directive}-elem", directive, "default-src") if key in sources), None)
 
 
+def has_policy(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the response carries an enforced policy at all: most pages do not, and need read no further."""
+    for name, _ in headers:  # noqa: SIM110 (a loop, not any() of a generator: this runs on every page)
+        if name.lower() == b"content-security-policy":
+            return True
+    return False
+
+
 def csp_nonce(headers: list[tuple[bytes, bytes]], directive: str = "script-src") -> str | None:
     """The nonce the enforced policy allows for `directive` (falling back to `default-src`), if any."""
     for sources in _effective_sources(headers, directive):

@@ -8,7 +8,7 @@ from functools import lru_cache
 from starlette.types import Scope
 
 from .assets import Assets
-from .csp import csp_nonce
+from .csp import csp_nonce, has_policy
 from .editorial import Editorial
 from .injector import Headers, Rewrite
 from .names import Names
@@ -40,7 +40,7 @@ class DetectorTag:
         """The tag for this page, with the paywall data when a hard wall can hide it: crawlers are told (no
         cloaking)."""
         root_path = scope.get("root_path", "")
-        nonce = csp_nonce(headers)
+        nonce = csp_nonce(headers) if has_policy(headers) else None
         tag = self.plain if not root_path and nonce is None else self.make(root_path, nonce, editorial.assets).encode()
         if editorial.paywall and editorial.policy.may_wall(path):
             tag += editorial.paywall

@@ -129,6 +129,7 @@ class Messages:
 
     by_locale: Mapping[str, Message] = field(default_factory=lambda: {"en": Message()})
     default: str = "en"
+    _available: frozenset[str] = field(init=False, repr=False, compare=False)  # the locales, as a cache key
 
     def __post_init__(self) -> None:
         if not isinstance(self.by_locale, Mapping) or not self.by_locale:
@@ -144,6 +145,7 @@ class Messages:
             raise ValueError(f"adguard_mw: message default locale {default!r} has no message; add one or change it")
         object.__setattr__(self, "by_locale", normalised)
         object.__setattr__(self, "default", default)
+        object.__setattr__(self, "_available", frozenset(normalised))
 
     def __getitem__(self, locale: str) -> Message:
         return self.by_locale[locale.lower()]
@@ -159,7 +161,7 @@ class Messages:
     def choose(self, accept_language: str) -> tuple[str, Message]:
         """The locale and message for a reader's Accept-Language header."""
         header = (accept_language or "")[: locales.MAX_HEADER]
-        locale = _negotiate(header, frozenset(self.by_locale), self.default)
+        locale = _negotiate(header, self._available, self.default)
         return locale, self.by_locale[locale]
 
 
@@ -215,6 +217,17 @@ def _marker(name: str) -> str:
 
 
 _MARKERS = re.compile("@@adguard-mw-(" + "|".join(_PER_REQUEST) + ")@@")  # split keeps the names: text, name, ...
+
+
+def fill(parts: tuple[bytes, ...], values: Mapping[str, Any], before: bytes = b"") -> bytes:
+    """The page from its cut `parts` (text, marker name, text, ...) with the per-request `values` escaped in, after
+    `before` (the detector's tag, say): one copy of the whole."""
+    if len(parts) == 1 and not before:
+        return parts[0]
+    pieces = [before]
+    for number, part in enumerate(parts):
+        pieces.append(part if number % 2 == 0 else str(escape(values[part.decode()])).encode())
+    return b"".join(pieces)
 
 
 class MessageRenderer:
@@ -361,12 +374,23 @@ class MessageRenderer:
         another locale, an A/B variant say, must have been registered). `cta_url`, when given, is the address
         that counts a call to action before redirecting to it: CTA links go to `{cta_url}?to={index}`.
         """
-        parts, varying = self._cached(template, client, kind, message, locale, context)
-        if len(parts) == 1:
-            return parts[0]
-        return b"".join(
-            [part if number % 2 == 0 else varying[part.decode()].encode() for number, part in enumerate(parts)]
-        )
+        values = {key: context.pop(key) for key in _PER_REQUEST if key in context}
+        return fill(self._cached(template, client, kind, message, locale, context, values), values)
+
+    def parts(
+        self,
+        template: str,
+        *,
+        client: ClientFacts,
+        kind: str | None,
+        message: Message | None = None,
+        locale: str | None = None,
+        **context: Any,
+    ) -> tuple[bytes, ...]:
+        """`render_bytes` cut at its per-request values (text, name, text, ...), for a caller that keeps it:
+        `fill(parts, values)` makes the page, with values given (or None) as they were here."""
+        values = {key: context.pop(key) for key in _PER_REQUEST if key in context}
+        return self._cached(template, client, kind, message, locale, context, values)
 
     def render(self, template: str, /, **arguments: Any) -> str:
         """`render_bytes(template, **arguments)` as text: a fragment, or a part of a page made elsewhere."""
@@ -380,16 +404,17 @@ class MessageRenderer:
         message: Message | None,
         locale: str | None,
         context: dict[str, Any],
-    ) -> tuple[tuple[bytes, ...], dict[str, str]]:
-        """The page as UTF-8 parts cut at the per-request values (text, marker name, text, ...), and those values
-        escaped."""
+        given: dict[str, Any],
+    ) -> tuple[bytes, ...]:
+        """The page as UTF-8 parts cut at the per-request values `given` (text, marker name, text, ...); a value
+        that is None leaves no marker."""
         locale, message = self._select(message, locale)
-        varying = {key: str(escape(context.pop(key))) for key in _PER_REQUEST if context.get(key) is not None}
+        varying = tuple(key for key in _PER_REQUEST if given.get(key) is not None)
         family = steps_family(client)  # all the steps depend on
-        key = (template, kind, locale, message, family, tuple(sorted(varying)), tuple(sorted(context.items())))
+        key = (template, kind, locale, message, family, varying, tuple(sorted(context.items())))
         entry = self._rendered.get(key)
         if entry is None:
-            markers = {name: _marker(name) for name in varying}
+            markers = {name: _marker(name) if name in varying else value for name, value in given.items()}
             values = self._context(client, kind, message, locale)
             values["ctas"] = self._ctas(message, context.get("cta_url"))
             page = self._env.get_template(template).render(**values, **context, **markers)
@@ -402,7 +427,7 @@ class MessageRenderer:
                 self._rendered_chars = 0
             entry = self._rendered[key] = parts
             self._rendered_chars += size
-        return entry, varying
+        return entry
 
     def preview_page(
         self,

@@ -10,9 +10,10 @@ from markupsafe import Markup
 from starlette.types import Scope
 
 from .clients import describe_client
-from .csp import allows_inline, csp_nonce
+from .csp import allows_inline, csp_nonce, has_policy
 from .editorial import Editorial
 from .injector import Headers, Rewrite
+from .message import fill, steps_family
 from .names import Names
 from .pageview import PageViews
 from .policy import Mode
@@ -24,6 +25,7 @@ from .urls import url_path
 
 # A page shaped by the reader's cookie drops the app's caching and validators: no cache may keep it for others.
 CACHE_HEADERS = frozenset({b"cache-control", b"expires", b"etag", b"last-modified"})
+_BLOCKED = Verdict.BLOCKED.value  # what message events say of the reader (an Enum's value is a Python call)
 _PREVIEWED = ((b"cache-control", b"no-store"), (b"vary", b"Cookie"), (b"x-robots-tag", b"noindex"))
 
 
@@ -34,6 +36,9 @@ class MessagePages:
         self.names = names
         self.views = views  # the event fields of the page view the message is for
         self.render_message = render_message  # "site": notices and soft dialogs are the site's own (page-api.md)
+        self._kept_messages: dict[tuple[Any, ...], tuple[bytes, ...]] = {}  # see _kept
+        self._kept_for: Editorial | None = None
+        self._kept_size = 0
 
     def serve(
         self,
@@ -47,16 +52,79 @@ class MessagePages:
         editorial: Editorial,
     ) -> Rewrite:
         """The page with the message the policy decided on, recorded as served."""
-        context = self.context(scope, path, mode, state, headers, editorial)
-        fields = self.views.fields(scope, state, path, editorial)
+        hard = mode is Mode.HARD
+        fields = self.views.fields(scope, state, path, editorial)  # a dict of our own: queued as it is
+        fields["verdict"], fields["kind"] = _BLOCKED, state.kind if state is not None else None
         events = self.views.events
-        events.emit("message_served", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
-        if self.render_message == "site" and mode is not Mode.HARD:  # the site shows it, told by the page API
+        events.put("message_served", fields.copy() if hard else fields)
+        if self.render_message == "site" and not hard:  # the site shows it, told by the page API
             return Rewrite(insert=tag, add_headers=added, remove_headers=CACHE_HEADERS)
-        if mode is Mode.HARD:
+        if hard:
             # The wall replaces the page: it is on screen as surely as the page would have been.
-            events.emit("message_shown", verdict=Verdict.BLOCKED.value, kind=context["kind"], **fields)
-        return _show(mode, context, tag, added, editorial)
+            events.put("message_shown", fields)
+            if editorial.story_selector is not None:  # the wall inside the site's page: made for each page
+                return _show(mode, self.context(scope, path, mode, state, headers, editorial), tag, added, editorial)
+        shown = self._kept(scope, path, mode, state, tag, headers, editorial)
+        if hard:
+            return Rewrite(replace_body=shown, add_headers=added)
+        return Rewrite(insert=shown, add_headers=added, remove_headers=CACHE_HEADERS)
+
+    def _kept(
+        self,
+        scope: Scope,
+        path: str,
+        mode: Mode,
+        state: VisitorState | None,
+        tag: bytes,
+        headers: Headers,
+        editorial: Editorial,
+    ) -> bytes:
+        """The wall page, or the tag and the overlay, from the cache of whole messages: the page's path and the
+        CSP nonces are the only values of the request filled in (escaped, as the renderer does) on a hit.
+
+        Keyed by what the message depends on, each read from a cached lookup: the reader's words (variant and
+        the locale their Accept-Language chose), their kind, their browser's steps, the page's CSP (inline
+        allowed? nonces?) and the mount point; the wall also by the tag it holds. Emptied when the editorial
+        settings change; at most 256 messages and ~1 MB."""
+        if self._kept_for is not editorial:
+            self._kept_for, self._kept_size = editorial, 0
+            self._kept_messages.clear()
+        root_path: str = scope.get("root_path", "")
+        style_inline, script_inline, nonce, style_nonce = _csp_shape(headers)
+        hard = mode is Mode.HARD
+        values = {"next": url_path("", path), "nonce": nonce, "style_nonce": style_nonce}
+        variant = editorial.policy.variant_for(state.visitor_id if state is not None else None)
+        locale, _ = editorial.message_for(variant, header(scope, b"accept-language"))
+        client = describe_client(header(scope, b"user-agent"), header(scope, b"sec-ch-ua"))
+        key = (
+            mode.value,  # a str: its hash is kept, an Enum's is a Python call
+            variant.name if variant is not None else None,
+            locale,
+            state.kind if state is not None else None,
+            steps_family(client),
+            style_inline,
+            script_inline,
+            nonce is not None,
+            style_nonce is not None,
+            root_path,
+            tag if hard else b"",
+        )
+        # The reader's text (a long mount point) or a key used once (a wall holding a nonce) is not kept.
+        keep = len(root_path) <= 128 and not (hard and nonce is not None)
+        parts = self._kept_messages.get(key) if keep else None
+        if parts is None:
+            context = self.context(scope, path, mode, state, headers, editorial)
+            if hard:
+                context["detector_tag"] = Markup(tag.decode())
+            parts = editorial.renderer.parts("wall.html" if hard else "overlay.html", **context)
+            if keep:
+                size = sum(len(part) for part in parts) + len(root_path) + len(key[-1])
+                if len(self._kept_messages) >= 256 or self._kept_size + size > 1_000_000:
+                    self._kept_messages.clear()
+                    self._kept_size = 0
+                self._kept_messages[key] = parts
+                self._kept_size += size
+        return fill(parts, values, b"" if hard else tag)
 
     def preview(self, scope: Scope, path: str, seen: PreviewAs, headers: Headers, editorial: Editorial) -> Rewrite:
         """An editor's preview of this page as a blocked reader (live_preview.py): nothing recorded or cached."""
@@ -160,6 +228,22 @@ def _show(
         return Rewrite(replace_body=page, whole_page=in_page, add_headers=added, remove_headers=CACHE_HEADERS)
     overlay = renderer.render_bytes("overlay.html", **context)
     return Rewrite(insert=tag + overlay, add_headers=added, remove_headers=CACHE_HEADERS)
+
+
+_NO_POLICY = (True, True, None, None)
+
+
+def _csp_shape(headers: Headers) -> tuple[bool, bool, str | None, str | None]:
+    """What the message needs of the page's CSP: inline style allowed, inline script allowed, the script and the
+    style nonces. Read once (most pages have no policy: one look at the header names)."""
+    if not has_policy(headers):
+        return _NO_POLICY
+    return (
+        allows_inline(headers, "style-src"),
+        allows_inline(headers, "script-src"),
+        csp_nonce(headers),
+        csp_nonce(headers, "style-src"),
+    )
 
 
 def _message_urls(names: Names, root_path: str, stylesheet: str, script: str) -> tuple[str, ...]:

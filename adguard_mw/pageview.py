@@ -18,6 +18,7 @@ from .request_headers import HEADERS_KEY, header, header_bytes
 from .silence import GRACE, account
 from .state import StateCookie, Verdict, VisitorState
 
+_FIELDS_KEY = "adguard_mw.fields"  # where the scope keeps the page's event fields (PageViews.fields)
 SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test can shorten it for page views
 
 
@@ -28,6 +29,7 @@ class PageViews:
         self.cookie = cookie
         self.events = events
         self.sample_rate = options.page_view_sample_rate
+        self.every_page = self.sample_rate >= 1
         self.watch = options.watch_silence  # silent detectors are counted (silent_detector="blocked")
         self.beacon = options.beacon  # without it the page decides alone: the server never asks anyone
         # With a consent cookie, only page views of readers who consented can count (and set a cookie).
@@ -58,7 +60,7 @@ class PageViews:
         if sampled:
             verdict = state.verdict.value if state is not None and state.verdict is not None else None
             kind = state.kind if state is not None else None
-            fields = self.fields(scope, state, path, editorial)
+            fields = self.fields(scope, state, path, editorial, keep=decision.show is not None)
             fields["verdict"], fields["kind"], fields["sample_rate"] = verdict, kind, self.sample_rate
             self.events.put("page_view", fields)  # a dict of its own: no copy into keywords and back
         if decision.state is not None:
@@ -67,7 +69,7 @@ class PageViews:
 
     def sampled(self) -> bool:
         """Whether this page view is one of the sampled ones (page_view events)."""
-        return self.sample_rate >= 1 or (self.sample_rate > 0 and random.random() < self.sample_rate)
+        return self.every_page or (self.sample_rate > 0 and random.random() < self.sample_rate)
 
     def read_state(self, scope: Scope) -> VisitorState | None:
         """The reader's state from our cookie, or None."""
@@ -98,13 +100,26 @@ class PageViews:
             self.events.emit("exempted", reason=reason, **self.fields(scope, state, path, editorial))
         return reason is None
 
-    def fields(self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial) -> dict[str, Any]:
-        """The fields every event of this page view carries."""
-        anonymous = header(scope, b"sec-gpc") == "1"  # Global Privacy Control: counted, never with an id
-        return editorial.event_fields(
-            state.visitor_id if state is not None and not anonymous else None,
+    def fields(
+        self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial, *, keep: bool = False
+    ) -> dict[str, Any]:
+        """The fields every event of this page view carries (a dict of the caller's own). Made once per page:
+        kept (`keep`: a message follows) for message_served and message_shown while the reader, path and settings
+        are the same."""
+        visitor = state.visitor_id if state is not None else None
+        made: tuple[Editorial, str | None, str, dict[str, Any]] | None = scope.get(_FIELDS_KEY)
+        if made is not None and made[0] is editorial and made[1] == visitor and made[2] == path:
+            return made[3].copy()
+        anonymous = header_bytes(scope, b"sec-gpc") == b"1"  # Global Privacy Control: counted, never with an id
+        headers: dict[bytes, bytes] = scope[HEADERS_KEY]  # indexed by the header just read
+        fields = editorial.event_fields(
+            None if anonymous else visitor,
             path,
-            user_agent=header(scope, b"user-agent"),
-            accept_language=header(scope, b"accept-language"),
-            brands=header(scope, b"sec-ch-ua"),
+            user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
+            accept_language=headers.get(b"accept-language", b"").decode("latin-1"),
+            brands=headers.get(b"sec-ch-ua", b"").decode("latin-1"),
         )
+        if not keep:
+            return fields
+        scope[_FIELDS_KEY] = (editorial, visitor, path, fields)
+        return fields.copy()

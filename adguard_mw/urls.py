@@ -13,6 +13,7 @@ before they are checked, so a target cannot climb out of the mount point once it
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, unquote
 
 from markupsafe import escape
@@ -22,7 +23,13 @@ MAX_PATH = 512
 
 def url_path(root_path: str, path: str = "") -> str:
     """`root_path` + `path` (both decoded, as ASGI gives them) as a path-absolute URL on this host."""
-    return _path_absolute(quote(root_path.rstrip("/") + path, safe="/"))
+    url = root_path.rstrip("/") + path
+    if _NOTHING_TO_QUOTE.fullmatch(url) is None:  # most paths are already what `quote` would make of them
+        url = quote(url, safe="/")
+    return _path_absolute(url)
+
+
+_NOTHING_TO_QUOTE = re.compile(r"[A-Za-z0-9_.~/-]*")  # `quote(safe="/")` leaves these as they are
 
 
 def _path_absolute(url: str) -> str:

@@ -53,6 +53,7 @@ def explode(*args: object, **kwargs: object) -> Any:
 def break_overlay(app: AdGuardMiddleware, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app.renderer, "render", explode)  # as text (previews, client-side navigation)
     monkeypatch.setattr(app.renderer, "render_bytes", explode)  # as bytes, for a page's response
+    monkeypatch.setattr(app.renderer, "parts", explode)  # cut at its per-request values, for a page's message
 
 
 def lose_templates(app: AdGuardMiddleware, monkeypatch: pytest.MonkeyPatch) -> None:

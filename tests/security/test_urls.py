@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from adguard_mw import AdGuardMiddleware, CallToAction, Message
 from adguard_mw.state import Verdict, VisitorState, new_visitor_id
+from adguard_mw.urls import url_path
 
 from ..asgi import call, http_scope
 from ..site import CHROME, KEY, ORIGIN, bare_site
@@ -187,3 +188,13 @@ class TestRedirectsStayUnderTheMountPoint:
             location = sent.header("location") or ""
             assert browser_resolves(location, f"http://{HOST}/").endswith("/subscribe"), location
             assert not location.startswith("//")
+
+
+@SOME
+@given(st.text(alphabet=st.sampled_from("/-._~aZ09%?#\"'<> \u00e9\\"), max_size=12), st.text(max_size=12))
+@example("//evil.example", "")
+@example("", "//evil.example/x")
+def test_a_path_with_nothing_to_quote_is_taken_as_it_is(root_path: str, path: str) -> None:
+    """url_path skips `quote` for the usual path: it must make exactly what quoting would."""
+    quoted = quote(root_path.rstrip("/") + path, safe="/")
+    assert url_path(root_path, path) == ("/%2F" + quoted[2:] if quoted.startswith("//") else quoted)

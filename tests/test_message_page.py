@@ -1,0 +1,140 @@
+"""A message page is made once per kind of reader and page, then filled in per request (message_page.py): what is
+kept must be byte for byte what would be made afresh, and never carry one page's values to another."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from adguard_mw import AdGuardMiddleware, Message, Messages
+from adguard_mw.message import default_message
+
+from .asgi import call, http_scope
+from .site import CHROME, KEY, PAGE, client, report
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+
+
+async def page(request: Request) -> Response:
+    """The article, under the policy the query asks for: nonces for scripts or styles, or nothing inline."""
+    query = request.query_params
+    directives = [f"{kind}-src 'nonce-{query[kind]}'" for kind in ("script", "style") if kind in query]
+    directives += [f"{kind}-src 'self'" for kind in query.getlist("self")]  # nothing inline of this kind
+    if "strict" in query:
+        directives.append("default-src 'self'")
+    headers = {"Content-Security-Policy": "; ".join(directives)} if directives else {}
+    return HTMLResponse(PAGE, headers=headers)
+
+
+def site(**options: Any) -> AdGuardMiddleware:
+    words = Messages({"en": Message(), "de": default_message("de")})
+    inner = Starlette(routes=[Route("/{path:path}", page)])
+    return AdGuardMiddleware(inner, secret_key=KEY, message=words, site_name="The Lantern", **options)
+
+
+REQUESTS = [  # (path, headers): each differs from the one before in one thing a message depends on
+    ("/news/1", {}),
+    ("/news/2", {}),
+    ("/news/%22%3E%3Cscript%3Ealert(1)", {}),
+    ("/news/1?script=n0nceFirst&style=n0nceFirst", {}),
+    ("/news/2?script=n0nceSecond&style=n0nceSecond", {}),
+    ("/news/2?script=n0nceThird", {}),
+    ("/news/2?style=n0nceFourth", {}),
+    ("/news/2?strict=1", {}),
+    ("/news/2?strict=1&style=n0nceFifth", {}),
+    ("/news/2?self=style", {}),
+    ("/news/2?self=script", {}),
+    ("/news/1", {"Accept-Language": "de-CH,de;q=0.9"}),
+    ("/news/1", {"Accept-Language": "en"}),
+    ("/news/1", {"User-Agent": FIREFOX}),
+    ("/news/1", {"User-Agent": FIREFOX, "Accept-Language": "de"}),
+]
+
+
+@asynccontextmanager
+async def blocked_reader(app: AdGuardMiddleware) -> AsyncIterator[httpx.AsyncClient]:
+    """A reader whose detector reported a blocker."""
+    async with client(app) as c:
+        assert (await report(c, app, "blocked")).is_success
+        yield c
+
+
+@pytest.mark.parametrize("mode", ["notice", "soft", "instructions", "hard"])
+async def test_a_kept_message_is_the_one_made_afresh(mode: str) -> None:
+    warm = site(policy=mode)
+    async with blocked_reader(warm) as c:
+        for path, headers in REQUESTS * 2:  # the second round from the cache only
+            kept = await c.get(path, headers=headers)
+            fresh_app = site(policy=mode)  # the same names (same key): the same page, made for the first time
+            async with blocked_reader(fresh_app) as fresh:
+                made = await fresh.get(path, headers=headers)
+            assert kept.text == made.text, (path, headers)
+            assert "@@adguard-mw" not in kept.text and "<script>alert(1)" not in kept.text
+    assert 0 < len(warm.messages._kept_messages) <= len(REQUESTS)
+
+
+async def test_each_page_gets_its_own_path_and_nonces() -> None:
+    app = site(policy="soft")
+    async with blocked_reader(app) as c:
+        first = (await c.get("/news/1?script=n0nceFirst&style=n0nceFirst")).text
+        second = (await c.get("/news/2?script=n0nceSecond&style=n0nceSecond")).text
+        plain = (await c.get("/news/3")).text
+    assert 'name="next" value="/news/1"' in first and 'nonce="n0nceFirst"' in first and "n0nceSecond" not in first
+    assert 'name="next" value="/news/2"' in second and 'nonce="n0nceSecond"' in second and "n0nceFirst" not in second
+    assert 'name="next" value="/news/3"' in plain and 'nonce="' not in plain
+    assert len(app.messages._kept_messages) == 2  # with nonces and without: one message each
+
+
+async def test_each_reader_gets_their_language_and_browser() -> None:
+    app = site(policy="instructions")
+    async with blocked_reader(app) as c:
+        german = (await c.get("/news/1", headers={"Accept-Language": "de"})).text
+        english = (await c.get("/news/1", headers={"Accept-Language": "en"})).text
+        firefox = (await c.get("/news/1", headers={"Accept-Language": "en", "User-Agent": FIREFOX})).text
+    assert 'lang="de"' in german and 'lang="de"' not in english
+    assert english != firefox  # the steps for each browser
+
+
+async def test_a_reload_replaces_the_kept_messages() -> None:
+    app = site(policy="soft")
+    async with blocked_reader(app) as c:
+        assert "Please support The Lantern" in (await c.get("/news/1")).text
+        app.use(app.build_editorial(policy="soft", message=Message(title="New words for {site}")))
+        text = (await c.get("/news/1")).text
+    assert "New words for The Lantern" in text and "Please support" not in text
+
+
+async def test_kept_messages_are_bounded_and_mount_points_of_any_length_are_not_kept() -> None:
+    app = site(policy="soft")
+    async with blocked_reader(app) as c:
+        cookie = "; ".join(f"{name}={value}" for name, value in c.cookies.items())
+    headers = [("cookie", cookie), ("user-agent", CHROME)]
+
+    async def get(root_path: str) -> str:
+        sent = await call(app, http_scope(f"{root_path}/news/1", root_path=root_path, headers=headers))
+        return sent.body.decode()
+
+    for number in range(300):
+        assert f'action="/m{number}/' in await get(f"/m{number}")
+    kept = app.messages._kept_messages
+    assert len(kept) <= 256 and app.messages._kept_size <= 1_000_000
+    before = set(kept)
+    long = "/" + "x" * 200
+    assert f'action="{long}/' in await get(long)
+    assert set(kept) == before  # made for this page, and not kept
+
+
+async def test_a_wall_with_a_nonce_is_not_kept() -> None:
+    app = site(policy="hard")
+    async with blocked_reader(app) as c:
+        walls = [(await c.get(f"/news/1?script=n{number}")).text for number in range(3)]
+    assert all(f'nonce="n{number}"' in wall for number, wall in enumerate(walls))
+    assert not app.messages._kept_messages  # each holds its own tag: a key used once
