@@ -27,7 +27,7 @@ from starlette.types import Message, Send
 from .__about__ import __version__
 from ._faults import report_fault
 from .charset import encode_for_page, page_codec
-from .lookahead import CHARSET_WINDOW, LOOKAHEAD, Lookahead, find_insertion_point, is_amp
+from .lookahead import CHARSET_WINDOW, LOOKAHEAD, Lookahead, find_insertion_point
 
 __all__ = [
     "CHARSET_WINDOW",
@@ -191,8 +191,9 @@ class HtmlRewriter:
                 "more_body": not final,
             }
             self._buffer = b""
+        lookahead = Lookahead()  # what it reads of the start for `is_amp` serves its search for a place too
         try:
-            amp = is_amp(message.get("body", b""), final)
+            amp = lookahead.is_amp(message.get("body", b""), final)
         except Exception as exc:
             report_fault("reading the start of a page", exc)
             amp = True  # send it on unchanged
@@ -215,8 +216,8 @@ class HtmlRewriter:
                     # The whole page is here: insert and send it with an exact Content-Length.
                     body = message.get("body", b"")
                     self._insert = rewrite.insert
-                    self._lookahead = Lookahead()
-                    offset = self._lookahead.feed(body, final=True)
+                    self._lookahead = lookahead
+                    offset = lookahead.feed(body, final=True)
                     if offset is None or offset < 0:
                         rewrite = None  # nowhere to insert (a fragment): the response goes out as the app sent it
                     else:
@@ -251,7 +252,7 @@ class HtmlRewriter:
         else:
             # A stream: the server will chunk it, and we edit as it flows.
             self._insert = rewrite.insert
-            self._lookahead = Lookahead()
+            self._lookahead = lookahead
             self._mode = "scanning"
             await self._send({**start, "headers": edited_headers})
             await self._scan(message)

@@ -47,6 +47,15 @@ _NEXT_IN_HEAD = re.compile(
     rb"""(?P<charset>"[^"]*+"|'[^']*+'|[^\t\n\f\r >"'/]++)[\t\n\f\r /]*+>|""" + _TAG + rb")?"
 )
 _END_TAG = re.compile(_TAG)
+# The usual start of a page, read in one match: an optional `<!doctype html>`, `<html>` whose attributes are all
+# `name="value"` (or bare names), `<head>`, and `<meta charset="…">` as the head's first element, separated by white
+# space only. Whatever else a page starts with (a comment, a BOM, single quotes, capitals, a script, no charset…)
+# is left to the full reading below, which gives the same answer for these pages at several times the cost.
+_USUAL_START = re.compile(
+    rb"(?:<!(?:doctype|DOCTYPE) html>)?[\t\n\f\r ]*+"
+    rb'<html((?:[\t\n\f\r ]++[A-Za-z0-9:_-]++(?:="[^"<>]*+")?+)*+)[\t\n\f\r ]*+>[\t\n\f\r ]*+'
+    rb'<head>[\t\n\f\r ]*+<meta[\t\n\f\r ]++charset="([A-Za-z0-9_.:-]++)"[\t\n\f\r /]*+>'
+)
 _ATTRIBUTE = re.compile(
     rb"([^\t\n\f\r />][^\t\n\f\r />=]*)"
     rb"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*("[^"]*"|'[^']*'|[^\t\n\f\r >"'][^\t\n\f\r >]*))?"""
@@ -84,6 +93,10 @@ class Lookahead:
         """Where to insert: an offset, -1 for "nowhere, send unchanged", None for "wait for more"."""
         pos, end = self._pos, len(buffer)
         if pos == 0:
+            if self._meta_end < 0:
+                self._usual_start(buffer)
+            if self._meta_end >= 0:  # the usual start, read now or by `is_amp` before
+                return self._meta_end
             if buffer.startswith(_BOM):
                 pos = len(_BOM)
             elif _BOM.startswith(buffer) and not final:
@@ -156,6 +169,21 @@ class Lookahead:
             pos = token_end  # a doctype in the head, a processing instruction or another bogus comment
         self._pos = pos
         return self._undecided(end, final)
+
+    def is_amp(self, buffer: bytes, final: bool) -> bool | None:
+        """`is_amp(buffer, final)`, keeping what its reading of the usual start found for `feed` (same buffer)."""
+        usual = self._usual_start(buffer)
+        if usual is not None and b"amp" not in usual.group(1).lower():  # its <html> has no attribute of AMP's
+            return False
+        return _is_amp(buffer, final)
+
+    def _usual_start(self, buffer: bytes) -> re.Match[bytes] | None:
+        usual = _USUAL_START.match(buffer)
+        if usual is not None:
+            self._document = True
+            self._meta_end = usual.end()
+            self.charset = usual.group(2)
+        return usual
 
     def _undecided(self, end: int, final: bool) -> int | None:
         """The answer when the head has not ended within the `end` bytes read so far."""
@@ -290,6 +318,11 @@ def is_amp(buffer: bytes, final: bool) -> bool | None:
     """Whether the page starting with `buffer` is an AMP page (its `<html>` tag carries `amp`, `⚡`, `amp4email`…):
     True, False, or None for "wait for more" while that tag may still come. Only the prologue is read: a page whose
     first tag is anything else is not AMP (the AMP validator requires `<html ⚡>` at the top)."""
+    return Lookahead().is_amp(buffer, final)
+
+
+def _is_amp(buffer: bytes, final: bool) -> bool | None:
+    """`is_amp` for a page whose start is not the usual one: its prologue read token by token."""
     start = len(_BOM) if buffer[:1] == b"\xef" and buffer.startswith(_BOM) else 0
     tag = _START_TAG.match(buffer, start)  # most pages: one search, and no attribute to read
     if tag is not None:
