@@ -21,6 +21,7 @@ class DetectorTag:
     def __init__(self, names: Names, assets: Assets, *, watch_silence: bool) -> None:
         self.names = names
         self.watch_silence = watch_silence
+        self._plain_for = assets
         self.plain = self.make("", None, assets).encode()
 
     def make(self, root_path: str, nonce: str | None, assets: Assets) -> str:
@@ -41,7 +42,14 @@ class DetectorTag:
         cloaking)."""
         root_path = scope.get("root_path", "")
         nonce = csp_nonce(headers) if has_policy(headers) else None
-        tag = self.plain if not root_path and nonce is None else self.make(root_path, nonce, editorial.assets).encode()
+        if root_path or nonce is not None:
+            tag = self.make(root_path, nonce, editorial.assets).encode()
+        else:
+            if editorial.assets is not self._plain_for:
+                # A reload made new assets: the detector is served `immutable`, so its new content needs the new
+                # version in the tag, or browsers keep the old script for a year.
+                self._plain_for, self.plain = editorial.assets, self.make("", None, editorial.assets).encode()
+            tag = self.plain
         if editorial.paywall and editorial.policy.may_wall(path):
             tag += editorial.paywall
         return tag

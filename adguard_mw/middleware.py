@@ -143,7 +143,6 @@ class AdGuardMiddleware(Buildable):
         )
         self.live_preview = LivePreview(list(options.secret_key), self.names)
         self.tags = DetectorTag(self.names, self._editorial.assets, watch_silence=options.watch_silence)
-        self._plain_tag = self.tags.plain
         self.reloader = None  # from_config sets one when the file is watched
 
     def build_editorial(self, **options: Any) -> Editorial:
@@ -253,7 +252,7 @@ class AdGuardMiddleware(Buildable):
             tag += self.messages.hidden(scope, path, headers, editorial)
         if decision.show is None and not added:
             # The same for every reader: the page stays cacheable as the app says.
-            return same_for_all(tag) if tag is self._plain_tag else Rewrite(insert=tag)
+            return same_for_all(tag) if tag is self.tags.plain else Rewrite(insert=tag)
         added.extend(_PRIVATE)
         if decision.show is None:
             return Rewrite(insert=tag, add_headers=added, remove_headers=CACHE_HEADERS)

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from adguard_mw import AdGuardMiddleware, Mode
 from adguard_mw.reload import RELOAD_WAIT
 
-from .site import article, client, report
+from .site import article, client, own_url, report, wrapped
 
 KEYS = "the-current-key-0123456789abcdef"
 BASE = """
@@ -200,3 +200,18 @@ async def test_a_slow_reload_never_holds_up_a_readers_request(config: Path, monk
     while app.renderer.message.title != "Help keep the lamps lit" and time.monotonic() < deadline:
         await anyio.sleep(0.1)  # the reload finishes on its own thread, then its settings are live
     assert app.renderer.message.title == "Help keep the lamps lit"
+
+
+async def test_a_reload_that_changes_the_detector_puts_its_new_version_in_every_pages_tag() -> None:
+    # The detector is served `immutable` under its version: a tag still naming the old version after a reload
+    # would keep the old script (here: one that never loads the slot script) in readers' caches for a year.
+    app = wrapped(ad_slots=False)
+    script = f"{own_url(app, app.names.script)}?"
+    async with client(app) as c:
+        before = (await c.get("/news/1")).text
+        app.use(app.build_editorial(ad_slots=True))
+        after = (await c.get("/news/1")).text
+        served = await c.get(script + after.split(script, 1)[1].split('"', 1)[0])
+    old, new = (page.split(script, 1)[1].split('"', 1)[0] for page in (before, after))
+    assert old != new == app.names.version(app.assets.detector.version)
+    assert served.content == app.assets.detector.body and app.names.slot_script.encode() in served.content
