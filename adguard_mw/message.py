@@ -356,27 +356,6 @@ class MessageRenderer:
             ctas.append({"label": cta.label, "name": cta.name, "url": cta.url, "index": index, "href": href})
         return ctas
 
-    def render_bytes(
-        self,
-        template: str,
-        *,
-        client: ClientFacts,
-        kind: str | None,
-        message: Message | None = None,
-        locale: str | None = None,
-        **context: Any,
-    ) -> bytes:
-        """Render once per kind of reader, then reuse: only the page's path and the CSP nonces vary per request.
-        In UTF-8, for a response: the cached page is kept encoded and cut at its per-request values, so a message
-        page costs a join, not a search and an encoding of ~13 KB per request.
-
-        `locale` and `message` choose what to show (by default the default locale's message; a `message` of
-        another locale, an A/B variant say, must have been registered). `cta_url`, when given, is the address
-        that counts a call to action before redirecting to it: CTA links go to `{cta_url}?to={index}`.
-        """
-        values = {key: context.pop(key) for key in _PER_REQUEST if key in context}
-        return fill(self._cached(template, client, kind, message, locale, context, values), values)
-
     def parts(
         self,
         template: str,
@@ -387,10 +366,22 @@ class MessageRenderer:
         locale: str | None = None,
         **context: Any,
     ) -> tuple[bytes, ...]:
-        """`render_bytes` cut at its per-request values (text, name, text, ...), for a caller that keeps it:
-        `fill(parts, values)` makes the page, with values given (or None) as they were here."""
+        """Render once per kind of reader, then reuse: only the page's path and the CSP nonces vary per request.
+        The page is kept in UTF-8 and cut at those values (text, name, text, ...), so a message page costs a join,
+        not a search and an encoding of ~13 KB per request: `fill(parts, values)` makes it, with the values given
+        (or None) as they were here; a caller that keeps the parts (message_page.py) fills them itself.
+
+        `locale` and `message` choose what to show (by default the default locale's message; a `message` of
+        another locale, an A/B variant say, must have been registered). `cta_url`, when given, is the address
+        that counts a call to action before redirecting to it: CTA links go to `{cta_url}?to={index}`.
+        """
         values = {key: context.pop(key) for key in _PER_REQUEST if key in context}
         return self._cached(template, client, kind, message, locale, context, values)
+
+    def render_bytes(self, template: str, /, **arguments: Any) -> bytes:
+        """`parts(template, **arguments)` filled with this request's values: the page in UTF-8, for a response."""
+        values = {key: arguments[key] for key in _PER_REQUEST if key in arguments}
+        return fill(self.parts(template, **arguments), values)
 
     def render(self, template: str, /, **arguments: Any) -> str:
         """`render_bytes(template, **arguments)` as text: a fragment, or a part of a page made elsewhere."""
