@@ -144,6 +144,13 @@ class AdGuardMiddleware(Buildable):
         self.live_preview = LivePreview(list(options.secret_key), self.names)
         self.tags = DetectorTag(self.names, self._editorial.assets, watch_silence=options.watch_silence)
         self.reloader = None  # from_config sets one when the file is watched
+        # The name the site's scripts find the page API by (page-api.md): drawn per deployment, like the rest.
+        self.page_api_name: str = self.names.event
+        # The paths answered here instead of by the app, in one set: one lookup per request.
+        own = set(self.endpoints.paths)
+        if options.metrics_path is not None:
+            own.add(options.metrics_path)
+        self._own_paths = frozenset(own)
 
     def build_editorial(self, **options: Any) -> Editorial:
         """Check and build everything editors own (`options.EDITORIAL`; those not given take their defaults, the
@@ -154,11 +161,6 @@ class AdGuardMiddleware(Buildable):
         """Switch to new editorial settings (a reload); requests in flight finish with the old ones."""
         self._editorial = editorial
         self.endpoints.use(editorial)
-
-    @property
-    def page_api_name(self) -> str:
-        """The name the site's scripts find the page API by (page-api.md): drawn per deployment, like the rest."""
-        return self.names.event
 
     @property
     def editorial(self) -> Editorial:
@@ -181,36 +183,26 @@ class AdGuardMiddleware(Buildable):
         if scope["type"] != "http" or SCOPE_FLAG in scope:
             await self.app(scope, receive, send)
             return
-        scope[SCOPE_FLAG] = self.names.event
+        scope[SCOPE_FLAG] = self.page_api_name
         if self.reloader is not None:
             self.reloader.check()
-        path = _local_path(scope)
-        if path == self.metrics_path and self._metrics is not None:
-            await self._metrics(scope, receive, send)
-        elif path in self.endpoints.paths:  # exact paths only: the site's own files may share our folder
-            subpath = path[len(self.names.prefix) :]
-            if not await self.live_preview.intercept(scope, receive, send, subpath, self._editorial):
-                await self.endpoints(scope, receive, send, subpath)
-        elif scope["method"] == "GET":
-            if self._editorial.preview_token is not None:
-                self.live_preview.prepare(scope, self._editorial)
-            try:
-                await self.app(scope, receive, self._watch_for_html(scope, path, send))
-            except Exception as exc:
-                if not stopped_by_us(exc):  # else the reader has our whole response: the app was told to stop
-                    raise
-        else:
+        path: str = scope["path"]
+        if scope.get("root_path"):
+            path = _local_path(scope)
+        if path in self._own_paths:  # exact paths only: the site's own files may share our folder
+            await self._answer(scope, receive, send, path)
+            return
+        if scope["method"] != "GET":
             await self.app(scope, receive, send)
-
-    def _watch_for_html(self, scope: Scope, path: str, send: Send) -> Send:
-        """A `send` that costs next to nothing unless the response turns out to be an HTML page.
-
-        A plain function, not a coroutine: it returns the awaitable of the `send` (or the rewriter) it hands the
-        message to, so a response streamed in many chunks costs a function call per chunk, not a coroutine.
-        """
+            return
+        if self._editorial.preview_token is not None:
+            self.live_preview.prepare(scope, self._editorial)
         rewriter: HtmlRewriter | None = None
 
         def send_or_rewrite(message: ASGIMessage) -> Awaitable[None]:
+            """A `send` that costs next to nothing unless the response turns out to be an HTML page: a plain
+            function that returns the awaitable of the `send` (or the rewriter) it hands the message to, so a
+            response streamed in many chunks costs a function call per chunk, not a coroutine."""
             nonlocal rewriter
             if rewriter is None:
                 if message["type"] != "http.response.start" or not _declares_html(message):
@@ -220,7 +212,20 @@ class AdGuardMiddleware(Buildable):
                 )
             return send(message) if rewriter.passing else rewriter(message)
 
-        return send_or_rewrite
+        try:
+            await self.app(scope, receive, send_or_rewrite)
+        except Exception as exc:
+            if not stopped_by_us(exc):  # else the reader has our whole response: the app was told to stop
+                raise
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """A request for one of our own paths (the metrics, the endpoints), answered without calling the app."""
+        if path == self.metrics_path and self._metrics is not None:
+            await self._metrics(scope, receive, send)
+            return
+        subpath = path[len(self.names.prefix) :]
+        if not await self.live_preview.intercept(scope, receive, send, subpath, self._editorial):
+            await self.endpoints(scope, receive, send, subpath)
 
     def detector_tag(self, root_path: str, nonce: str | None) -> str:
         """The tag we insert (detector_tag.py)."""
@@ -285,7 +290,25 @@ def _declares_html(start: ASGIMessage) -> bool:
     if not isinstance(headers, list):
         headers = start["headers"] = list(headers)  # a generator can be read only once
     for name, value in headers:
-        if len(name) == 12 and (name == b"content-type" or name.lower() == b"content-type"):
-            kind: bytes = value[:21].lower()
-            return kind.startswith(b"text/html") or kind == b"application/xhtml+xml"
+        if name == b"content-type":  # ASGI asks for lower-case names: other spellings take the loop below
+            try:
+                return _HTML_TYPES[value]
+            except (KeyError, TypeError):  # not seen yet, or not bytes (not hashable)
+                return _html_type(value)
+    for name, value in headers:
+        if len(name) == 12 and name.lower() == b"content-type":
+            return _html_type(value)
     return False
+
+
+_HTML_TYPES: dict[bytes, bool] = {}  # Content-Type values seen, and whether they are HTML's: a site sends a few
+_HTML_TYPES_KEPT = 64  # values of at most 128 bytes
+
+
+def _html_type(value: bytes) -> bool:
+    """Whether a Content-Type value is HTML's (any case, any parameters), kept for the next response."""
+    kind = value[:21].lower()
+    html = kind.startswith(b"text/html") or kind == b"application/xhtml+xml"
+    if len(_HTML_TYPES) < _HTML_TYPES_KEPT and len(value) <= 128 and type(value) is bytes:
+        _HTML_TYPES[value] = html
+    return html

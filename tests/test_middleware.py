@@ -141,6 +141,27 @@ class TestInjection:
         assert sent.body.count(b"<script") == 1 and len(sent.body) > len(page)
         assert sent.header_values("set-cookie") == ["csrftoken=1"]
 
+    @pytest.mark.parametrize(
+        ("content_type", "tagged"),
+        [
+            (b"text/html; charset=utf-8", True),
+            (b"Text/HTML", True),
+            (b"application/xhtml+xml", True),
+            (b"application/json", False),
+            (b"text/plain; charset=utf-8", False),
+        ],
+    )
+    async def test_the_content_type_is_judged_alike_on_every_response(self, content_type: bytes, tagged: bool) -> None:
+        """The glance at Content-Type keeps what it learnt of a value for the next response: the answer must stay
+        the same, whatever else was seen in between."""
+        page = b"<html><head></head><body>x</body></html>"
+        app = AdGuardMiddleware(
+            app_sending(start(headers=[(b"content-type", content_type)]), body(page)), secret_key=KEY
+        )
+        for _ in range(3):
+            sent = await call(app, http_scope())
+            assert (b"<script" in sent.body) is tagged
+
     @pytest.mark.parametrize("kind", ["websocket", "lifespan"])
     async def test_other_scope_types_pass_through(self, kind: str) -> None:
         seen: list[str] = []
