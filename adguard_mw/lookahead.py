@@ -56,6 +56,13 @@ _USUAL_START = re.compile(
     rb'<html((?:[\t\n\f\r ]++[A-Za-z0-9:_-]++(?:="[^"<>]*+")?+)*+)[\t\n\f\r ]*+>[\t\n\f\r ]*+'
     rb'<head>[\t\n\f\r ]*+<meta[\t\n\f\r ]++charset="([A-Za-z0-9_.:-]++)"[\t\n\f\r /]*+>'
 )
+# The usual starts read so far, as they were: a site's pages share a few, and comparing a page's first bytes with
+# one costs a fraction of the match (what `_USUAL_START` finds in a page depends on nothing past the `>` that ends
+# its match). Each with its charset and whether its <html> has an attribute that may be AMP's. Bounded: the first
+# 8 starts of at most 256 bytes.
+_SEEN_STARTS: list[tuple[bytes, bytes, bool]] = []
+_STARTS_KEPT = 8
+_START_KEPT = 256
 _ATTRIBUTE = re.compile(
     rb"([^\t\n\f\r />][^\t\n\f\r />=]*)"
     rb"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*("[^"]*"|'[^']*'|[^\t\n\f\r >"'][^\t\n\f\r >]*))?"""
@@ -172,18 +179,26 @@ class Lookahead:
 
     def is_amp(self, buffer: bytes, final: bool) -> bool | None:
         """`is_amp(buffer, final)`, keeping what its reading of the usual start found for `feed` (same buffer)."""
-        usual = self._usual_start(buffer)
-        if usual is not None and b"amp" not in usual.group(1).lower():  # its <html> has no attribute of AMP's
+        if self._usual_start(buffer) is False:  # a usual start whose <html> has no attribute of AMP's
             return False
         return _is_amp(buffer, final)
 
-    def _usual_start(self, buffer: bytes) -> re.Match[bytes] | None:
-        usual = _USUAL_START.match(buffer)
-        if usual is not None:
-            self._document = True
-            self._meta_end = usual.end()
-            self.charset = usual.group(2)
-        return usual
+    def _usual_start(self, buffer: bytes) -> bool | None:
+        """Reads the usual start: None if the page has none, else whether its <html> may be AMP's."""
+        for seen in _SEEN_STARTS:
+            if buffer.startswith(seen[0]):
+                break
+        else:
+            usual = _USUAL_START.match(buffer)
+            if usual is None:
+                return None
+            seen = (usual.group(), usual.group(2), b"amp" in usual.group(1).lower())
+            if len(_SEEN_STARTS) < _STARTS_KEPT and len(seen[0]) <= _START_KEPT:
+                _SEEN_STARTS.append(seen)
+        start, self.charset, maybe_amp = seen
+        self._document = True
+        self._meta_end = len(start)
+        return maybe_amp
 
     def _undecided(self, end: int, final: bool) -> int | None:
         """The answer when the head has not ended within the `end` bytes read so far."""

@@ -36,6 +36,7 @@ RESTS = [b"\n<title>T</title></head><body><p>x</p>", b"<p>x</p>", b"", b"</head>
 
 def full_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lookahead, "_USUAL_START", re.compile(rb"(?!)"))  # a pattern that never matches
+    monkeypatch.setattr(lookahead, "_SEEN_STARTS", [])  # and no usual start kept from an earlier page
 
 
 def answers(page: bytes, final: bool) -> tuple[int | None, bytes | None, bool | None]:
@@ -78,6 +79,22 @@ def test_any_page_start_gets_the_answers_of_the_full_reading(page: bytes, final:
     offset = fast[0]
     if final and offset is not None and offset >= 0:
         assert_lands_as_an_element(page, offset)
+
+
+@settings(max_examples=300, deadline=None)
+@given(page_starts, page_starts, st.booleans())
+@example(USUAL, USUAL, True)
+@example(b'<html lang="en"><head><meta charset="utf-8">', b'<html lang="en"><head><meta charset="utf-8/>', True)
+def test_a_page_read_after_another_gets_the_answers_of_a_first_reading(before: bytes, page: bytes, final: bool) -> None:
+    """The usual starts read before are kept, and a page is compared with them before the match: what a kept
+    start says must be what the match would say of any page that begins with it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lookahead, "_SEEN_STARTS", [])
+        first = answers(page, final)
+        assert answers(page, final) == first  # its own start kept
+        patch.setattr(lookahead, "_SEEN_STARTS", [])
+        answers(before, True)
+        assert answers(page, final) == first  # another page's start kept
 
 
 @settings(max_examples=100, deadline=None)
