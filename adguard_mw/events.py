@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -398,9 +398,30 @@ def reader_fields(
     """The coarse, pseudonymous facts every event carries about its reader, and the policy and variant it met.
 
     `brands` is the Sec-CH-UA client hint, which tells Brave from Chrome."""
-    locale, browser, major, os_family, device = _reader_facts(
+    facts = _reader_facts(
         user_agent[:MAX_USER_AGENT], accept_language[:_LANGUAGE_PREFIX], '"Brave"' in brands[:MAX_USER_AGENT]
     )
+    return _fields(facts, visitor_id, path, mode, variant)
+
+
+def raw_reader_fields(
+    headers: Mapping[bytes, bytes], visitor_id: str | None, path: str, *, mode: str, variant: str | None
+) -> Record:
+    """`reader_fields` from a request's headers by lower-case name, as they came: a reader's browser seen before
+    costs one cache lookup, with nothing decoded (latin-1, as `reader_fields`' callers decode them)."""
+    facts = _raw_reader_facts(
+        headers.get(b"user-agent", b"")[:MAX_USER_AGENT],
+        headers.get(b"accept-language", b"")[:_LANGUAGE_PREFIX],
+        b'"Brave"' in headers.get(b"sec-ch-ua", b"")[:MAX_USER_AGENT],
+    )
+    return _fields(facts, visitor_id, path, mode, variant)
+
+
+_Facts = tuple[str | None, str, str, str, str]
+
+
+def _fields(facts: _Facts, visitor_id: str | None, path: str, mode: str, variant: str | None) -> Record:
+    locale, browser, major, os_family, device = facts
     return {
         "path": path,
         "locale": locale,
@@ -414,15 +435,20 @@ def reader_fields(
     }
 
 
+@lru_cache(maxsize=1024)  # keys of bounded length, as `_reader_facts`' below
+def _raw_reader_facts(user_agent: bytes, accept_language: bytes, brave: bool) -> _Facts:
+    return _reader_facts(user_agent.decode("latin-1"), accept_language.decode("latin-1"), brave)
+
+
 @lru_cache(maxsize=1024)  # keys of bounded length: at most 1024 keys of ~550 characters
-def _reader_facts(user_agent: str, accept_language: str, brave: bool) -> tuple[str | None, str, str, str, str]:
+def _reader_facts(user_agent: str, accept_language: str, brave: bool) -> _Facts:
     """What an event says of a reader's browser and language, by the headers that decide it: one cache lookup
     per event instead of one per fact."""
     client = describe_client(user_agent, '"Brave"' if brave else "")
     return primary_language(accept_language), client.browser, client.browser_major, client.os, client.device
 
 
-_DERIVED_CACHES.append(_reader_facts.cache_clear)
+_DERIVED_CACHES.extend((_reader_facts.cache_clear, _raw_reader_facts.cache_clear))
 
 
 _LANGUAGE_PREFIX = 32  # characters of Accept-Language that decide its first language

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.types import Scope
 
 from .editorial import Editorial
-from .events import EventLog
+from .events import EventLog, raw_reader_fields
 from .exempt import exempted
 from .options import Options
 from .policy import NOTHING, Decision, decide, is_crawler
@@ -110,15 +110,10 @@ class PageViews:
         made: tuple[Editorial, str | None, str, dict[str, Any]] | None = scope.get(_FIELDS_KEY)
         if made is not None and made[0] is editorial and made[1] == visitor and made[2] == path:
             return made[3].copy()
-        anonymous = header_bytes(scope, b"sec-gpc") == b"1"  # Global Privacy Control: counted, never with an id
-        headers: dict[bytes, bytes] = scope[HEADERS_KEY]  # indexed by the header just read
-        fields = editorial.event_fields(
-            None if anonymous else visitor,
-            path,
-            user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
-            accept_language=headers.get(b"accept-language", b"").decode("latin-1"),
-            brands=headers.get(b"sec-ch-ua", b"").decode("latin-1"),
-        )
+        headers: dict[bytes, bytes] = scope[HEADERS_KEY]  # indexed by the headers read before
+        anonymous = headers.get(b"sec-gpc") == b"1"  # Global Privacy Control: counted, never with an id
+        mode, variant = editorial.policy.labels(path, visitor)
+        fields = raw_reader_fields(headers, None if anonymous else visitor, path, mode=mode, variant=variant)
         if not keep:
             return fields
         scope[_FIELDS_KEY] = (editorial, visitor, path, fields)

@@ -23,7 +23,11 @@ from adguard_mw.events import (
     _dumps,
     default_instance_id,
     primary_language,
+    raw_reader_fields,
+    reader_fields,
 )
+
+from .site import CHROME
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -175,3 +179,29 @@ def test_a_line_is_one_ascii_json_line_that_reads_back_as_the_record(value: obje
     line = _dumps(record)
     assert line.isascii() and line.splitlines() == [line]  # no separator any reader splits lines on
     assert json.loads(line) == json.loads(json.dumps(record))  # what json would read back (int keys as text)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {b"user-agent": CHROME.encode(), b"accept-language": b"de-CH,de;q=0.9", b"sec-ch-ua": b'"Brave";v="150"'},
+        {b"user-agent": b"Mozilla/5.0 " + b"x" * 600 + b" Firefox/150.0", b"accept-language": b"fr" + b"," * 40},
+        {b"user-agent": "Mozilla/5.0 (Linux; Android 14) Chrome/150.0 Mobile Safari/537.36 \xe9".encode("latin-1")},
+    ],
+)
+def test_event_fields_from_raw_headers_are_those_of_the_decoded_headers(headers: dict[bytes, bytes]) -> None:
+    """Page views read the reader's facts from the request's headers as they came; every other event from the
+    decoded text: both must write the same fields."""
+    decoded = {name: value.decode("latin-1") for name, value in headers.items()}
+    expected = reader_fields(
+        decoded.get(b"user-agent", ""),
+        decoded.get(b"accept-language", ""),
+        "v1",
+        "/p",
+        mode="soft",
+        variant="b",
+        brands=decoded.get(b"sec-ch-ua", ""),
+    )
+    for _ in range(2):  # and from the cache
+        assert raw_reader_fields(headers, "v1", "/p", mode="soft", variant="b") == expected
