@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+from functools import lru_cache
 from typing import Any
 
 from starlette.types import Scope
@@ -13,13 +14,19 @@ from .editorial import Editorial
 from .events import EventLog, raw_reader_fields
 from .exempt import exempted
 from .options import Options
-from .policy import NOTHING, Decision, decide, is_crawler
+from .policy import _MAX_USER_AGENT, NOTHING, Decision, decide, is_crawler
 from .request_headers import HEADERS_KEY, header, header_bytes
 from .silence import GRACE, account
 from .state import StateCookie, Verdict, VisitorState
 
 _FIELDS_KEY = "adguard_mw.fields"  # where the scope keeps the page's event fields (PageViews.fields)
 SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test can shorten it for page views
+
+
+@lru_cache(maxsize=1024)  # keys of at most _MAX_USER_AGENT bytes (latin-1: one character each)
+def _is_crawler(user_agent: bytes) -> bool:
+    """`is_crawler` by the header as it came: nothing decoded for a browser seen before."""
+    return is_crawler(user_agent.decode("latin-1"))
 
 
 class PageViews:
@@ -74,14 +81,12 @@ class PageViews:
     def read_state(self, scope: Scope) -> VisitorState | None:
         """The reader's state from our cookie, or None."""
         cookie = header_bytes(scope, b"cookie")
-        if not cookie or not self.cookie.carried_by(cookie):
-            return None  # no verification work at all for readers without our cookie
-        return self.cookie.load(cookie)
+        return self.cookie.load(cookie) if cookie else None  # without our cookie in it: one `find`, no verifying
 
     def may_watch(self, scope: Scope) -> bool:
         """Whether this page view can count toward a silence: a page the reader opened (the caller knows), in a
         browser that may run the detector; never a prefetch or prerender or a crawler."""
-        if is_crawler(header(scope, b"user-agent")):
+        if _is_crawler(header_bytes(scope, b"user-agent")[:_MAX_USER_AGENT]):
             return False
         headers: dict[bytes, bytes] = scope[HEADERS_KEY]  # indexed by the header just read
         if self.consent_needle is not None and self.consent_needle not in headers.get(b"cookie", b""):

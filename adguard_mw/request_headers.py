@@ -11,12 +11,15 @@ def header_bytes(scope: Scope, name: bytes) -> bytes:
     """A request header by its lower-case name. A page asks for several: they are indexed once per request."""
     headers: dict[bytes, bytes] | None = scope.get(HEADERS_KEY)
     if headers is None:
-        headers = {}
-        for key, value in scope["headers"]:
-            if key == b"cookie" and key in headers:
-                headers[key] += b"; " + value  # HTTP/2 sends cookies in crumbs, one header each: read them all
-            else:
-                headers.setdefault(key, value)  # the first of other repeated headers
+        raw = scope["headers"]
+        headers = dict(raw) if type(raw) is list else None  # one C loop for the usual request
+        if headers is None or len(headers) != len(raw):  # a header repeated (or not a list): one by one
+            headers = {}
+            for key, value in raw:
+                if key == b"cookie" and key in headers:
+                    headers[key] += b"; " + value  # HTTP/2 sends cookies in crumbs, one header each: read them all
+                else:
+                    headers.setdefault(key, value)  # the first of other repeated headers
         scope[HEADERS_KEY] = headers
     return headers.get(name, b"")
 
@@ -31,10 +34,10 @@ def is_navigation(scope: Scope) -> bool:
     Browsers say so in `Sec-Fetch-Dest`, but only to secure origins; elsewhere a navigation is the request that
     asks for HTML first.
     """
-    destination = header(scope, b"sec-fetch-dest")
+    destination = header_bytes(scope, b"sec-fetch-dest")
     if destination:
-        return destination == "document"
-    return header(scope, b"accept").startswith("text/html")
+        return destination == b"document"
+    return header_bytes(scope, b"accept").startswith(b"text/html")
 
 
 def local_path(scope: Scope) -> str:
