@@ -89,13 +89,41 @@ def is_rewritable_html(status: int, headers: Headers) -> bool:
         return False
     html = False
     for name, value in headers:
-        name = name.lower()
+        try:
+            name = _LOWER[name]
+        except (KeyError, TypeError):
+            name = _lowered(name)
         if name == b"content-type":
-            html = value.split(b";", 1)[0].strip().lower() in _HTML_TYPES
+            try:
+                html = _HTML_VALUES[value]
+            except (KeyError, TypeError):
+                html = _html_value(value)
         elif name in (b"content-encoding", b"content-range") or (
             name == b"content-disposition" and value.lstrip().lower().startswith(b"attachment")
         ):
             return False
+    return html
+
+
+# Header names and Content-Type values seen, lower-cased and judged: a site sends a few dozen, and a lookup costs a
+# fraction of lowering each name of each response. Bounded: 256 names and 64 values, of at most 128 bytes each.
+_LOWER: dict[bytes, bytes] = {}
+_HTML_VALUES: dict[bytes, bool] = {}
+_KEPT_NAMES, _KEPT_VALUES, _KEPT_LENGTH = 256, 64, 128
+
+
+def _lowered(name: bytes) -> bytes:
+    lower = name.lower()
+    if len(_LOWER) < _KEPT_NAMES and type(name) is bytes and len(name) <= _KEPT_LENGTH:
+        _LOWER[name] = lower
+    return lower
+
+
+def _html_value(value: bytes) -> bool:
+    """Whether a Content-Type value names HTML (its media type, any case, with any parameters)."""
+    html = value.split(b";", 1)[0].strip().lower() in _HTML_TYPES
+    if len(_HTML_VALUES) < _KEPT_VALUES and type(value) is bytes and len(value) <= _KEPT_LENGTH:
+        _HTML_VALUES[value] = html
     return html
 
 
@@ -372,7 +400,10 @@ def _edit_headers(headers: Headers, rewrite: Rewrite) -> tuple[Headers, bytes | 
     edited = []
     validator = None
     for name, value in headers:
-        lower = name.lower()
+        try:
+            lower = _LOWER[name]
+        except (KeyError, TypeError):
+            lower = _lowered(name)
         if lower not in removed:
             edited.append((name, value))
             if lower == b"last-modified" and validator is None:
