@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner
@@ -195,10 +196,15 @@ class StateCookie:
 _MARKER = re.compile(rb"([0-9a-f]{1,8}-[A-Za-z0-9_-]{12})~(\d{1,12})")
 
 
+# What a first page view's state holds besides its pseudonym and pending page view: every other field's default.
+_marker_rest = attrgetter(*(name for name in _STATE_FIELDS if name not in ("visitor_id", "pending_at")))
+_MARKER_REST = _marker_rest(VisitorState(""))
+
+
 def first_page_marker(state: VisitorState) -> str | None:
     """The unsigned value that stands for `state` when it is a first page view's (a pseudonym and a pending page
     view, nothing else), else None: anything else the server learnt is signed."""
-    if state.pending_at is None or state != VisitorState(state.visitor_id, pending_at=state.pending_at):
+    if state.pending_at is None or _marker_rest(state) != _MARKER_REST:  # no construction: ~18k instructions
         return None
     value = f"{state.visitor_id}~{state.pending_at}"
     return value if _MARKER.fullmatch(value.encode()) else None

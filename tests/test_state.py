@@ -15,6 +15,7 @@ from adguard_mw.state import (
     StateCookie,
     Verdict,
     VisitorState,
+    first_page_marker,
     new_visitor_id,
     visitor_id_expired,
 )
@@ -207,3 +208,24 @@ def test_a_marker_that_is_too_old_from_the_future_or_with_an_old_pseudonym_is_ab
     assert jar.load(header(f"{visitor}~{now + 3600}")) is None
     old = new_visitor_id(now - (VISITOR_ID_DAYS + 1) * 86400)
     assert jar.load(header(f"{old}~{now}")) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"verdict": Verdict.UNKNOWN},
+        {"checked_at": 1},
+        {"views": 1},
+        {"dismissed_at": 1},
+        {"kind": "network"},
+        {"meter": 1},
+        {"reported_at": 1},
+        {"silent": 1},
+        {"scriptless": True},
+        {"pending_at": None},
+    ],
+)
+def test_only_a_pseudonym_and_a_pending_page_view_go_out_unsigned(change: dict[str, object]) -> None:
+    first = VisitorState(new_visitor_id(), pending_at=int(time.time()))
+    assert first_page_marker(first) is not None
+    assert first_page_marker(first.replace(**change)) is None  # anything else the server learnt is signed
