@@ -38,7 +38,7 @@ import adblock
 import pytest
 import pytest_asyncio
 import uvicorn
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
 from .axe import axe_source
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
@@ -68,19 +68,25 @@ def _chromium_executable() -> str | None:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def chromium() -> AsyncIterator[Browser]:
+async def playwright() -> AsyncIterator[Playwright]:
+    """One Playwright driver per worker, for the shared browser and for the tests that launch their own."""
+    driver = await async_playwright().start()
+    try:
+        yield driver
+    finally:
+        await driver.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium(playwright: Playwright) -> AsyncIterator[Browser]:
     executable = _chromium_executable()
     if executable is None:
         pytest.skip("no Chromium executable on PATH (looked for chromium, chromium-browser, google-chrome)")
-    playwright = await async_playwright().start()
+    browser = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
     try:
-        browser = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+        yield browser
     finally:
-        await playwright.stop()
+        await browser.close()
 
 
 @pytest.fixture(scope="session")
