@@ -10,6 +10,7 @@ from an unknown key is treated as absent: the visitor is simply new again.
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import re
 import secrets
 import time
@@ -19,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner
+from itsdangerous.encoding import want_bytes
 from itsdangerous.signer import HMACAlgorithm
 
 SALT = "adguard_mw.visitor-state"
@@ -105,8 +107,7 @@ class StateCookie:
         self.max_age = max_age
         self.secure = secure  # None: decided per request from the scheme
         # A plain timestamp signer over a short text: a JSON serializer costs several times more per request.
-        # HMAC-SHA256 named by string takes OpenSSL's fast path (itsdangerous' default passes a function).
-        self._signer = TimestampSigner(list(secret_keys), salt=SALT, algorithm=HMACAlgorithm("sha256"))
+        self._signer = _Signer(list(secret_keys), salt=SALT, algorithm=_KeyedHMAC())
         self._needle = name.encode("latin-1") + b"="
         self.companion_name = companion or name + "_v"
         self._companion_needle = self.companion_name.encode("latin-1") + b"="
@@ -188,6 +189,41 @@ class StateCookie:
         if self.secure if self.secure is not None else https:
             header += "; Secure"
         return (b"set-cookie", header.encode("latin-1"))
+
+
+class _Signer(TimestampSigner):
+    """itsdangerous' timestamp signer, deriving each key once instead of on every signature (a hash per call).
+
+    The derived keys are the ones the library derives (`derive_key` of the base class, at start); the signature,
+    its check and the cookie's format stay the library's, so values signed before and after verify alike."""
+
+    def __init__(self, secret_keys: list[str], *, salt: str, algorithm: HMACAlgorithm) -> None:
+        super().__init__(secret_keys, salt=salt, algorithm=algorithm)
+        self._derived = {key: super(_Signer, self).derive_key(key) for key in self.secret_keys}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        derived = self._derived.get(key)
+        return derived if derived is not None else super().derive_key(key)
+
+
+class _KeyedHMAC(HMACAlgorithm):
+    """HMAC-SHA256 as itsdangerous' `HMACAlgorithm` computes it (the standard library's `hmac`, on OpenSSL),
+    from a copy of a state keyed once per key: the key's two padded blocks are not hashed again on every call.
+
+    Only the signer's own derived keys reach it, so it keeps one state per configured key."""
+
+    def __init__(self) -> None:
+        super().__init__("sha256")  # named by string: OpenSSL's fast path (itsdangerous' default passes a function)
+        self._keyed: dict[bytes, hmac.HMAC] = {}
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        keyed = self._keyed.get(key)
+        if keyed is None:
+            keyed = self._keyed[key] = hmac.new(key, digestmod="sha256")
+        mac = keyed.copy()
+        mac.update(value)
+        return mac.digest()
 
 
 # A first page view's state: a pseudonym (as new_visitor_id makes them) and when the page was served. No ".":
