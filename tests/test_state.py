@@ -221,3 +221,12 @@ def test_signed_exactly_as_plain_itsdangerous_signs(monkeypatch: pytest.MonkeyPa
     assert jar.load(header(signer(NEW_KEY).sign(payload).decode())) == STATE
     assert signer(NEW_KEY).unsign(jar.dump(STATE)) == payload.encode()
     assert jar.load(header(TimestampSigner(NEW_KEY, salt="another").sign(payload).decode())) is None
+
+
+def test_a_state_cannot_change_in_place() -> None:
+    """Verified states are shared from a cache: a state is replaced, never changed, and only by its own fields."""
+    with pytest.raises(AttributeError):
+        STATE.views = 3  # type: ignore[misc]
+    assert STATE.replace(views=3).views == 3 and STATE.views == 2
+    with pytest.raises(TypeError, match="VisitorState has no field 'view'"):
+        STATE.replace(view=3)
