@@ -27,6 +27,7 @@ URLs. Browsing a non-local name matters: EasyList turns generic cosmetic filteri
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -39,6 +40,8 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+
+from adguard_mw import assets
 
 from .axe import axe_source
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
@@ -135,12 +138,26 @@ def axe() -> str:
     return axe_source()  # skips, naming scripts/test.sh, when axe-core has not been fetched
 
 
+PATIENT_PROBE_MS = 10_000
+
+
 @pytest.fixture
 def patient_probes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The test blocker decides each request in Python, through Playwright: on a loaded machine its answer can take
     longer than the detector's probe timeout (1.5 s), which a real blocker, deciding inside the browser, never
-    does. A longer timeout costs nothing when answers come quickly: a probe ends when its request does."""
-    monkeypatch.setattr("adguard_mw.assets.PROBE_TIMEOUT_MS", 10_000)
+    does. A longer timeout costs nothing when answers come quickly: a probe ends when its request does. The
+    timeout is read when a middleware is built: for sites a test builds; module-scoped sites use `patient`."""
+    monkeypatch.setattr("adguard_mw.assets.PROBE_TIMEOUT_MS", PATIENT_PROBE_MS)
+
+
+@contextlib.contextmanager
+def patient() -> Iterator[None]:
+    """`patient_probes` for the middlewares built inside (module-scoped sites, built before any test's fixtures)."""
+    kept, assets.PROBE_TIMEOUT_MS = assets.PROBE_TIMEOUT_MS, PATIENT_PROBE_MS
+    try:
+        yield
+    finally:
+        assets.PROBE_TIMEOUT_MS = kept
 
 
 @pytest.fixture(scope="module")

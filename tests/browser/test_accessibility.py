@@ -40,7 +40,7 @@ from adguard_mw.state import Verdict, VisitorState, companion_value, new_visitor
 
 from . import reading
 from .axe import report, run_axe
-from .conftest import Serve
+from .conftest import Serve, patient
 from .reading import detector_done_script
 
 KEY = "accessibility-test-key-0123456789abcdef"
@@ -196,7 +196,8 @@ Sites = dict[tuple[Mode, str], Site]
 def sites(serve: Serve) -> Iterator[Sites]:
     """The site for each mode and message, started once per module. These readers' baits fail at the network (no
     cosmetic filter to wait for), so the detector's wait for late cosmetic filters is cut from 2 x 400 ms to 2 x 20:
-    it only delays the verdict each test waits for before it starts (about 150 page loads in this module)."""
+    it only delays the verdict each test waits for before it starts (about 150 page loads in this module). Their
+    baits are failed by a Playwright route, decided in Python: the probes are `patient` with a loaded machine."""
     built: Sites = {}
     settle, assets.SETTLE_MS = assets.SETTLE_MS, 20  # read when the middleware builds its detector
     try:
@@ -204,9 +205,10 @@ def sites(serve: Serve) -> Iterator[Sites]:
             for name, message in MESSAGES.items():
                 # network_mode=mode: a reader behind a network filter gets the same mode, so each kind's text is seen.
                 policy = Policy(mode=mode, network_mode=mode)
-                app = AdGuardMiddleware(
-                    riverside(), secret_key=KEY, policy=policy, site_name=SITE_NAME, message=message
-                )
+                with patient():
+                    app = AdGuardMiddleware(
+                        riverside(), secret_key=KEY, policy=policy, site_name=SITE_NAME, message=message
+                    )
                 built[mode, name] = Site(app, serve(app))
     finally:
         assets.SETTLE_MS = settle
