@@ -26,6 +26,8 @@ _ORIGIN = re.compile(r"(https?)://(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*)(:[0-9]{1,
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 _FORWARDED_HOST = re.compile(r'(?:^|[;,\s])host="?([^";,\s]+)', re.IGNORECASE)
 _FORWARDED_PROTO = re.compile(r'(?:^|[;,\s])proto="?([A-Za-z]+)', re.IGNORECASE)
+MAX_KEPT_ANSWERS = 256  # (Origin, Host) pairs answered once each: at most 256 of at most 256 characters
+MAX_KEPT_PAIR = 256
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -67,6 +69,7 @@ class SiteOrigins:
         self.any_proxy, self.proxies = _networks(forwarded_allow_ips)
         self._warned = False
         self._lock = threading.Lock()
+        self._answers: dict[tuple[str, str], bool] = {}  # (Origin, Host) -> is_site, without trusted proxies
 
     def trusts_proxy(self, scope: Scope) -> bool:
         """Whether this request comes from a proxy the site listed in `forwarded_allow_ips`."""
@@ -105,7 +108,23 @@ class SiteOrigins:
         )
 
     def is_site(self, origin: str, scope: Scope, headers: Mapping[str, str]) -> bool:
-        """Whether `origin` (an `Origin` header's value) is this site."""
+        """Whether `origin` (an `Origin` header's value) is this site.
+
+        Without trusted proxies the answer depends on the origin and the `Host` alone, and a site's readers send a
+        handful of those: each pair is answered once (parsing the origin was most of a beacon's check)."""
+        if self.any_proxy or self.proxies:
+            return self._is_site(origin, scope, headers)
+        key = (origin, headers.get("host", ""))
+        known = self._answers.get(key)
+        if known is None:
+            known = self._is_site(origin, scope, headers)
+            if len(key[0]) + len(key[1]) <= MAX_KEPT_PAIR:
+                if len(self._answers) >= MAX_KEPT_ANSWERS:
+                    self._answers.clear()
+                self._answers[key] = known
+        return known
+
+    def _is_site(self, origin: str, scope: Scope, headers: Mapping[str, str]) -> bool:
         try:
             parts = urlsplit(origin)
             scheme, netloc = parts.scheme.lower(), parts.netloc.lower()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import lru_cache
 
 from .state import Verdict
 
@@ -25,6 +26,14 @@ class Kind(StrEnum):
 
 
 def combine(signals: Mapping[str, str]) -> tuple[Verdict, Kind | None]:
+    """One verdict from a report's signals (checked: known names, each a verdict's value)."""
+    return _combined(tuple(signals.items()))
+
+
+# Reports repeat a handful of shapes: each is combined once. At most 256 keys of at most five short pairs.
+@lru_cache(maxsize=256)
+def _combined(items: tuple[tuple[str, str], ...]) -> tuple[Verdict, Kind | None]:
+    signals = dict(items)
     values = set(signals.values())
     if Verdict.BLOCKED in values:
         verdict = Verdict.BLOCKED

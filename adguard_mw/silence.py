@@ -16,6 +16,8 @@ within `REFRESH_AFTER` is not watched at all (no Set-Cookie: the page stays as c
 
 from __future__ import annotations
 
+from typing import Any
+
 from .assets import REFRESH_AFTER
 from .signals import Kind
 from .state import Verdict, VisitorState, new_visitor_id
@@ -44,9 +46,12 @@ def account(state: VisitorState | None, now: int, *, grace: int = GRACE) -> tupl
     return armed.replace(verdict=Verdict.BLOCKED, kind=Kind.EXTENSION.value, checked_at=now, views=0), True
 
 
-def reported(state: VisitorState, now: int) -> VisitorState:
-    """The state once a report reached the real beacon: nothing is pending, the silence is forgiven."""
-    return state.replace(reported_at=now, pending_at=None, silent=0, scriptless=False)
+def reported(state: VisitorState | None, now: int, **changes: Any) -> VisitorState:
+    """The state once a report reached the real beacon (`None`: a reader new to us, who gets a pseudonym), with
+    the report's own `changes`: nothing is pending, the silence is forgiven. One state made, not one per step."""
+    if state is None:
+        return VisitorState(new_visitor_id(), reported_at=now, **changes)
+    return state.replace(reported_at=now, pending_at=None, silent=0, scriptless=False, **changes)
 
 
 def scriptless(state: VisitorState | None) -> VisitorState:

@@ -9,17 +9,16 @@ from an unknown key is treated as absent: the visitor is simply new again.
 
 from __future__ import annotations
 
-import dataclasses
+import hmac
 import re
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
-from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from itsdangerous import BadSignature, TimestampSigner
+from itsdangerous.encoding import want_bytes
 from itsdangerous.signer import HMACAlgorithm
 
 SALT = "adguard_mw.visitor-state"
@@ -64,8 +63,11 @@ def visitor_id_expired(visitor_id: str, now: float | None = None) -> bool:
     return born < 0 or not 0 <= today - born < VISITOR_ID_DAYS
 
 
-@dataclass(frozen=True, slots=True)
-class VisitorState:
+class VisitorState(NamedTuple):
+    """Immutable (verified states are shared from a cache), and a named tuple rather than a frozen dataclass: a
+    frozen dataclass sets each of its eleven fields through `object.__setattr__`, four times the cost of a tuple,
+    and the beacon and the silence count make states on every call."""
+
     visitor_id: str
     verdict: Verdict | None = None
     checked_at: int | None = None  # unix seconds of the last verdict
@@ -80,14 +82,11 @@ class VisitorState:
     scriptless: bool = False  # this browser loaded the <noscript> stylesheet: it runs no JavaScript
 
     def replace(self, **changes: Any) -> VisitorState:
-        # dataclasses.replace looks the fields up on every call; the beacon and the silence count replace often.
-        if not changes.keys() <= _STATE_FIELD_SET:
-            raise TypeError(f"VisitorState has no field {sorted(changes.keys() - _STATE_FIELD_SET)[0]!r}")
-        return VisitorState(**{name: changes.get(name, getattr(self, name)) for name in _STATE_FIELDS})
-
-
-_STATE_FIELDS = tuple(field.name for field in dataclasses.fields(VisitorState))
-_STATE_FIELD_SET = frozenset(_STATE_FIELDS)
+        try:
+            return self._replace(**changes)
+        except ValueError:
+            unknown = sorted(changes.keys() - set(self._fields))
+            raise TypeError(f"VisitorState has no field {unknown[0]!r}") from None
 
 
 class StateCookie:
@@ -106,8 +105,7 @@ class StateCookie:
         self.max_age = max_age
         self.secure = secure  # None: decided per request from the scheme
         # A plain timestamp signer over a short text: a JSON serializer costs several times more per request.
-        # HMAC-SHA256 named by string takes OpenSSL's fast path (itsdangerous' default passes a function).
-        self._signer = TimestampSigner(list(secret_keys), salt=SALT, algorithm=HMACAlgorithm("sha256"))
+        self._signer = _Signer(list(secret_keys), salt=SALT, algorithm=_KeyedHMAC())
         self._needle = name.encode("latin-1") + b"="
         self.companion_name = companion or name + "_v"
         self._companion_needle = self.companion_name.encode("latin-1") + b"="
@@ -191,20 +189,50 @@ class StateCookie:
         return (b"set-cookie", header.encode("latin-1"))
 
 
+class _Signer(TimestampSigner):
+    """itsdangerous' timestamp signer, deriving each key once instead of on every signature (a hash per call).
+
+    The derived keys are the ones the library derives (`derive_key` of the base class, at start); the signature,
+    its check and the cookie's format stay the library's, so values signed before and after verify alike."""
+
+    def __init__(self, secret_keys: list[str], *, salt: str, algorithm: HMACAlgorithm) -> None:
+        super().__init__(secret_keys, salt=salt, algorithm=algorithm)
+        self._derived = {key: super(_Signer, self).derive_key(key) for key in self.secret_keys}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        derived = self._derived.get(key)
+        return derived if derived is not None else super().derive_key(key)
+
+
+class _KeyedHMAC(HMACAlgorithm):
+    """HMAC-SHA256 as itsdangerous' `HMACAlgorithm` computes it (the standard library's `hmac`, on OpenSSL),
+    from a copy of a state keyed once per key: the key's two padded blocks are not hashed again on every call.
+
+    Only the signer's own derived keys reach it, so it keeps one state per configured key."""
+
+    def __init__(self) -> None:
+        super().__init__("sha256")  # named by string: OpenSSL's fast path (itsdangerous' default passes a function)
+        self._keyed: dict[bytes, hmac.HMAC] = {}
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        keyed = self._keyed.get(key)
+        if keyed is None:
+            keyed = self._keyed[key] = hmac.new(key, digestmod="sha256")
+        mac = keyed.copy()
+        mac.update(value)
+        return mac.digest()
+
+
 # A first page view's state: a pseudonym (as new_visitor_id makes them) and when the page was served. No ".":
 # a signed value always has two.
 _MARKER = re.compile(rb"([0-9a-f]{1,8}-[A-Za-z0-9_-]{12})~(\d{1,12})")
 
 
-# What a first page view's state holds besides its pseudonym and pending page view: every other field's default.
-_marker_rest = attrgetter(*(name for name in _STATE_FIELDS if name not in ("visitor_id", "pending_at")))
-_MARKER_REST = _marker_rest(VisitorState(""))
-
-
 def first_page_marker(state: VisitorState) -> str | None:
     """The unsigned value that stands for `state` when it is a first page view's (a pseudonym and a pending page
     view, nothing else), else None: anything else the server learnt is signed."""
-    if state.pending_at is None or _marker_rest(state) != _MARKER_REST:  # no construction: ~18k instructions
+    if state.pending_at is None or state != VisitorState(state.visitor_id, pending_at=state.pending_at):
         return None
     value = f"{state.visitor_id}~{state.pending_at}"
     return value if _MARKER.fullmatch(value.encode()) else None
@@ -227,20 +255,15 @@ def companion_value(state: VisitorState) -> str:
 
 
 def _to_payload(state: VisitorState) -> str:
-    fields = (
-        state.visitor_id,
-        _VERDICT_CODES[state.verdict] if state.verdict is not None else "",
-        _number(state.checked_at),
-        str(state.views),
-        _number(state.dismissed_at),
-        _KIND_CODES.get(state.kind, "") if state.kind is not None else "",
-        _number(state.meter),
-        _number(state.reported_at),
-        _number(state.pending_at),
-        str(state.silent),
-        "s" if state.scriptless else "",
+    visitor_id, verdict, checked_at, views, dismissed_at, kind, meter, reported_at, pending_at, silent, bare = state
+    return (
+        f"{visitor_id}~{_VERDICT_FIELD[verdict]}~{_number(checked_at)}~{views}~{_number(dismissed_at)}"
+        f"~{_KIND_CODES.get(kind, '') if kind is not None else ''}~{_number(meter)}~{_number(reported_at)}"
+        f"~{_number(pending_at)}~{silent}~{'s' if bare else ''}"
     )
-    return "~".join(fields)
+
+
+_VERDICT_FIELD: dict[Verdict | None, str] = {None: "", **{verdict: code for verdict, code in _VERDICT_CODES.items()}}
 
 
 def _number(value: int | None) -> str:

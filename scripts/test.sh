@@ -51,8 +51,14 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-# Tests run in parallel, one worker per core (pytest-xdist), unless the arguments choose (-n 0: one process).
-parallel=(-n auto)
+# Tests run in parallel (pytest-xdist) unless the arguments choose (-n 0: one process): one worker per core for
+# --fast, which computes. The browser and server tests also wait (on pages, timers, subprocesses): on 2 cores, two
+# workers per core ran the whole suite in 420 s where one per core took 463 s (same machine, same load), so machines
+# of up to four cores run two per core.
+cores=$(nproc 2>/dev/null || echo 2)
+workers=$cores
+if [ -z "$fast" ] && [ "$cores" -le 4 ]; then workers=$((2 * cores)); fi
+parallel=(-n "$workers")
 for arg in "${args[@]+"${args[@]}"}"; do
   case "$arg" in -n | -n* | --numprocesses*) parallel=() ;; esac
 done

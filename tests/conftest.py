@@ -7,9 +7,10 @@ keep it, unless they scale it by `settings.default.max_examples` as tests/securi
 
 `slow` marks the tests that start other programs or build things (framework servers, the packaging checks, the
 benchmark smoke run); `./scripts/test.sh --fast` leaves them out, with the browser tests. The modules in
-`ONE_WORKER` (the Spark tests) run in one pytest-xdist worker, so the run starts one Java process, not one per
-worker: our scheduler hook groups them by module path, because pytest-xdist's own `xdist_group` marker is lost
-with pytest 9.2 (pytest-xdist issue 1386). Both run first, so that the two workers end together.
+`ONE_WORKER` (the Spark tests, the framework servers) run in one pytest-xdist worker each, so the run starts one
+Java process and each server once, not once per worker: our scheduler hook groups them by module path, because
+pytest-xdist's own `xdist_group` marker is lost with pytest 9.2 (pytest-xdist issue 1386). Both run first, so
+that the workers end together.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ expect.set_options(timeout=15_000)
 
 _HERE = Path(__file__).resolve().parent
 SLOW = ("frameworks", "test_packaging.py", "test_bench_smoke.py", "security/test_instances.py")
-ONE_WORKER = ("tests/report/test_engines.py",)  # modules whose tests share one worker: one JVM per run
+# Modules whose tests share one worker: one JVM per run; each framework's server started once, not once per worker.
+ONE_WORKER = ("tests/report/test_engines.py", "tests/frameworks/test_frameworks.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
+from starlette.types import Message
 
 from adguard_mw.state import VISITOR_ID_DAYS, Verdict, VisitorState, new_visitor_id, visitor_id_expired
 
-from .site import SAME_ORIGIN, client, logged, own_url, report, wrapped
+from .asgi import Sent, http_scope
+from .site import ORIGIN, SAME_ORIGIN, client, logged, own_url, report, wrapped
 
 
 class TestAssets:
@@ -182,6 +184,70 @@ class TestBeacon:
         assert reason in response.text
         assert "set-cookie" not in response.headers
         assert logged(app, tmp_path) == []
+
+    async def test_an_origin_once_judged_is_judged_again_for_another_host(self) -> None:
+        """Answers are kept per (Origin, Host): the same Origin to another Host is refused, and heard again after."""
+        app = wrapped()
+        body = {"signals": {"script": "blocked"}, "path": "/"}
+        async with client(app) as c:
+            url = own_url(app, app.names.beacon)
+            assert (await c.post(url, json=body, headers=SAME_ORIGIN)).status_code == 200
+            other = await c.post(url, json=body, headers={**SAME_ORIGIN, "Host": "other.example"})
+            assert other.status_code == 403 and "cross-origin" in other.text
+            assert (await c.post(url, json=body, headers=SAME_ORIGIN)).status_code == 200
+
+    async def test_a_trusted_proxys_forwarded_host_is_read_on_every_request(self) -> None:
+        """Behind a trusted proxy the answer depends on what it forwards, so nothing is kept per (Origin, Host)."""
+        app = wrapped(forwarded_allow_ips="*")
+        body = {"signals": {"script": "blocked"}, "path": "/"}
+        public = {"Origin": "https://www.news.example", "Sec-Fetch-Site": "same-origin", "Host": "backend:8000"}
+        async with client(app) as c:
+            url = own_url(app, app.names.beacon)
+            forwarded = {"X-Forwarded-Host": "www.news.example", "X-Forwarded-Proto": "https"}
+            assert (await c.post(url, json=body, headers={**public, **forwarded})).status_code == 200
+            assert (await c.post(url, json=body, headers=public)).status_code == 403
+            assert (await c.post(url, json=body, headers={**public, **forwarded})).status_code == 200
+
+    @pytest.mark.parametrize(
+        ("name", "value", "status"),
+        [(b"Origin", b"https://evil.example", 403), (b"Sec-Fetch-Site", b"cross-site", 403), (b"ORIGIN", ORIGIN, 200)],
+    )
+    async def test_header_names_are_read_in_any_case(self, name: bytes, value: bytes | str, status: int) -> None:
+        """ASGI servers should, not must, send names in lower case: a capitalised Origin is checked all the same."""
+        app = wrapped()
+        content = b'{"signals": {"script": "blocked"}, "path": "/"}'
+        value = value.encode() if isinstance(value, str) else value
+        headers = [(b"host", b"news.test"), (b"Content-Type", b"application/json"), (name, value)]
+        sent = Sent()
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": content, "more_body": False}
+
+        await app(
+            http_scope(own_url(app, app.names.beacon), method="POST", headers=()) | {"headers": headers}, receive, sent
+        )
+        assert sent.status == status
+
+    @pytest.mark.parametrize(
+        ("content", "status"),
+        [
+            (b'\xef\xbb\xbf{"signals": {"script": "blocked"}, "path": "/"}', 200),  # a BOM: json reads it
+            ('{"signals": {"script": "blocked"}, "path": "/"}'.encode("utf-16"), 200),  # so does UTF-16
+            (b'{"signals": {"script": NaN}, "path": "/"}', 400),
+            (b'{"signals": {"script": "blocked"}, "path": "/", "path": "https://evil.example/"}', 400),  # the last
+        ],
+    )
+    async def test_a_body_is_read_as_json_reads_it(self, content: bytes, status: int) -> None:
+        """orjson reads the usual body; what it refuses and `json` reads is still read, so nothing heard before is
+        refused now, and duplicate fields still count as their last."""
+        app = wrapped()
+        async with client(app) as c:
+            response = await c.post(
+                own_url(app, app.names.beacon),
+                content=content,
+                headers={"Content-Type": "application/json", **SAME_ORIGIN},
+            )
+        assert response.status_code == status
 
     async def test_an_oversized_body_is_refused_while_reading(self) -> None:
         app = wrapped()

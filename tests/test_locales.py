@@ -57,9 +57,9 @@ class TestAcceptLanguage:
         header = ", ".join(["xx"] * 40 + ["de"])
         assert negotiate(header, CONFIGURED, "en") == "en"  # the 41st entry is never looked at
         hostile = "de-" + "a" * 1_000_000 + ";q=0.5," * 100_000
-        started = time.process_time()  # CPU time: a busy machine stretches the wall clock, not this
+        started = time.thread_time()  # this thread's CPU time: a busy machine stretches the wall clock, not this
         assert negotiate(hostile, CONFIGURED, "en") == "en"
-        assert time.process_time() - started < 0.05
+        assert time.thread_time() - started < 0.05
 
     @given(st.text(max_size=300))
     def test_any_header_gives_a_configured_locale_and_never_fails(self, header: str) -> None:

@@ -229,3 +229,26 @@ def test_only_a_pseudonym_and_a_pending_page_view_go_out_unsigned(change: dict[s
     first = VisitorState(new_visitor_id(), pending_at=int(time.time()))
     assert first_page_marker(first) is not None
     assert first_page_marker(first.replace(**change)) is None  # anything else the server learnt is signed
+
+
+def test_signed_exactly_as_plain_itsdangerous_signs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key derived once and the keyed HMAC change no byte: a value signed now is the one a plain signer makes
+    at the same second, with the newest key, and either side reads the other's (cookies outlive deployments)."""
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_123.5)
+    jar = cookie_jar([OLD_KEY, NEW_KEY])
+    payload = "visitor-1~b~1700000000~2~~n~~~~0~"
+    assert jar.dump(STATE) == signer(NEW_KEY).sign(payload).decode()
+    assert jar.dump(STATE) == jar.dump(STATE)  # the keyed state is copied, never consumed
+    assert jar.load(header(signer(OLD_KEY).sign(payload).decode())) == STATE
+    assert jar.load(header(signer(NEW_KEY).sign(payload).decode())) == STATE
+    assert signer(NEW_KEY).unsign(jar.dump(STATE)) == payload.encode()
+    assert jar.load(header(TimestampSigner(NEW_KEY, salt="another").sign(payload).decode())) is None
+
+
+def test_a_state_cannot_change_in_place() -> None:
+    """Verified states are shared from a cache: a state is replaced, never changed, and only by its own fields."""
+    with pytest.raises(AttributeError):
+        STATE.views = 3  # type: ignore[misc]
+    assert STATE.replace(views=3).views == 3 and STATE.views == 2
+    with pytest.raises(TypeError, match="VisitorState has no field 'view'"):
+        STATE.replace(view=3)

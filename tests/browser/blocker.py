@@ -93,11 +93,15 @@ def filterlists_dir() -> Path | None:
     return directory if any(directory.glob("*.txt")) else None
 
 
-@functools.cache
 def load_engine(directory: Path, lists: tuple[str, ...] | None = None, extra_rules: str = "") -> adblock.Engine:
     """Brave's engine loaded with the lists in ``directory`` (all ``*.txt`` unless ``lists`` names some), any
     ``extra_rules`` (one filter per line, as a list maintainer would write them), and uBlock's redirect resources.
-    Cached per combination."""
+    Cached per combination, however the arguments are spelled: building one takes seconds of CPU."""
+    return _engine(directory, lists, extra_rules)
+
+
+@functools.cache
+def _engine(directory: Path, lists: tuple[str, ...] | None, extra_rules: str) -> adblock.Engine:
     filter_set = adblock.FilterSet(debug=True)
     paths = sorted(directory.glob("*.txt")) if lists is None else [directory / name for name in lists]
     for path in paths:

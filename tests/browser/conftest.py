@@ -27,6 +27,7 @@ URLs. Browsing a non-local name matters: EasyList turns generic cosmetic filteri
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -38,7 +39,9 @@ import adblock
 import pytest
 import pytest_asyncio
 import uvicorn
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+
+from adguard_mw import assets
 
 from .axe import axe_source
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
@@ -68,19 +71,25 @@ def _chromium_executable() -> str | None:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def chromium() -> AsyncIterator[Browser]:
+async def playwright() -> AsyncIterator[Playwright]:
+    """One Playwright driver per worker, for the shared browser and for the tests that launch their own."""
+    driver = await async_playwright().start()
+    try:
+        yield driver
+    finally:
+        await driver.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium(playwright: Playwright) -> AsyncIterator[Browser]:
     executable = _chromium_executable()
     if executable is None:
         pytest.skip("no Chromium executable on PATH (looked for chromium, chromium-browser, google-chrome)")
-    playwright = await async_playwright().start()
+    browser = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
     try:
-        browser = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+        yield browser
     finally:
-        await playwright.stop()
+        await browser.close()
 
 
 @pytest.fixture(scope="session")
@@ -129,12 +138,26 @@ def axe() -> str:
     return axe_source()  # skips, naming scripts/test.sh, when axe-core has not been fetched
 
 
+PATIENT_PROBE_MS = 10_000
+
+
 @pytest.fixture
 def patient_probes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The test blocker decides each request in Python, through Playwright: on a loaded machine its answer can take
     longer than the detector's probe timeout (1.5 s), which a real blocker, deciding inside the browser, never
-    does. A longer timeout costs nothing when answers come quickly: a probe ends when its request does."""
-    monkeypatch.setattr("adguard_mw.assets.PROBE_TIMEOUT_MS", 10_000)
+    does. A longer timeout costs nothing when answers come quickly: a probe ends when its request does. The
+    timeout is read when a middleware is built: for sites a test builds; module-scoped sites use `patient`."""
+    monkeypatch.setattr("adguard_mw.assets.PROBE_TIMEOUT_MS", PATIENT_PROBE_MS)
+
+
+@contextlib.contextmanager
+def patient() -> Iterator[None]:
+    """`patient_probes` for the middlewares built inside (module-scoped sites, built before any test's fixtures)."""
+    kept, assets.PROBE_TIMEOUT_MS = assets.PROBE_TIMEOUT_MS, PATIENT_PROBE_MS
+    try:
+        yield
+    finally:
+        assets.PROBE_TIMEOUT_MS = kept
 
 
 @pytest.fixture(scope="module")

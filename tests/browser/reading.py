@@ -8,12 +8,15 @@ knows everything this page view will tell it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import BrowserContext, Locator, Page
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from adguard_mw import AdGuardMiddleware
@@ -42,11 +45,17 @@ def verdict_in(cookies: list[Any], names: Names, host: str | None = None) -> str
     return VERDICTS.get(summary.get(names.companion, "")[:1], "none")
 
 
-async def detector_finished(page: Page, timeout: float) -> bool:
-    """Waits until the page's detector has finished (see `detector_done_script`); False if it did not in time."""
-    with contextlib.suppress(PlaywrightTimeoutError):
-        await page.wait_for_function("window.__verdict", timeout=timeout)
-        return True
+async def detector_finished(page: Page, timeout: float, gave_up: asyncio.Event | None = None) -> bool:
+    """Waits until the page's detector has finished (see `detector_done_script`); False if it did not in time, or
+    as soon as `gave_up` is set (its script or its report failed: it will never finish)."""
+    finished = asyncio.ensure_future(page.wait_for_function("window.__verdict", timeout=timeout))
+    waits = {finished, asyncio.ensure_future((gave_up or asyncio.Event()).wait())}
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for wait in pending:
+        wait.cancel()
+    with contextlib.suppress(PlaywrightTimeoutError, PlaywrightError, asyncio.CancelledError):
+        await asyncio.gather(*pending, return_exceptions=True)
+        return finished in done and finished.exception() is None
     return False
 
 
@@ -63,9 +72,19 @@ async def browse(
     (`adguard_mw.pageview.SILENCE_GRACE = 0`), where a page view left unreported counts as silent at once."""
     tab = tab or await context.new_page()
     await tab.add_init_script(detector_done_script(names))
+    # A detector whose script or report the blocker stopped never finishes: no need to wait it out.
+    ours = {f"{names.prefix}/{names.script}", f"{names.prefix}/{names.beacon}"}
+    gave_up = asyncio.Event()
+    tab.on(
+        "requestfailed",
+        lambda request: (
+            "BLOCKED_BY_CLIENT" in (request.failure or "") and urlsplit(request.url).path in ours and gave_up.set()
+        ),
+    )
     for view in range(views):
+        gave_up.clear()
         await tab.goto(f"{base}/story-{view}")
-        await detector_finished(tab, detector_wait_ms)
+        await detector_finished(tab, detector_wait_ms, gave_up)
     host = base.split("//")[1].split(":")[0]
     return verdict_in(await context.cookies(), names, host), await tab.inner_text("body")
 

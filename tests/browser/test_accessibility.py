@@ -19,11 +19,12 @@ Checks, each on the whole page with the message shown and after the message scri
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from playwright.async_api import Route as BrowserRoute
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
@@ -39,7 +40,7 @@ from adguard_mw.state import Verdict, VisitorState, companion_value, new_visitor
 
 from . import reading
 from .axe import report, run_axe
-from .conftest import Serve
+from .conftest import Serve, patient
 from .reading import detector_done_script
 
 KEY = "accessibility-test-key-0123456789abcdef"
@@ -195,7 +196,8 @@ Sites = dict[tuple[Mode, str], Site]
 def sites(serve: Serve) -> Iterator[Sites]:
     """The site for each mode and message, started once per module. These readers' baits fail at the network (no
     cosmetic filter to wait for), so the detector's wait for late cosmetic filters is cut from 2 x 400 ms to 2 x 20:
-    it only delays the verdict each test waits for before it starts (about 150 page loads in this module)."""
+    it only delays the verdict each test waits for before it starts (about 150 page loads in this module). Their
+    baits are failed by a Playwright route, decided in Python: the probes are `patient` with a loaded machine."""
     built: Sites = {}
     settle, assets.SETTLE_MS = assets.SETTLE_MS, 20  # read when the middleware builds its detector
     try:
@@ -203,9 +205,10 @@ def sites(serve: Serve) -> Iterator[Sites]:
             for name, message in MESSAGES.items():
                 # network_mode=mode: a reader behind a network filter gets the same mode, so each kind's text is seen.
                 policy = Policy(mode=mode, network_mode=mode)
-                app = AdGuardMiddleware(
-                    riverside(), secret_key=KEY, policy=policy, site_name=SITE_NAME, message=message
-                )
+                with patient():
+                    app = AdGuardMiddleware(
+                        riverside(), secret_key=KEY, policy=policy, site_name=SITE_NAME, message=message
+                    )
                 built[mode, name] = Site(app, serve(app))
     finally:
         assets.SETTLE_MS = settle
@@ -338,6 +341,26 @@ async def tab_sequence(page: Page, site: Site, presses: int, key: str = "Tab") -
 
 # 1. axe-core
 
+Shown = dict[tuple[Mode, str], Page]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def shown() -> AsyncIterator[Shown]:
+    """Pages showing a message, kept for the checks that only look: axe reads the page and changes nothing, so
+    one page per mode and reader serves every colour scheme and screen width (each check sets its own first)
+    instead of one page load per check."""
+    pages: Shown = {}
+    yield pages
+    for page in pages.values():
+        await page.context.close()
+
+
+async def showing(shown: Shown, chromium: Browser, site: Site, mode: Mode, reader: Reader) -> Page:
+    page = shown.get((mode, reader.label))
+    if page is None:
+        page = shown[mode, reader.label] = await open_message(await blocked_reader(chromium, site, reader.kind), site)
+    return page
+
 
 @pytest.mark.parametrize("screen", [DESKTOP, PHONE], ids=lambda s: s.label)
 @pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: f"{s} colour scheme")
@@ -351,9 +374,12 @@ async def test_axe_core_finds_no_violation_on_a_page_showing_the(
     axe: str,
     sites: Sites,
     chromium: Browser,
-    contexts: list[BrowserContext],
+    shown: Shown,
 ) -> None:
-    page = await new_page(chromium, contexts, sites[mode, reader.message], reader, screen=screen, scheme=scheme)
+    assert screen.scale == 1, "a page's device scale is set when its context is made: open a page per scale"
+    page = await showing(shown, chromium, sites[mode, reader.message], mode, reader)
+    await page.set_viewport_size({"width": screen.width, "height": screen.height})
+    await page.emulate_media(color_scheme=scheme)
     violations = await run_axe(page)
     where = f"the {mode_label(mode)} ({reader.label}, {scheme}, {screen.label})"
     assert violations == [], report(violations, where)

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from adguard_mw import AdGuardMiddleware, Policy
 
 from .blocker import SKIP_REASON, Blocker, filterlists_dir, load_engine
-from .conftest import Serve
+from .conftest import Serve, patient
 from .reading import CLEAN_READER_WAIT_MS, browse
 
 STORY = "The river festival returns"
@@ -78,8 +78,10 @@ async def site_script(request: Request) -> Response:
 
 
 def deployment(secret: str, mode: str, **options: object) -> AdGuardMiddleware:
+    """A site behind the middleware, whose probes are `patient`: the Brave engine decides in Python."""
     site = Starlette(routes=[Route("/static/js/site.js", site_script), Route("/{slug}", page)])
-    return AdGuardMiddleware(site, secret_key=secret, policy=Policy(mode=mode), **options)  # type: ignore[arg-type]
+    with patient():
+        return AdGuardMiddleware(site, secret_key=secret, policy=Policy(mode=mode), **options)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

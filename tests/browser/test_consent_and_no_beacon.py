@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adguard_mw import AdGuardMiddleware, Mode, Policy
 
-from .conftest import Serve
+from .conftest import Serve, patient
 
 KEY = "consent-test-key-0123456789abcdef"
 EVENT = "reader-consent"
@@ -75,19 +75,22 @@ def site() -> Starlette:
 
 @pytest.fixture(scope="module")
 def event_site(serve: Serve) -> tuple[str, AdGuardMiddleware]:
-    app = AdGuardMiddleware(site(), secret_key=KEY, consent_event=EVENT)
+    with patient():  # the real blocker decides in Python: slow on a loaded machine
+        app = AdGuardMiddleware(site(), secret_key=KEY, consent_event=EVENT)
     return serve(app), app
 
 
 @pytest.fixture(scope="module")
 def cookie_site(serve: Serve) -> tuple[str, AdGuardMiddleware]:
-    app = AdGuardMiddleware(site(), secret_key=KEY, consent_cookie=COOKIE)
+    with patient():
+        app = AdGuardMiddleware(site(), secret_key=KEY, consent_cookie=COOKIE)
     return serve(app), app
 
 
 @pytest.fixture(scope="module")
 def local_site(serve: Serve) -> tuple[str, AdGuardMiddleware, Recorder]:
-    app = AdGuardMiddleware(site(), secret_key=KEY, policy=Policy(mode=Mode.SOFT), beacon=False)
+    with patient():
+        app = AdGuardMiddleware(site(), secret_key=KEY, policy=Policy(mode=Mode.SOFT), beacon=False)
     recorder = Recorder(app)
     return serve(recorder), app, recorder
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, Playwright, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -121,10 +121,10 @@ def first_tab(context: BrowserContext) -> Page | None:
 @pytest.mark.parametrize("family", list(FAMILIES))
 @pytest.mark.parametrize("mode", ["soft", "hard"])
 async def test_chromiums_engine_with_easylist_and_each_family_still_asks(
-    family: str, mode: str, sites: dict[str, Site], easylist: list[Rule]
+    family: str, mode: str, sites: dict[str, Site], easylist: list[Rule], playwright: Playwright
 ) -> None:
     extra = [{key: value for key, value in rule.items() if key != "id"} for rule in FAMILIES[family]]  # renumbered
-    async with mv3_context(executable(), [*easylist, *extra]) as context:
+    async with mv3_context(executable(), [*easylist, *extra], playwright=playwright) as context:
         await context.add_init_script("Object.defineProperty(navigator, 'globalPrivacyControl', {value: true});")
         verdict, text = await browse(context, sites[mode].base, sites[mode].app.names, tab=first_tab(context))
         assert verdict == "blocked"
@@ -134,8 +134,11 @@ async def test_chromiums_engine_with_easylist_and_each_family_still_asks(
             await expect(context.pages[0].get_by_role("dialog")).to_be_visible(timeout=10_000)
 
 
-async def test_a_clean_reader_sending_global_privacy_control_is_never_accused(sites: dict[str, Site]) -> None:
-    async with mv3_context(executable(), FAMILIES["Global Privacy Control sent with every request"]) as context:
+async def test_a_clean_reader_sending_global_privacy_control_is_never_accused(
+    sites: dict[str, Site], playwright: Playwright
+) -> None:
+    gpc = FAMILIES["Global Privacy Control sent with every request"]
+    async with mv3_context(executable(), gpc, playwright=playwright) as context:
         site, tab = sites["hard"], first_tab(context)
         verdict, text = await browse(context, site.base, site.app.names, tab=tab, detector_wait_ms=CLEAN_READER_WAIT_MS)
         assert verdict == "not_blocked" and STORY in text

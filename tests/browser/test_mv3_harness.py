@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import BrowserContext, Page, Playwright
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -121,12 +121,12 @@ def on_host(site: str, host: str) -> str:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def mv3() -> AsyncIterator[BrowserContext]:
+async def mv3(playwright: Playwright) -> AsyncIterator[BrowserContext]:
     executable = _chromium_executable()
     if executable is None:
         pytest.skip("no Chromium executable on PATH (looked for chromium, chromium-browser, google-chrome)")
     rules = [*network_filters_to_dnr(FILTERS), set_request_header("Sec-GPC", "1")]
-    async with mv3_context(executable, rules) as context:
+    async with mv3_context(executable, rules, playwright=playwright) as context:
         yield context
 
 
@@ -238,13 +238,13 @@ async def test_the_header_rule_reaches_every_request(page: Page, site: str) -> N
     assert [(seen.path, seen.headers.get("sec-gpc")) for seen in SEEN] == [("/landing", "1"), ("/js/site.js", "1")]
 
 
-async def test_a_rule_chromium_refuses_is_reported_at_once() -> None:
+async def test_a_rule_chromium_refuses_is_reported_at_once(playwright: Playwright) -> None:
     executable = _chromium_executable()
     if executable is None:
         pytest.skip("no Chromium executable on PATH")
     refused: Rule = {"action": {"type": "block"}, "condition": {"regexFilter": "(?=lookahead)"}}
     with pytest.raises(RuntimeError, match="did not load the test extension"):
-        async with mv3_context(executable, [refused]):
+        async with mv3_context(executable, [refused], playwright=playwright):
             pass
 
 

@@ -7,6 +7,7 @@ logged once per process. A sync hook runs in a worker thread, so even one blocke
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -49,8 +50,8 @@ async def timed_page(app: AdGuardMiddleware) -> tuple[float, str]:
     return time.monotonic() - began, sent.body.decode()
 
 
-def site(hook: Callable[[Request], Any], events: list[dict[str, Any]]) -> AdGuardMiddleware:
-    policy = Policy(mode="soft", exempt=hook, exempt_timeout=TIMEOUT)
+def site(hook: Callable[[Request], Any], events: list[dict[str, Any]], timeout: float = TIMEOUT) -> AdGuardMiddleware:
+    policy = Policy(mode="soft", exempt=hook, exempt_timeout=timeout)
     return AdGuardMiddleware(bare_site(), secret_key=KEY, policy=policy, events=events.append)
 
 
@@ -87,20 +88,32 @@ async def test_a_hanging_hook_delays_a_page_by_the_timeout_at_most(
 
 
 async def test_a_sync_hook_blocked_on_io_holds_up_no_other_request(release: threading.Event) -> None:
-    app = site(hanging_hooks(release)["sync"], [])
-    other_done: list[float] = []
+    """The hook is released only once the other reader has their page: were the hook holding up the event loop,
+    that page would wait for the hook's 30 s timeout and come second. No clock is read: order alone tells."""
+    entered = threading.Event()
+
+    def blocked_on_io(request: Request) -> bool:
+        entered.set()
+        release.wait(30)  # a database call that answers only when released
+        return False
+
+    app = site(blocked_on_io, [], timeout=30)
+    finished: list[str] = []
+
+    async def blocked_reader_page() -> None:
+        await timed_page(app)
+        finished.append("the page waiting for the hook")
 
     async def other_reader() -> None:
-        scope = http_scope("/news/2", headers=[("host", HOST), ("user-agent", CHROME)])
-        began = time.monotonic()
-        await call(app, scope)
-        other_done.append(time.monotonic() - began)
+        await call(app, http_scope("/news/2", headers=[("host", HOST), ("user-agent", CHROME)]))
+        finished.append("another reader's page")
+        release.set()
 
     async with anyio.create_task_group() as group:
-        group.start_soon(timed_page, app)
-        await anyio.sleep(0.05)  # the hook is now blocked in its thread
+        group.start_soon(blocked_reader_page)
+        await anyio.to_thread.run_sync(entered.wait, 30)  # the hook is now blocked in its thread
         group.start_soon(other_reader)
-    assert other_done and other_done[0] < TIMEOUT / 2
+    assert finished == ["another reader's page", "the page waiting for the hook"]
 
 
 async def test_a_hook_that_never_returns_takes_a_bounded_number_of_threads(release: threading.Event) -> None:
@@ -112,8 +125,7 @@ async def test_a_hook_that_never_returns_takes_a_bounded_number_of_threads(relea
         return False
 
     app = site(never_returns, [])
-    for _ in range(24):
-        took, _ = await timed_page(app)
+    for took, _ in await asyncio.gather(*(timed_page(app) for _ in range(24))):  # a burst of readers at once
         assert took < TIMEOUT + 0.5
     assert 1 <= len(stuck) <= 16 and len(set(stuck)) == len(stuck)  # each a thread of its own, at most 16
 
