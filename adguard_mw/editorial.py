@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from .assets import Assets
 from .clients import UNKNOWN_CLIENT
-from .events import Record, reader_fields
+from .events import Record, raw_reader_fields, reader_fields
 from .message import Message, MessageRenderer, Messages
 from .names import Names
 from .options import Options
@@ -58,6 +58,11 @@ class Editorial:
         """What every event carries about its reader, with the mode they met here and their variant."""
         mode, variant = self.policy.labels(path, visitor)
         return reader_fields(user_agent, accept_language, visitor, path, mode=mode, variant=variant, brands=brands)
+
+    def raw_event_fields(self, visitor: str | None, path: str, headers: Mapping[bytes, bytes]) -> Record:
+        """`event_fields` from a request's headers by lower-case name, undecoded (a page view's hot path)."""
+        mode, variant = self.policy.labels(path, visitor)
+        return raw_reader_fields(headers, visitor, path, mode=mode, variant=variant)
 
 
 def build(options: Options, names: Names) -> Editorial:

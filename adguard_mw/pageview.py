@@ -5,28 +5,21 @@ from __future__ import annotations
 
 import random
 import time
-from functools import lru_cache
 from typing import Any
 
 from starlette.types import Scope
 
 from .editorial import Editorial
-from .events import EventLog, raw_reader_fields
+from .events import EventLog
 from .exempt import exempted
 from .options import Options
-from .policy import _MAX_USER_AGENT, NOTHING, Decision, decide, is_crawler
-from .request_headers import HEADERS_KEY, header, header_bytes
+from .policy import NOTHING, Decision, decide, is_crawler_header
+from .request_headers import HEADERS_KEY, header_bytes
 from .silence import GRACE, account
 from .state import StateCookie, Verdict, VisitorState
 
 _FIELDS_KEY = "adguard_mw.fields"  # where the scope keeps the page's event fields (PageViews.fields)
 SILENCE_GRACE = GRACE  # the grace silence.py defines; one name here, so a test can shorten it for page views
-
-
-@lru_cache(maxsize=1024)  # keys of at most _MAX_USER_AGENT bytes (latin-1: one character each)
-def _is_crawler(user_agent: bytes) -> bool:
-    """`is_crawler` by the header as it came: nothing decoded for a browser seen before."""
-    return is_crawler(user_agent.decode("latin-1"))
 
 
 class PageViews:
@@ -86,7 +79,7 @@ class PageViews:
     def may_watch(self, scope: Scope) -> bool:
         """Whether this page view can count toward a silence: a page the reader opened (the caller knows), in a
         browser that may run the detector; never a prefetch or prerender or a crawler."""
-        if _is_crawler(header_bytes(scope, b"user-agent")[:_MAX_USER_AGENT]):
+        if is_crawler_header(header_bytes(scope, b"user-agent")):
             return False
         headers: dict[bytes, bytes] = scope[HEADERS_KEY]  # indexed by the header just read
         if self.consent_needle is not None and self.consent_needle not in headers.get(b"cookie", b""):
@@ -97,7 +90,7 @@ class PageViews:
     async def may_ask(self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial) -> bool:
         """Crawlers and exempted readers (subscribers, say) are never asked; a failing hook counts as exempt."""
         reason = None
-        if is_crawler(header(scope, b"user-agent")):
+        if is_crawler_header(header_bytes(scope, b"user-agent")):
             reason = "crawler"
         elif editorial.policy.exempt is not None:
             reason = "hook" if await exempted(editorial.policy, scope) else None
@@ -117,8 +110,7 @@ class PageViews:
             return made[3].copy()
         headers: dict[bytes, bytes] = scope[HEADERS_KEY]  # indexed by the headers read before
         anonymous = headers.get(b"sec-gpc") == b"1"  # Global Privacy Control: counted, never with an id
-        mode, variant = editorial.policy.labels(path, visitor)
-        fields = raw_reader_fields(headers, None if anonymous else visitor, path, mode=mode, variant=variant)
+        fields = editorial.raw_event_fields(None if anonymous else visitor, path, headers)
         if not keep:
             return fields
         scope[_FIELDS_KEY] = (editorial, visitor, path, fields)

@@ -369,3 +369,13 @@ def is_crawler(user_agent: str) -> bool:
 @lru_cache(maxsize=1024)
 def _is_crawler(user_agent: str) -> bool:
     return not user_agent or _CRAWLER.search(user_agent) is not None
+
+
+def is_crawler_header(user_agent: bytes) -> bool:
+    """`is_crawler` by the header's bytes as they came: nothing decoded for a browser seen before."""
+    return _is_crawler_header(user_agent[:_MAX_USER_AGENT])
+
+
+@lru_cache(maxsize=1024)  # keys of at most 512 bytes, as `_is_crawler`'s
+def _is_crawler_header(user_agent: bytes) -> bool:
+    return _is_crawler(user_agent.decode("latin-1"))
