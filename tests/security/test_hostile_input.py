@@ -447,12 +447,16 @@ class TestPaths:
 
 
 class _ListHandler(logging.Handler):
+    """The lines APP's event writer logs: other tests' event logs in this worker may still be writing."""
+
     def __init__(self, lines: list[str]) -> None:
         super().__init__(logging.INFO)
         self.lines = lines
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
+        writer = APP.events._thread  # the writer thread of APP's event log
+        if writer is not None and record.thread == writer.ident:
+            self.lines.append(record.getMessage())
 
 
 REDIRECT_TRICKS = [
