@@ -94,10 +94,7 @@ def is_rewritable_html(status: int, headers: Headers) -> bool:
         except (KeyError, TypeError):
             name = _lowered(name)
         if name == b"content-type":
-            try:
-                html = _HTML_VALUES[value]
-            except (KeyError, TypeError):
-                html = _html_value(value)
+            html = names_html(value)
         elif name in (b"content-encoding", b"content-range") or (
             name == b"content-disposition" and value.lstrip().lower().startswith(b"attachment")
         ):
@@ -119,8 +116,13 @@ def _lowered(name: bytes) -> bytes:
     return lower
 
 
-def _html_value(value: bytes) -> bool:
-    """Whether a Content-Type value names HTML (its media type, any case, with any parameters)."""
+def names_html(value: bytes) -> bool:
+    """Whether a Content-Type value names HTML (its media type, any case, with any parameters): one lookup for a
+    value seen before. The middleware's glance at every response and the rewriter's check both ask it."""
+    try:
+        return _HTML_VALUES[value]
+    except (KeyError, TypeError):  # not seen yet, or not bytes (not hashable)
+        pass
     html = value.split(b";", 1)[0].strip().lower() in _HTML_TYPES
     if len(_HTML_VALUES) < _KEPT_VALUES and type(value) is bytes and len(value) <= _KEPT_LENGTH:
         _HTML_VALUES[value] = html

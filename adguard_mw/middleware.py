@@ -25,7 +25,7 @@ from .editorial import build as _build_editorial
 from .endpoints import Endpoints
 from .events import EventLog, Record
 from .exempt import exempted as _exempted
-from .injector import Headers, HtmlRewriter, Rewrite, stopped_by_us
+from .injector import Headers, HtmlRewriter, Rewrite, names_html, stopped_by_us
 from .live_preview import SCOPE_KEY as PREVIEWING
 from .live_preview import LivePreview
 from .message import Message, MessageRenderer, Messages
@@ -291,24 +291,8 @@ def _declares_html(start: ASGIMessage) -> bool:
         headers = start["headers"] = list(headers)  # a generator can be read only once
     for name, value in headers:
         if name == b"content-type":  # ASGI asks for lower-case names: other spellings take the loop below
-            try:
-                return _HTML_TYPES[value]
-            except (KeyError, TypeError):  # not seen yet, or not bytes (not hashable)
-                return _html_type(value)
+            return names_html(value)
     for name, value in headers:
         if len(name) == 12 and name.lower() == b"content-type":
-            return _html_type(value)
+            return names_html(value)
     return False
-
-
-_HTML_TYPES: dict[bytes, bool] = {}  # Content-Type values seen, and whether they are HTML's: a site sends a few
-_HTML_TYPES_KEPT = 64  # values of at most 128 bytes
-
-
-def _html_type(value: bytes) -> bool:
-    """Whether a Content-Type value is HTML's (any case, any parameters), kept for the next response."""
-    kind = value[:21].lower()
-    html = kind.startswith(b"text/html") or kind == b"application/xhtml+xml"
-    if len(_HTML_TYPES) < _HTML_TYPES_KEPT and len(value) <= 128 and type(value) is bytes:
-        _HTML_TYPES[value] = html
-    return html
