@@ -79,7 +79,8 @@ logger = logging.getLogger("adguard_mw.events")
 
 class Sink(Protocol):
     """Takes batches of records on the writer thread. A sink that buffers may also have `tick()` (called at least
-    once a second: write what is due), `flush()` (write everything now) and `close()`."""
+    once a second: write what is due), `flush()` (write everything now) and `close()`; one that may write nothing
+    for a while has `active()`, False meanwhile (the writer then makes no records for it)."""
 
     def write(self, records: list[Record]) -> None: ...
 
@@ -139,6 +140,10 @@ class LoggingSink:
 
     def __init__(self, target: logging.Logger = logger) -> None:
         self.logger = target
+
+    def active(self) -> bool:
+        """Logging below INFO (Python's default) writes nothing: then no record is made for this sink."""
+        return self.logger.isEnabledFor(logging.INFO)
 
     def write(self, records: list[Record]) -> None:
         if self.logger.isEnabledFor(logging.INFO):
@@ -246,6 +251,9 @@ class EventLog:
             self._wake.wait(FLUSH_INTERVAL)
             self._wake.clear()
             requests = [self._flush_requests.popleft() for _ in range(len(self._flush_requests))]
+            if not self._taken():
+                for _ in range(len(self._pending)):  # what was queued so far; nobody would have written it
+                    self._pending.popleft()
             batch: list[Record] = []
             while self._pending:
                 batch.append(self._record(*self._pending.popleft()))
@@ -259,6 +267,15 @@ class EventLog:
             self._tell_lost()
             for done in requests:
                 done.set()
+
+    def _taken(self) -> bool:
+        """Whether some sink would write records now: an id and a time stamp (most of a record's cost) are made for
+        nobody when the only sink is logging below INFO, the default set-up without `events=`."""
+        for sink in self.sinks:
+            active = getattr(sink, "active", None)
+            if active is None or active():
+                return True
+        return False
 
     def _record(self, when: float, event: str, fields: dict[str, Any]) -> Record:
         second = int(when)

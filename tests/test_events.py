@@ -104,6 +104,40 @@ def test_the_logging_sink_writes_one_json_line_per_event(caplog: pytest.LogCaptu
     assert json.loads(record.getMessage())["path"] == "/a\nforged line"
 
 
+def test_no_record_is_made_for_logging_below_info_and_records_come_back_with_info(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The default set-up (no `events=`, logging at WARNING) writes nothing: the writer then draws no id and makes
+    no record; once the logger takes INFO, the next events are written whole."""
+    import adguard_mw.events as events_module
+
+    ids: list[str] = []
+    real_uuid7 = events_module.uuid7
+    monkeypatch.setattr(events_module, "uuid7", lambda when=None: ids.append("id") or real_uuid7(when))
+    quiet = logging.getLogger("adguard_mw.events.test-quiet")
+    quiet.setLevel(logging.WARNING)
+    log = EventLog([LoggingSink(quiet)])
+    for _ in range(3):
+        log.emit("page_view", path="/unheard")
+    log.flush()
+    assert ids == []
+    quiet.setLevel(logging.INFO)
+    caplog.set_level(logging.INFO, logger="adguard_mw.events.test-quiet")
+    log.emit("page_view", path="/heard")
+    log.flush()
+    assert len(ids) == 1
+    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "adguard_mw.events.test-quiet"]
+    assert line["path"] == "/heard" and line["event"] == "page_view" and line["id"]
+
+
+def test_a_sink_without_active_always_gets_its_records() -> None:
+    got: list[dict[str, Any]] = []
+    log = EventLog([LoggingSink(logging.getLogger("adguard_mw.events.test-silent")), CallableSink(got.append)])
+    log.emit("page_view", path="/a")
+    log.flush()
+    assert [record["path"] for record in got] == ["/a"]
+
+
 def test_a_crash_loses_at_most_the_last_second_and_never_tears_a_line(tmp_path: Path) -> None:
     """A server killed with SIGKILL while logging: every line on disk is whole, and only the last second is lost."""
     script = textwrap.dedent(
