@@ -429,7 +429,8 @@ def raw_reader_fields(
     facts = _raw_reader_facts(
         headers.get(b"user-agent", b"")[:MAX_USER_AGENT],
         headers.get(b"accept-language", b"")[:_LANGUAGE_PREFIX],
-        b'"Brave"' in headers.get(b"sec-ch-ua", b"")[:MAX_USER_AGENT],
+        # `find`, not `in`: bytes' `in` first tries its operand as an int and formats a TypeError (~1k more).
+        headers.get(b"sec-ch-ua", b"").find(b'"Brave"', 0, MAX_USER_AGENT) >= 0,
     )
     return _fields(facts, visitor_id, path, mode, variant)
 

@@ -58,7 +58,7 @@ class PageViews:
         if decision.show is not None and not await self.may_ask(scope, path, state, editorial):
             decision = NOTHING
         if sampled:
-            verdict = state.verdict.value if state is not None and state.verdict is not None else None
+            verdict = str(state.verdict) if state is not None and state.verdict is not None else None
             kind = state.kind if state is not None else None
             fields = self.fields(scope, state, path, editorial, keep=decision.show is not None)
             fields["verdict"], fields["kind"], fields["sample_rate"] = verdict, kind, self.sample_rate
@@ -82,7 +82,8 @@ class PageViews:
         if is_crawler_header(header_bytes(scope, b"user-agent")):
             return False
         headers: dict[bytes, bytes] = scope[HEADERS_KEY]  # indexed by the header just read
-        if self.consent_needle is not None and self.consent_needle not in headers.get(b"cookie", b""):
+        consent = self.consent_needle  # `find`, not `in`: see events.raw_reader_fields
+        if consent is not None and headers.get(b"cookie", b"").find(consent) < 0:
             return False  # no consent yet: the check does not run, and nothing may be stored
         purpose = headers.get(b"sec-purpose") or headers.get(b"purpose") or headers.get(b"x-moz")
         return purpose is None or (b"prefetch" not in purpose and b"prerender" not in purpose)

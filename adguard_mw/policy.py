@@ -195,6 +195,9 @@ class Policy:
     _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False, default=())
     # Every mode some reader may meet somewhere: the policy's, its rules' and its variants'.
     modes: frozenset[Mode] = field(init=False, repr=False, compare=False, default=frozenset())
+    # Every event's mode and variant labels when they are the same for all readers and pages (no rules, no
+    # variants, everyone in the rollout): made once, not read from the enum on every event.
+    _same_labels: tuple[str, None] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         _check_settings(self, str)
@@ -220,6 +223,8 @@ class Policy:
         object.__setattr__(self, "_cumulative", tuple(cumulative))
         named = (self.mode, *(rule.mode for rule in self.rules), *(variant.mode for variant in self.variants))
         object.__setattr__(self, "modes", frozenset(mode for mode in named if mode is not None))
+        if not self.rules and not self.variants and self.rollout >= 100:
+            object.__setattr__(self, "_same_labels", (self.mode.value, None))
 
     def covers(self, path: str) -> bool:
         """Whether the message may appear on this path (exclusions win)."""
@@ -279,8 +284,8 @@ class Policy:
 
     def labels(self, path: str, visitor_id: str | None) -> tuple[str, str | None]:
         """The mode this reader meets on this page and their variant's name, as every event records them."""
-        if not self.rules and not self.variants and self.rollout >= 100:
-            return self.mode.value, None
+        if self._same_labels is not None:
+            return self._same_labels
         variant = self.variant_for(visitor_id)
         return self.effective(path, visitor_id).mode.value, variant.name if variant is not None else None
 

@@ -272,3 +272,24 @@ def test_a_rule_mode_wins_over_a_variant_mode() -> None:
     )
     assert policy.effective("/live/x", "v").mode is Mode.OBSERVE
     assert policy.effective("/news/x", "v").mode is Mode.HARD
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        Policy(),
+        Policy(mode=Mode.HARD),
+        Policy(mode=Mode.SOFT).replace(mode=Mode.NOTICE),  # labels follow a replaced policy
+        Policy(mode=Mode.SOFT, rollout=50),
+        Policy(mode=Mode.SOFT, variants=(Variant("A"), Variant("B", mode=Mode.HARD))),
+        Policy(mode=Mode.SOFT, rules=(Rule("/live/*", mode=Mode.OBSERVE),)),
+    ],
+    ids=["default", "hard", "replaced", "rollout", "variants", "rules"],
+)
+def test_every_event_is_labelled_with_the_mode_the_reader_meets_there_and_their_variant(policy: Policy) -> None:
+    for path in ("/news/x", "/live/x"):
+        for visitor in [None, *_visitors(200)]:
+            mode, variant = policy.labels(path, visitor)
+            arm = policy.variant_for(visitor)
+            assert (mode, variant) == (policy.effective(path, visitor).mode.value, arm.name if arm else None)
+            assert type(mode) is str  # a plain string, as events are written and read back
