@@ -9,9 +9,10 @@ from an unknown key is treated as absent: the visitor is simply new again.
 
 from __future__ import annotations
 
+import binascii
 import hmac
+import os
 import re
-import secrets
 import time
 from collections.abc import Sequence
 from enum import StrEnum
@@ -49,7 +50,12 @@ def new_visitor_id(now: float | None = None) -> str:
     It starts with the day it was made (hex days since 1970), so its age can be told without storing more.
     """
     day = int((time.time() if now is None else now) // 86400)
-    return f"{day:x}-{secrets.token_urlsafe(9)}"
+    # secrets.token_urlsafe(9) without its four Python calls: 9 random bytes are 12 characters, no padding.
+    token = binascii.b2a_base64(os.urandom(9), newline=False).translate(_URL_SAFE).decode("ascii")
+    return f"{day:x}-{token}"
+
+
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")  # base64's alphabet to the URL-safe one, as secrets.token_urlsafe
 
 
 def visitor_id_expired(visitor_id: str, now: float | None = None) -> bool:
@@ -110,6 +116,14 @@ class StateCookie:
         self.companion_name = companion or name + "_v"
         self._companion_needle = self.companion_name.encode("latin-1") + b"="
         self._verified: dict[bytes, tuple[VisitorState | None, float]] = {}  # value -> (state, signed at)
+        # What follows "name=value" in our Set-Cookie headers, by (HttpOnly, Secure, deleting): made once. Our
+        # values are URL-safe base64, digits, "." and "~": nothing to quote, so no SimpleCookie needed.
+        self._attributes = {
+            (http_only, secure, deleting): _attributes(0 if deleting else max_age, http_only, secure)
+            for http_only in (False, True)
+            for secure in (False, True)
+            for deleting in (False, True)
+        }
 
     def carried_by(self, cookie_header: bytes) -> bool:
         """A cheap test that avoids parsing and verifying anything for visitors without our cookie."""
@@ -144,7 +158,7 @@ class StateCookie:
 
     def set_cookie_header(self, state: VisitorState, *, https: bool) -> tuple[bytes, bytes]:
         value = first_page_marker(state)  # a first page view's state needs no signature (see below)
-        return self._header(self.name, value or self.dump(state), https=https, http_only=True)
+        return self._header(self._needle, value or self.dump(state), https=https, http_only=True)
 
     def _first_page(self, value: bytes) -> VisitorState | None:
         """The state a first-page marker stands for, or None (not a marker, malformed, expired or from the future).
@@ -174,21 +188,20 @@ class StateCookie:
         return held == wanted if wanted else not held
 
     def set_companion_header(self, state: VisitorState, *, https: bool) -> tuple[bytes, bytes]:
-        value = companion_value(state)
-        return self._header(
-            self.companion_name, value, https=https, http_only=False, max_age=self.max_age if value else 0
-        )
+        value = companion_value(state)  # none called for: the browser's copy is deleted
+        return self._header(self._companion_needle, value, https=https, http_only=False, deleting=not value)
 
     def _header(
-        self, name: str, value: str, *, https: bool, http_only: bool, max_age: int | None = None
+        self, name_equals: bytes, value: str, *, https: bool, http_only: bool, deleting: bool = False
     ) -> tuple[bytes, bytes]:
-        # Our values are URL-safe base64, digits, "." and "~": nothing to quote, so no SimpleCookie needed.
-        header = f"{name}={value}; Max-Age={self.max_age if max_age is None else max_age}; Path=/; SameSite=Lax"
-        if http_only:
-            header += "; HttpOnly"
-        if self.secure if self.secure is not None else https:
-            header += "; Secure"
-        return (b"set-cookie", header.encode("latin-1"))
+        secure = self.secure if self.secure is not None else https
+        attributes = self._attributes[http_only, secure, deleting]
+        return (b"set-cookie", name_equals + value.encode("latin-1") + attributes)
+
+
+def _attributes(max_age: int, http_only: bool, secure: bool) -> bytes:
+    attributes = f"; Max-Age={max_age}; Path=/; SameSite=Lax"
+    return (attributes + ("; HttpOnly" if http_only else "") + ("; Secure" if secure else "")).encode("latin-1")
 
 
 class _Signer(TimestampSigner):
@@ -229,12 +242,16 @@ class _KeyedHMAC(HMACAlgorithm):
 # A first page view's state: a pseudonym (as new_visitor_id makes them) and when the page was served. No ".":
 # a signed value always has two.
 _MARKER = re.compile(rb"([0-9a-f]{1,8}-[A-Za-z0-9_-]{12})~(\d{1,12})")
+# The fields around pending_at, each at its default: a first page view's state sets none of them. Compared as
+# slices: making a state to compare with costs more than the comparison.
+_PENDING = VisitorState._fields.index("pending_at")
+_UNSET_BEFORE, _UNSET_AFTER = VisitorState("")[1:_PENDING], VisitorState("")[_PENDING + 1 :]
 
 
 def first_page_marker(state: VisitorState) -> str | None:
     """The unsigned value that stands for `state` when it is a first page view's (a pseudonym and a pending page
     view, nothing else), else None: anything else the server learnt is signed."""
-    if state.pending_at is None or state != VisitorState(state.visitor_id, pending_at=state.pending_at):
+    if state.pending_at is None or state[1:_PENDING] != _UNSET_BEFORE or state[_PENDING + 1 :] != _UNSET_AFTER:
         return None
     value = f"{state.visitor_id}~{state.pending_at}"
     return value if _MARKER.fullmatch(value.encode()) else None

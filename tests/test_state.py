@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import time
 
 import pytest
@@ -175,6 +176,17 @@ def test_pseudonymous_ids_carry_their_day_and_expire() -> None:
     assert visitor_id_expired(fresh, now + VISITOR_ID_DAYS * 86400)
     assert visitor_id_expired("Zx-unknown-format", now) and visitor_id_expired("visitor-1", now)
     assert new_visitor_id(now) != fresh  # random beyond the day
+
+
+def test_a_pseudonym_is_its_day_and_twelve_url_safe_characters_drawn_afresh() -> None:
+    now = 1_800_000_000
+    ids = {new_visitor_id(now) for _ in range(1000)}
+    assert len(ids) == 1000
+    day, tokens = f"{now // 86400:x}", [visitor_id.split("-", 1) for visitor_id in ids]
+    assert all(prefix == day and len(token) == 12 for prefix, token in tokens)
+    # All 64 characters of the URL-safe alphabet turn up in 12,000 drawn, and nothing else: no "+", "/" or "=".
+    alphabet = string.ascii_letters + string.digits + "-_"
+    assert set("".join(token for _, token in tokens)) == set(alphabet)
 
 
 def cookie_in(set_cookie: tuple[bytes, bytes]) -> str:
