@@ -49,12 +49,17 @@ def new_visitor_id(now: float | None = None) -> str:
 
     It starts with the day it was made (hex days since 1970), so its age can be told without storing more.
     """
+    global _day_prefix
     day = int((time.time() if now is None else now) // 86400)
+    known, prefix = _day_prefix
+    if known != day:
+        prefix = f"{day:x}-"
+        _day_prefix = (day, prefix)
     # secrets.token_urlsafe(9) without its four Python calls: 9 random bytes are 12 characters, no padding.
-    token = binascii.b2a_base64(os.urandom(9), newline=False).translate(_URL_SAFE).decode("ascii")
-    return f"{day:x}-{token}"
+    return prefix + binascii.b2a_base64(os.urandom(9), newline=False).translate(_URL_SAFE).decode("ascii")
 
 
+_day_prefix = (-1, "")  # the last day an id was made for, and its "4fc1-": formatted once a day, not per id
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")  # base64's alphabet to the URL-safe one, as secrets.token_urlsafe
 
 

@@ -187,6 +187,8 @@ def test_a_pseudonym_is_its_day_and_twelve_url_safe_characters_drawn_afresh() ->
     # All 64 characters of the URL-safe alphabet turn up in 12,000 drawn, and nothing else: no "+", "/" or "=".
     alphabet = string.ascii_letters + string.digits + "-_"
     assert set("".join(token for _, token in tokens)) == set(alphabet)
+    for later in (now + 86400, now, now + 86400 * 365):  # each id carries the day it was made on, as days turn
+        assert new_visitor_id(later).startswith(f"{later // 86400:x}-")
 
 
 def cookie_in(set_cookie: tuple[bytes, bytes]) -> str:
