@@ -188,9 +188,9 @@ class StateCookie:
 
     def companion_current(self, cookie_header: bytes, state: VisitorState) -> bool:
         """Whether the browser already holds the companion `state` calls for (none, when it calls for none)."""
-        held = _cookie_bytes(cookie_header, self._companion_needle)
-        wanted = companion_value(state).encode()
-        return held == wanted if wanted else not held
+        wanted = companion_value(state)
+        held = _cookie_bytes(cookie_header, self._companion_needle) if cookie_header else None  # a first visit: none
+        return held == wanted.encode() if wanted else not held
 
     def set_companion_header(self, state: VisitorState, *, https: bool) -> tuple[bytes, bytes]:
         value = companion_value(state)  # none called for: the browser's copy is deleted

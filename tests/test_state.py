@@ -168,6 +168,23 @@ def test_the_readable_summary_carries_only_the_verdict_and_its_time() -> None:
     assert cleared.decode() == "_st_v=; Max-Age=0; Path=/; SameSite=Lax"  # removed
 
 
+@pytest.mark.parametrize(
+    ("cookie_header", "state", "current"),
+    [
+        (b"", STATE.replace(verdict=None), True),  # a first visit: none held, none called for
+        (b"", STATE, False),  # none held, one called for
+        (b"theme=dark", STATE.replace(verdict=None), True),
+        (b"theme=dark; _st_v=n.1", STATE.replace(verdict=None), False),  # held, none called for: to be deleted
+        (b"theme=dark; _st_v=b.1700000000", STATE, True),
+        (b"_st_v=b.1600000000", STATE, False),  # an older one
+    ],
+)
+def test_the_companion_is_written_only_when_the_browser_holds_another(
+    cookie_header: bytes, state: VisitorState, current: bool
+) -> None:
+    assert cookie_jar([NEW_KEY]).companion_current(cookie_header, state) is current
+
+
 def test_pseudonymous_ids_carry_their_day_and_expire() -> None:
     now = 1_800_000_000
     fresh = new_visitor_id(now)
