@@ -102,7 +102,7 @@ class MessagePages:
         variant_name = variant.name if variant is not None else None
         locale, family = self._reader(scope, variant_name, editorial)
         key = (
-            mode.value,  # a str: its hash is kept, an Enum's is a Python call
+            mode,  # a StrEnum: hashed and compared as its str, no Python call (`.value` is one)
             variant_name,
             locale,
             kind,
