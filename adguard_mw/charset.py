@@ -49,13 +49,32 @@ def page_codec(headers: list[tuple[bytes, bytes]], body: bytes, meta_label: byte
         return None
     for name, value in headers:
         if name.lower() == b"content-type":
-            label = charset_parameter(value)
-            if label is not None:
-                return codec_for(label)
+            codec = _header_codec(value)
+            if codec != _NO_LABEL:
+                return codec
             break
     if meta_label is not None:
         return codec_for(meta_label, in_meta=True)
     return "ascii"  # the browser guesses: only ASCII reads the same in every guess
+
+
+_NO_LABEL = "no label"  # what `_header_codec` says of a Content-Type without a charset (no codec has this name)
+# Content-Type values seen and the codec they name: a page with a message in it asks on every view, and a site sends
+# few values. Bounded like the injector's table of values: 64 of at most 128 bytes.
+_HEADER_CODECS: dict[bytes, str | None] = {}
+
+
+def _header_codec(value: bytes) -> str | None:
+    """The codec a Content-Type value's charset names (None: none we can write in), or _NO_LABEL."""
+    try:
+        return _HEADER_CODECS[value]
+    except (KeyError, TypeError):  # not seen yet, or not bytes
+        pass
+    label = charset_parameter(value)
+    codec = _NO_LABEL if label is None else codec_for(label)
+    if len(_HEADER_CODECS) < 64 and type(value) is bytes and len(value) <= 128:
+        _HEADER_CODECS[value] = codec
+    return codec
 
 
 def codec_for(label: bytes, *, in_meta: bool = False) -> str | None:

@@ -224,10 +224,23 @@ def fill(parts: tuple[bytes, ...], values: Mapping[str, Any], before: bytes = b"
     `before` (the detector's tag, say): one copy of the whole."""
     if len(parts) == 1 and not before:
         return parts[0]
-    pieces = [before]
-    for number, part in enumerate(parts):
-        pieces.append(part if number % 2 == 0 else str(escape(values[part.decode()])).encode())
+    pieces = [before, parts[0]]
+    for number in range(1, len(parts), 2):
+        pieces.append(_escaped(values[_NAMES[parts[number]]]))
+        pieces.append(parts[number + 1])
     return b"".join(pieces)
+
+
+_NAMES = {name.encode(): name for name in _PER_REQUEST}  # a marker's name in the parts, as `values` names it
+
+
+def _escaped(value: object) -> bytes:
+    """`value` as the renderer writes it (autoescaped, UTF-8). The values are URL paths and nonces, in which HTML
+    escapes nothing: a look for the five characters it escapes costs a fifth of `escape`'s Markup."""
+    text = str(value)
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        text = str(escape(text))
+    return text.encode()
 
 
 class MessageRenderer:

@@ -9,16 +9,17 @@ from typing import Any
 from markupsafe import Markup
 from starlette.types import Scope
 
-from .clients import describe_client
+from .clients import MAX_USER_AGENT, describe_client
 from .csp import allows_inline, csp_nonce, has_policy
 from .editorial import Editorial
 from .injector import Headers, Rewrite
+from .locales import MAX_HEADER
 from .message import fill, steps_family
 from .names import Names
 from .pageview import PageViews
 from .policy import Mode
 from .previewed import PreviewAs
-from .request_headers import header
+from .request_headers import HEADERS_KEY, header, header_bytes
 from .state import Verdict, VisitorState
 from .story import wall_in_page
 from .urls import url_path
@@ -39,6 +40,8 @@ class MessagePages:
         self._kept_messages: dict[tuple[Any, ...], tuple[bytes, ...]] = {}  # see _kept
         self._kept_for: Editorial | None = None
         self._kept_size = 0
+        self._readers: dict[tuple[str | None, bytes, bytes, bool], tuple[str, str]] = {}  # see _reader
+        self._readers_size = 0
 
     def serve(
         self,
@@ -82,26 +85,28 @@ class MessagePages:
         """The wall page, or the tag and the overlay, from the cache of whole messages: the page's path and the
         CSP nonces are the only values of the request filled in (escaped, as the renderer does) on a hit.
 
-        Keyed by what the message depends on, each read from a cached lookup: the reader's words (variant and
-        the locale their Accept-Language chose), their kind, their browser's steps, the page's CSP (inline
-        allowed? nonces?) and the mount point; the wall also by the tag it holds. Emptied when the editorial
-        settings change; at most 256 messages and ~1 MB."""
+        Keyed by what the message depends on: the reader's words (variant and the locale their Accept-Language
+        chose), their kind, their browser's steps (`_reader`), the page's CSP (inline allowed? nonces?) and the
+        mount point; the wall also by the tag it holds. Emptied when the editorial settings change; at most 256
+        messages and ~1 MB."""
         if self._kept_for is not editorial:
             self._kept_for, self._kept_size = editorial, 0
             self._kept_messages.clear()
+            self._readers.clear()
+            self._readers_size = 0
         root_path: str = scope.get("root_path", "")
         style_inline, script_inline, nonce, style_nonce = _csp_shape(headers)
         hard = mode is Mode.HARD
-        values = {"next": url_path("", path), "nonce": nonce, "style_nonce": style_nonce}
+        kind = state.kind if state is not None else None
         variant = editorial.policy.variant_for(state.visitor_id if state is not None else None)
-        locale, _ = editorial.message_for(variant, header(scope, b"accept-language"))
-        client = describe_client(header(scope, b"user-agent"), header(scope, b"sec-ch-ua"))
+        variant_name = variant.name if variant is not None else None
+        locale, family = self._reader(scope, variant_name, editorial)
         key = (
-            mode.value,  # a str: its hash is kept, an Enum's is a Python call
-            variant.name if variant is not None else None,
+            mode,  # a StrEnum: hashed and compared as its str, no Python call (`.value` is one)
+            variant_name,
             locale,
-            state.kind if state is not None else None,
-            steps_family(client),
+            kind,
+            family,
             style_inline,
             script_inline,
             nonce is not None,
@@ -124,7 +129,34 @@ class MessagePages:
                     self._kept_size = 0
                 self._kept_messages[key] = parts
                 self._kept_size += size
+        values = {"next": url_path("", path), "nonce": nonce, "style_nonce": style_nonce}
         return fill(parts, values, b"" if hard else tag)
+
+    def _reader(self, scope: Scope, variant: str | None, editorial: Editorial) -> tuple[str, str]:
+        """The locale (of the variant's texts) and the browser's steps family (`steps_family`) for this reader,
+        by the request's headers as they came: a reader like one seen before costs one lookup, nothing decoded.
+        Only the parts that decide them are the key (as `Messages.choose` and `describe_client` read them); at
+        most 1024 keys and ~256 KB of them, emptied with the kept messages."""
+        header_bytes(scope, b"user-agent")  # indexes the request's headers, read by name below
+        raw: dict[bytes, bytes] = scope[HEADERS_KEY]
+        key = (
+            variant,
+            raw.get(b"accept-language", b"")[:MAX_HEADER],
+            raw.get(b"user-agent", b"")[:MAX_USER_AGENT],
+            # `find`, not `in`: `in` first tries the needle as an int, and formats a TypeError to find it is not
+            raw.get(b"sec-ch-ua", b"").find(b'"Brave"', 0, MAX_USER_AGENT) >= 0,
+        )
+        found = self._readers.get(key)
+        if found is None:
+            locale, _ = editorial.messages_for(variant).choose(key[1].decode("latin-1"))
+            found = locale, steps_family(describe_client(key[2].decode("latin-1"), '"Brave"' if key[3] else ""))
+            size = len(key[1]) + len(key[2])
+            if len(self._readers) >= 1024 or self._readers_size + size > 256_000:
+                self._readers.clear()
+                self._readers_size = 0
+            self._readers[key] = found
+            self._readers_size += size
+        return found
 
     def preview(self, scope: Scope, path: str, seen: PreviewAs, headers: Headers, editorial: Editorial) -> Rewrite:
         """An editor's preview of this page as a blocked reader (live_preview.py): nothing recorded or cached."""

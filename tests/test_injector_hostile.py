@@ -36,7 +36,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from adguard_mw import AdGuardMiddleware, Messages, default_message
+from adguard_mw import AdGuardMiddleware, Messages, charset, default_message
 from adguard_mw.charset import encode_for_page
 from adguard_mw.csp import allows_inline, csp_nonce
 from adguard_mw.injector import CHARSET_WINDOW, HtmlRewriter, Rewrite, find_insertion_point
@@ -256,6 +256,17 @@ class TestCharset:
         assert CAFE_TEXT in as_a_browser_reads(sent, reads_as)
         assert sent.body.replace(encode_for_page(CAFE, reads_as.replace("-sig", "")), b"") == page  # nothing else
         assert int(sent.header("content-length") or 0) == len(sent.body)
+
+    async def test_a_content_type_read_before_names_the_same_charset(self) -> None:
+        latin, plain = b"<html><head><title>Caf\xe9</title>", b"<html><head><meta charset=koi8-r><title>T</title>"
+        for _ in range(2):  # the second time from the table of values seen
+            sent = await serve_with_insert([(b"content-type", b"text/html; charset=ISO-8859-1")], latin)
+            assert CAFE_TEXT in as_a_browser_reads(sent, "cp1252")
+            sent = await serve_with_insert([(b"content-type", b"text/html")], plain)  # no charset: the meta's
+            assert CAFE_TEXT in as_a_browser_reads(sent, "koi8-r")
+        for number in range(100):
+            await serve_with_insert([(b"content-type", f"text/html; charset=utf-8; v={number}".encode())], latin)
+        assert len(charset._HEADER_CODECS) <= 64
 
     async def test_a_charset_we_cannot_write_gets_nothing_inserted_and_is_logged_once(
         self, caplog: pytest.LogCaptureFixture

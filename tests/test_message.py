@@ -8,6 +8,7 @@ from typing import Any
 
 import jinja2
 import pytest
+from markupsafe import escape
 
 from adguard_mw.clients import ClientFacts
 from adguard_mw.message import (
@@ -17,6 +18,7 @@ from adguard_mw.message import (
     Messages,
     allow_list_steps,
     default_message,
+    fill,
 )
 
 CHROME = ClientFacts("Chrome", "120", "Windows", "desktop")
@@ -368,6 +370,11 @@ class TestRenderCache:
         page = overlay(renderer, next='/"><script>x</script>', nonce="n0nce")
         assert 'value="/&#34;&gt;&lt;script&gt;x&lt;/script&gt;"' in page and 'nonce="n0nce"' in page
         assert "@@adguard-mw" not in page and "/first" not in page
+
+    @pytest.mark.parametrize("value", ["/news/1", "/a&b", "/<i>", '/"q"', "/it's", "/caf\u00e9", "/a%20b"])
+    def test_a_filled_in_value_reads_as_the_template_would_have_written_it(self, value: str) -> None:
+        parts = (b'<input name="next" value="', b"next", b'">')
+        assert fill(parts, {"next": value}, b"<tag>") == f'<tag><input name="next" value="{escape(value)}">'.encode()
 
 
 STYLESHEET = ".support-note-box { color: red; } /* </style><b>not markup</b> */"

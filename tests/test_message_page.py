@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from adguard_mw import AdGuardMiddleware, Message, Messages
+from adguard_mw import AdGuardMiddleware, Message, Messages, Mode, Policy, Variant
 from adguard_mw.message import default_message
 
 from .asgi import call, http_scope
@@ -35,9 +35,9 @@ async def page(request: Request) -> Response:
 
 
 def site(**options: Any) -> AdGuardMiddleware:
-    words = Messages({"en": Message(), "de": default_message("de")})
+    options.setdefault("message", Messages({"en": Message(), "de": default_message("de")}))
     inner = Starlette(routes=[Route("/{path:path}", page)])
-    return AdGuardMiddleware(inner, secret_key=KEY, message=words, site_name="The Lantern", **options)
+    return AdGuardMiddleware(inner, secret_key=KEY, site_name="The Lantern", **options)
 
 
 REQUESTS = [  # (path, headers): each differs from the one before in one thing a message depends on
@@ -56,6 +56,8 @@ REQUESTS = [  # (path, headers): each differs from the one before in one thing a
     ("/news/1", {"Accept-Language": "en"}),
     ("/news/1", {"User-Agent": FIREFOX}),
     ("/news/1", {"User-Agent": FIREFOX, "Accept-Language": "de"}),
+    ("/news/1", {"Sec-CH-UA": '"Chromium";v="150", "Brave";v="150"'}),  # Brave, by its client hint
+    ("/news/1", {"Sec-CH-UA": '"Chromium";v="150", "Brave";v="150"', "User-Agent": FIREFOX}),
 ]
 
 
@@ -138,3 +140,43 @@ async def test_a_wall_with_a_nonce_is_not_kept() -> None:
         walls = [(await c.get(f"/news/1?script=n{number}")).text for number in range(3)]
     assert all(f'nonce="n{number}"' in wall for number, wall in enumerate(walls))
     assert not app.messages._kept_messages  # each holds its own tag: a key used once
+
+
+async def test_each_reader_gets_the_words_of_their_own_variant() -> None:
+    policy = Policy(mode=Mode.SOFT, variants=(Variant("plain"), Variant("warm")))
+    app = site(policy=policy, variant_messages={"warm": Message(title="We need you, reader")})
+    seen = set()
+    for _ in range(16):  # new readers, with the same browser and language: only their variant differs
+        async with blocked_reader(app) as c:
+            text = (await c.get("/news/1")).text
+            cookie = "; ".join(f"{name}={value}" for name, value in c.cookies.items())
+        state = app.cookie.load(cookie.encode())
+        assert state is not None
+        variant = app.policy.variant_for(state.visitor_id)
+        assert variant is not None
+        assert ("We need you, reader" in text) is (variant.name == "warm"), variant.name
+        seen.add(variant.name)
+    assert seen == {"plain", "warm"}
+
+
+async def test_a_reload_that_adds_a_language_gives_it_to_readers_already_seen() -> None:
+    app = site(policy="soft", message=Message())
+    german, english = {"Accept-Language": "de-DE,de;q=0.9"}, {"Accept-Language": "en-GB"}
+    async with blocked_reader(app) as c:
+        for headers in (german, english):
+            assert 'lang="en"' in (await c.get("/news/1", headers=headers)).text  # no German written yet
+        app.use(app.build_editorial(policy="soft", message=Messages({"en": Message(), "de": default_message("de")})))
+        assert 'lang="de"' in (await c.get("/news/1", headers=german)).text
+        assert 'lang="en"' in (await c.get("/news/1", headers=english)).text
+
+
+async def test_the_readers_seen_are_bounded_in_number_and_bytes() -> None:
+    app = site(policy="soft")
+    async with blocked_reader(app) as c:
+        cookie = "; ".join(f"{name}={value}" for name, value in c.cookies.items())
+    for number in range(1100):  # each a browser not seen before, with a long language header
+        agent = f"Mozilla/5.0 (X11; Linux x86_64; rv:{number}.0) Gecko/20100101 Firefox/{number}.0"
+        headers = [("cookie", cookie), ("user-agent", agent), ("accept-language", "de;q=0.9," + "en;q=0.1," * 50)]
+        sent = await call(app, http_scope("/news/1", headers=headers))
+        assert 'lang="de"' in sent.body.decode()
+    assert len(app.messages._readers) <= 1024 and app.messages._readers_size <= 256_000
