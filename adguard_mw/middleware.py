@@ -204,13 +204,14 @@ class AdGuardMiddleware(Buildable):
             function that returns the awaitable of the `send` (or the rewriter) it hands the message to, so a
             response streamed in many chunks costs a function call per chunk, not a coroutine."""
             nonlocal rewriter
-            if rewriter is None:
-                if message["type"] != "http.response.start" or not _declares_html(message):
-                    return send(message)
+            if rewriter is not None:
+                return send(message) if rewriter.passing else rewriter(message)
+            if message["type"] == "http.response.start" and _declares_html(message):
                 rewriter = HtmlRewriter(
                     send, partial(self._rewrite_page, scope, path), _header_bytes(scope, b"if-none-match")
                 )
-            return send(message) if rewriter.passing else rewriter(message)
+                return rewriter(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, send_or_rewrite)

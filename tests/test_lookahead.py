@@ -108,3 +108,56 @@ def test_a_page_start_split_at_every_byte_gets_the_same_answer(page: bytes) -> N
         if answer is not None:
             break
     assert answer == whole
+
+
+# A head's parts for the one search's run: raw text (<title>, <style>…) plain or not, tags with `>` in quoted values,
+# stray quotes, end tags spelt every way, and what ends a head.
+HEAD_PARTS = [
+    b"<title>T</title>", b"<TITLE>T</Title >", b"<title>a<b</title>", b"<title>T</title/>", b"<title>T</titles>",
+    b'<title x="a>b">T</title y=">">', b"<style>p>a{}</style>", b"<style>x</style-not></style>", b"<noscript>",
+    b"<noscript><p></noscript>", b"<noframes>x</noframes>", b"</title>", b'<link rel="x" href="a>b">', b"<link x='>'>",
+    b'<link a"b="c>d">', b"<link a= \"b>\">", b"<base href=/>", b'<meta name="a" content="b>c">', b"<meta charset=x>",
+    b"<script>a</script>", b"<!-- </title> -->", b" ", b"\n", b"<p>", b"text", b"</head>", b"<", b'"', b"'", b"=",
+]  # fmt: skip
+heads = st.tuples(
+    st.sampled_from([b"<!doctype html><head>", b"<html><head>", b"<head>", b""]),
+    st.lists(st.sampled_from(HEAD_PARTS), min_size=1, max_size=8).map(b"".join),
+).map(b"".join)
+
+
+def token_by_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head's search without its run over plain raw text: each such element read as a token of its own."""
+    plain = lookahead._NEXT_IN_HEAD.pattern.replace(b"|" + lookahead._PLAIN_RAW_TEXT, b"")
+    assert plain != lookahead._NEXT_IN_HEAD.pattern
+    monkeypatch.setattr(lookahead, "_NEXT_IN_HEAD", re.compile(plain))
+
+
+@settings(max_examples=300, deadline=None)
+@given(heads, st.booleans())
+@example(b"<!doctype html><head><title>a<b</title><meta charset=x>", True)
+@example(b'<!doctype html><head><title x="a>b">T</title y=">"><meta charset=x>', True)
+def test_a_head_s_plain_raw_text_read_in_one_search_gets_the_answers_of_reading_it_token_by_token(
+    page: bytes, final: bool
+) -> None:
+    run = answers(page, final)
+    with pytest.MonkeyPatch.context() as patch:
+        token_by_token(patch)
+        assert answers(page, final) == run
+    if final and run[0] is not None and run[0] >= 0:
+        assert_lands_as_an_element(page, run[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(heads, st.lists(st.integers(1, 40), min_size=1, max_size=8))
+@example(b'<!doctype html><head><link rel="x" href="a>b"><title>T</title></head>', [1])
+@example(b"<!doctype html><head><meta charset=x> <title>T</title>", [37])
+def test_a_head_streamed_in_any_chunks_gets_the_answer_of_reading_it_whole(page: bytes, sizes: list[int]) -> None:
+    """A chunk's search stops at its last ">": a token cut off after it is read once it is complete."""
+    whole = answers(page, True)[0]
+    reading, seen, answer = Lookahead(), 0, None
+    for size in sizes * (len(page) // sum(sizes) + 1):
+        seen = min(len(page), seen + size)
+        answer = reading.feed(page[:seen], final=seen == len(page))
+        if answer is not None:
+            break
+    assert answer == whole
