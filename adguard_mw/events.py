@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import orjson
 
 from ._faults import report_fault
-from .clients import _DERIVED_CACHES, MAX_USER_AGENT, describe_client
+from .clients import _DERIVED_CACHES, MAX_USER_AGENT, describe_browser, names_brave
 
 SCHEMA_VERSION = 1
 # The events of schema v1, in the order docs/events.md lists them (the report reads the same tuple).
@@ -429,8 +429,7 @@ def raw_reader_fields(
     facts = _raw_reader_facts(
         headers.get(b"user-agent", b"")[:MAX_USER_AGENT],
         headers.get(b"accept-language", b"")[:_LANGUAGE_PREFIX],
-        # `find`, not `in`: bytes' `in` first tries its operand as an int and formats a TypeError (~1k more).
-        headers.get(b"sec-ch-ua", b"").find(b'"Brave"', 0, MAX_USER_AGENT) >= 0,
+        names_brave(headers.get(b"sec-ch-ua", b"")),
     )
     return _fields(facts, visitor_id, path, mode, variant)
 
@@ -462,7 +461,7 @@ def _raw_reader_facts(user_agent: bytes, accept_language: bytes, brave: bool) ->
 def _reader_facts(user_agent: str, accept_language: str, brave: bool) -> _Facts:
     """What an event says of a reader's browser and language, by the headers that decide it: one cache lookup
     per event instead of one per fact."""
-    client = describe_client(user_agent, '"Brave"' if brave else "")
+    client = describe_browser(user_agent, brave)
     return primary_language(accept_language), client.browser, client.browser_major, client.os, client.device
 
 

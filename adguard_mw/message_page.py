@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import Markup
 from starlette.types import Scope
 
-from .clients import MAX_USER_AGENT, describe_client
+from .clients import MAX_USER_AGENT, describe_browser, describe_client, names_brave
 from .csp import allows_inline, csp_nonce, has_policy
 from .editorial import Editorial
 from .injector import Headers, Rewrite
@@ -143,13 +143,12 @@ class MessagePages:
             variant,
             raw.get(b"accept-language", b"")[:MAX_HEADER],
             raw.get(b"user-agent", b"")[:MAX_USER_AGENT],
-            # `find`, not `in`: `in` first tries the needle as an int, and formats a TypeError to find it is not
-            raw.get(b"sec-ch-ua", b"").find(b'"Brave"', 0, MAX_USER_AGENT) >= 0,
+            names_brave(raw.get(b"sec-ch-ua", b"")),
         )
         found = self._readers.get(key)
         if found is None:
             locale, _ = editorial.messages_for(variant).choose(key[1].decode("latin-1"))
-            found = locale, steps_family(describe_client(key[2].decode("latin-1"), '"Brave"' if key[3] else ""))
+            found = locale, steps_family(describe_browser(key[2].decode("latin-1"), key[3]))
             size = len(key[1]) + len(key[2])
             if len(self._readers) >= 1024 or self._readers_size + size > 256_000:
                 self._readers.clear()
