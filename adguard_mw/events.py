@@ -190,6 +190,8 @@ class EventLog:
         self._second = -1  # the writer's last whole second and its formatted prefix: most events share one
         self._second_text = ""
         self._lost_told = 0  # events lost (here or in a sink) already passed on to `count_dropped`
+        self._wanted_at = -1  # the whole second `wanted` last asked the sinks, and their answer
+        self._wanted = True
 
     @classmethod
     def to(
@@ -267,6 +269,13 @@ class EventLog:
             self._tell_lost()
             for done in requests:
                 done.set()
+
+    def wanted(self, now: int) -> bool:
+        """Whether a record of an event put now would be written: a page view makes its fields only then. The
+        sinks are asked at most once a second (`now`, whole seconds), so a change of log level counts within one."""
+        if now != self._wanted_at:
+            self._wanted_at, self._wanted = now, self._taken()
+        return self._wanted
 
     def _taken(self) -> bool:
         """Whether some sink would write records now: an id and a time stamp (most of a record's cost) are made for

@@ -40,7 +40,8 @@ class PageViews:
         self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial, *, sampled: bool, watch: bool
     ) -> tuple[VisitorState | None, bool, Decision]:
         """One page view of `path`: the silence account (when `watch`), the policy's decision with the exempt hook,
-        the page_view event (when `sampled`). Returns the new state, whether it changed, and the decision."""
+        the page_view event (when `sampled` and some sink would write it). Returns the new state, whether it
+        changed, and the decision."""
         now = int(time.time())
         changed = False
         if watch:
@@ -57,7 +58,7 @@ class PageViews:
         decision = decide(editorial.policy, state, path, now) if self.beacon else NOTHING
         if decision.show is not None and not await self.may_ask(scope, path, state, editorial):
             decision = NOTHING
-        if sampled:
+        if sampled and self.events.wanted(now):
             verdict = str(state.verdict) if state is not None and state.verdict is not None else None
             kind = state.kind if state is not None else None
             fields = self.fields(scope, state, path, editorial, keep=decision.show is not None)

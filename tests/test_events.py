@@ -130,6 +130,18 @@ def test_no_record_is_made_for_logging_below_info_and_records_come_back_with_inf
     assert line["path"] == "/heard" and line["event"] == "page_view" and line["id"]
 
 
+def test_wanted_asks_the_sinks_at_most_once_a_second() -> None:
+    """A page view asks before making its fields; a change of log level counts from the next whole second."""
+    quiet = logging.getLogger("adguard_mw.events.test-wanted")
+    quiet.setLevel(logging.WARNING)
+    log = EventLog([LoggingSink(quiet)])
+    assert log.wanted(1_000) is False
+    quiet.setLevel(logging.INFO)
+    assert log.wanted(1_000) is False  # the same second: the answer stands
+    assert log.wanted(1_001) is True
+    assert EventLog([LoggingSink(quiet), CallableSink(print)]).wanted(1_000) is True
+
+
 def test_a_sink_without_active_always_gets_its_records() -> None:
     got: list[dict[str, Any]] = []
     log = EventLog([LoggingSink(logging.getLogger("adguard_mw.events.test-silent")), CallableSink(got.append)])

@@ -337,6 +337,26 @@ class TestAsking:
         views = [e for e in logged(app, tmp_path) if e["event"] == "page_view"]
         assert 50 < len(views) < 150 and all(v["sample_rate"] == 0.25 and v["verdict"] is None for v in views)
 
+    async def test_a_page_view_nobody_would_write_makes_no_fields(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Logging below INFO and no other sink (the default set-up): the page view costs no event fields."""
+        from adguard_mw.events import LoggingSink
+        from adguard_mw.pageview import PageViews
+
+        made: list[str] = []
+        real_fields = PageViews.fields
+        monkeypatch.setattr(PageViews, "fields", lambda *a, **k: made.append("fields") or real_fields(*a, **k))
+        quiet = logging.getLogger("adguard_mw.events.test-page-views")
+        quiet.setLevel(logging.WARNING)
+        got: list[dict[str, object]] = []
+        for events, fields_made in ((EventLog([LoggingSink(quiet)]), 0), (EventLog.to(got.append, site="s"), 1)):
+            made.clear()
+            app = wrapped(events=events)
+            async with client(app) as c:
+                assert "<article>" in (await c.get("/news/1")).text
+            app.events.flush()
+            assert len(made) == fields_made
+        assert [event["event"] for event in got] == ["page_view"]  # a site's own sink still gets every page view
+
     async def test_exemptions_are_logged(self, tmp_path: Path) -> None:
         app = wrapped(policy="hard", events=tmp_path)
         async with client(app) as c:
