@@ -9,6 +9,7 @@ it is built from, the entry point (`__call__`), then what each HTML page gets (`
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Literal
@@ -42,6 +43,7 @@ from .previewed import PreviewAs
 from .request_headers import header, is_navigation
 from .request_headers import header_bytes as _header_bytes
 from .request_headers import local_path as _local_path
+from .silence import settled
 from .state import StateCookie, VisitorState
 from .theme import Theme
 
@@ -246,7 +248,8 @@ class AdGuardMiddleware(Buildable):
         sampled = views.sampled()
         state = views.read_state(scope) if sampled or editorial.may_ask or watching else None
         added: list[tuple[bytes, bytes]] = []
-        watch = watching and is_navigation(scope) and views.may_watch(scope)
+        # The checks of the request are skipped for most returning readers: their account would not change.
+        watch = watching and not settled(state, time.time()) and is_navigation(scope) and views.may_watch(scope)
         state, changed, decision = await views.page_view(scope, path, state, editorial, sampled=sampled, watch=watch)
         if changed and state is not None:
             https = scope["scheme"] == "https"

@@ -31,19 +31,26 @@ def account(state: VisitorState | None, now: int, *, grace: int = GRACE) -> tupl
 
     Returns the same `state` object when nothing needs to be written (no Set-Cookie).
     """
-    if state is not None and state.scriptless:
-        return state, False
     if state is None:
         return VisitorState(new_visitor_id(), pending_at=now), False
+    if settled(state, now):
+        return state, False
     if state.pending_at is None:
-        if state.reported_at is not None and now - state.reported_at < REFRESH_AFTER:
-            return state, False  # reported recently: its next report is not due yet
         return state.replace(pending_at=now), False
     silent = state.silent + 1 if now - state.pending_at >= grace else state.silent
     armed = state.replace(pending_at=now, silent=min(silent, 999))
     if silent < SILENT_VIEWS or state.verdict is Verdict.BLOCKED:
         return armed, False
     return armed.replace(verdict=Verdict.BLOCKED, kind=Kind.EXTENSION.value, checked_at=now, views=0), True
+
+
+def settled(state: VisitorState | None, now: float) -> bool:
+    """Whether `account` would leave this reader's state as it is: a browser without JavaScript, or a detector that
+    reported within `REFRESH_AFTER` (its next report is not due yet). Such a page view needs no watching at all."""
+    return state is not None and (
+        state.scriptless
+        or (state.pending_at is None and state.reported_at is not None and now - state.reported_at < REFRESH_AFTER)
+    )
 
 
 def reported(state: VisitorState | None, now: int, **changes: Any) -> VisitorState:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from adguard_mw.assets import REFRESH_AFTER
-from adguard_mw.silence import GRACE, SILENT_VIEWS, account, reported, scriptless
+from adguard_mw.silence import GRACE, SILENT_VIEWS, account, reported, scriptless, settled
 from adguard_mw.state import Verdict, VisitorState
 
 NOW = 1_800_000_000
@@ -77,3 +80,22 @@ def test_the_count_survives_the_cookie() -> None:
     assert state is not None
     header = cookie.set_cookie_header(state, https=False)[1].decode().split(";")[0]
     assert cookie.load(header.encode()) == state
+
+
+@given(
+    pending=st.none() | st.integers(NOW - 10 * REFRESH_AFTER, NOW),
+    reported_at=st.none() | st.integers(NOW - 10 * REFRESH_AFTER, NOW),
+    silent=st.integers(0, 3),
+    no_script=st.booleans(),
+    verdict=st.none() | st.sampled_from(Verdict),
+)
+def test_settled_says_exactly_when_a_page_view_changes_nothing(
+    pending: int | None, reported_at: int | None, silent: int, no_script: bool, verdict: Verdict | None
+) -> None:
+    """The middleware skips the request's checks for a settled reader: only where `account` would change nothing."""
+    state = VisitorState(
+        "v", verdict=verdict, pending_at=pending, reported_at=reported_at, silent=silent, scriptless=no_script
+    )
+    after, silenced = account(state, NOW)
+    assert settled(state, NOW) == (after is state and not silenced)
+    assert not settled(None, NOW)
