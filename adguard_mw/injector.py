@@ -398,7 +398,8 @@ async def _stopped() -> None:
 
 def _edit_headers(headers: Headers, rewrite: Rewrite) -> tuple[Headers, bytes | None]:
     """The app's headers for the edited page, and the page's derived ETag if it keeps a validator."""
-    removed = _STALE_WHEN_EDITED | rewrite.remove_headers if rewrite.remove_headers else _STALE_WHEN_EDITED
+    extra = rewrite.remove_headers
+    removed = _STALE_WHEN_EDITED if not extra else _REMOVED_WITH.get(extra) or _removed_with(extra)
     edited = []
     validator = None
     for name, value in headers:
@@ -419,6 +420,18 @@ def _edit_headers(headers: Headers, rewrite: Rewrite) -> tuple[Headers, bytes | 
         etag = f'W/"{digest}"'.encode()
         edited.append((b"etag", etag))
     return edited, etag
+
+
+# The names `_edit_headers` drops, by a rewrite's `remove_headers`: the callers name one or two sets, so the union
+# is made once, not per page. Bounded: 16 sets.
+_REMOVED_WITH: dict[frozenset[bytes], frozenset[bytes]] = {}
+
+
+def _removed_with(extra: frozenset[bytes]) -> frozenset[bytes]:
+    removed = _STALE_WHEN_EDITED | extra
+    if len(_REMOVED_WITH) < 16:
+        _REMOVED_WITH[extra] = removed
+    return removed
 
 
 _charsets_reported: set[bytes] = set()

@@ -263,3 +263,15 @@ class TestFailOpen:
         messages = [start(headers=[(b"content-type", None)]), body(b"<head></head>")]  # type: ignore[list-item]
         sent = await rewrite(*messages)
         assert sent.body == b"<head></head>"
+
+
+def test_the_names_a_rewrite_removes_are_united_once_per_set_and_the_table_is_bounded() -> None:
+    from adguard_mw import injector
+
+    headers = [(b"Content-Length", b"9"), (b"Cache-Control", b"max-age=60"), (b"X-Kept", b"1")]
+    for round_ in range(2):  # the second round reads the table
+        for number in range(40):
+            rewrite = Rewrite(insert=b"<x>", remove_headers=frozenset({b"cache-control", f"x-{number}".encode()}))
+            edited, _ = injector._edit_headers(headers, rewrite)
+            assert edited == [(b"X-Kept", b"1")], round_
+    assert len(injector._REMOVED_WITH) <= 16
