@@ -129,6 +129,24 @@ def names_html(value: bytes) -> bool:
     return html
 
 
+def declares_html(start: Message) -> bool:
+    """A quick look at a response's Content-Type only, the glance every response of the site gets (the rewriter
+    checks everything else): a value seen before is one lookup, without a call to `names_html`."""
+    headers = start.get("headers", ())
+    if type(headers) is not list:
+        headers = start["headers"] = list(headers)  # a generator can be read only once
+    for name, value in headers:
+        if name == b"content-type":  # ASGI asks for lower-case names: other spellings take the loop below
+            try:
+                return _HTML_VALUES[value]
+            except (KeyError, TypeError):  # not seen yet, or not bytes
+                return names_html(value)
+    for name, value in headers:
+        if len(name) == 12 and name.lower() == b"content-type":
+            return names_html(value)
+    return False
+
+
 class AppStopped(OSError):
     """Raised by our `send` once a response of ours has replaced the app's: like a client that has gone."""
 

@@ -26,7 +26,7 @@ from .editorial import build as _build_editorial
 from .endpoints import Endpoints
 from .events import EventLog, Record
 from .exempt import exempted as _exempted
-from .injector import Headers, HtmlRewriter, Rewrite, names_html, stopped_by_us
+from .injector import Headers, HtmlRewriter, Rewrite, declares_html, stopped_by_us
 from .live_preview import SCOPE_KEY as PREVIEWING
 from .live_preview import LivePreview
 from .message import Message, MessageRenderer, Messages
@@ -208,7 +208,7 @@ class AdGuardMiddleware(Buildable):
             nonlocal rewriter
             if rewriter is not None:
                 return send(message) if rewriter.passing else rewriter(message)
-            if message["type"] == "http.response.start" and _declares_html(message):
+            if message["type"] == "http.response.start" and declares_html(message):
                 rewriter = HtmlRewriter(
                     send, partial(self._rewrite_page, scope, path), _header_bytes(scope, b"if-none-match")
                 )
@@ -286,17 +286,3 @@ def page_api_name(request: Request | Scope) -> str | None:
     scope = request.scope if isinstance(request, Request) else request
     name = scope.get(SCOPE_FLAG)
     return name if isinstance(name, str) else None
-
-
-def _declares_html(start: ASGIMessage) -> bool:
-    """A quick look at the Content-Type only; the rewriter checks everything else."""
-    headers = start.get("headers", ())
-    if not isinstance(headers, list):
-        headers = start["headers"] = list(headers)  # a generator can be read only once
-    for name, value in headers:
-        if name == b"content-type":  # ASGI asks for lower-case names: other spellings take the loop below
-            return names_html(value)
-    for name, value in headers:
-        if len(name) == 12 and name.lower() == b"content-type":
-            return names_html(value)
-    return False
