@@ -3,6 +3,7 @@ and the fragment a client-side navigation puts in place. When to show it is the 
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache, partial
 from typing import Any
 
@@ -56,17 +57,17 @@ class MessagePages:
     ) -> Rewrite:
         """The page with the message the policy decided on, recorded as served."""
         hard = mode is Mode.HARD
-        fields = self.views.fields(scope, state, path, editorial)  # a dict of our own: queued as it is
-        fields["verdict"], fields["kind"] = _BLOCKED, state.kind if state is not None else None
         events = self.views.events
-        events.put("message_served", fields.copy() if hard else fields)
+        if events.wanted(int(time.time())):  # the fields are made only for a sink that writes them
+            fields = self.views.fields(scope, state, path, editorial)  # a dict of our own: queued as it is
+            fields["verdict"], fields["kind"] = _BLOCKED, state.kind if state is not None else None
+            events.put("message_served", fields.copy() if hard else fields)
+            if hard:  # the wall replaces the page: it is on screen as surely as the page would have been
+                events.put("message_shown", fields)
         if self.render_message == "site" and not hard:  # the site shows it, told by the page API
             return Rewrite(insert=tag, add_headers=added, remove_headers=CACHE_HEADERS)
-        if hard:
-            # The wall replaces the page: it is on screen as surely as the page would have been.
-            events.put("message_shown", fields)
-            if editorial.story_selector is not None:  # the wall inside the site's page: made for each page
-                return _show(mode, self.context(scope, path, mode, state, headers, editorial), tag, added, editorial)
+        if hard and editorial.story_selector is not None:  # the wall inside the site's page: made for each page
+            return _show(mode, self.context(scope, path, mode, state, headers, editorial), tag, added, editorial)
         shown = self._kept(scope, path, mode, state, tag, headers, editorial)
         if hard:
             return Rewrite(replace_body=shown, add_headers=added)

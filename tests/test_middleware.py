@@ -357,6 +357,26 @@ class TestAsking:
             assert len(made) == fields_made
         assert [event["event"] for event in got] == ["page_view"]  # a site's own sink still gets every page view
 
+    @pytest.mark.parametrize("mode", ["soft", "hard"])
+    async def test_a_message_nobody_would_record_makes_no_fields(
+        self, mode: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from adguard_mw.events import LoggingSink
+        from adguard_mw.pageview import PageViews
+
+        made: list[str] = []
+        real_fields = PageViews.fields
+        monkeypatch.setattr(PageViews, "fields", lambda *a, **k: made.append("fields") or real_fields(*a, **k))
+        quiet = logging.getLogger("adguard_mw.events.test-messages")
+        quiet.setLevel(logging.WARNING)
+        app = wrapped(policy=mode, events=EventLog([LoggingSink(quiet)]), site_name="The Lantern")
+        async with client(app) as c:
+            await report(c, app, "blocked")
+            made.clear()
+            page = (await c.get("/news/1")).text
+        assert "Please support The Lantern" in page  # the message is served as ever, only not recorded
+        assert made == []
+
     async def test_exemptions_are_logged(self, tmp_path: Path) -> None:
         app = wrapped(policy="hard", events=tmp_path)
         async with client(app) as c:
