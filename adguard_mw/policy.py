@@ -198,6 +198,10 @@ class Policy:
     # Every event's mode and variant labels when they are the same for all readers and pages (no rules, no
     # variants, everyone in the rollout): made once, not read from the enum on every event.
     _same_labels: tuple[str, None] | None = field(init=False, repr=False, compare=False, default=None)
+    # ... and the settings every reader meets on every page then (a frozen dataclass costs ~10k to make).
+    _same_effective: Effective | None = field(init=False, repr=False, compare=False, default=None)
+    # Whether `include` and `exclude` are the defaults (every path, none excluded): no pattern to match per page.
+    _every_path: bool = field(init=False, repr=False, compare=False, default=False)
 
     def __post_init__(self) -> None:
         _check_settings(self, str)
@@ -225,9 +229,14 @@ class Policy:
         object.__setattr__(self, "modes", frozenset(mode for mode in named if mode is not None))
         if not self.rules and not self.variants and self.rollout >= 100:
             object.__setattr__(self, "_same_labels", (self.mode.value, None))
+            same = Effective(self.mode, self.network_mode, self.free_page_views, self.meter, self.dismiss_cooldown)
+            object.__setattr__(self, "_same_effective", same)
+        object.__setattr__(self, "_every_path", self.include == ("/*",) and not self.exclude)
 
     def covers(self, path: str) -> bool:
         """Whether the message may appear on this path (exclusions win)."""
+        if self._every_path:
+            return path.startswith("/")  # what the default pattern "/*" matches
         if self._exclude_re is not None and self._exclude_re.match(path):
             return False
         return self._include_re is not None and self._include_re.match(path) is not None
@@ -263,6 +272,8 @@ class Policy:
     def effective(self, path: str, visitor_id: str | None) -> Effective:
         """The settings for this reader on this page: rule over variant over the policy; outside the rollout,
         observe."""
+        if self._same_effective is not None:
+            return self._same_effective
         rule = self.rule_for(path) if self.rules else None
         variant = self.variant_for(visitor_id)
         mode = self.mode
@@ -325,7 +336,10 @@ def decide(policy: Policy, state: VisitorState | None, path: str, now: int) -> D
         return Decision(state=state.replace(views=views + 1, meter=period))
     if mode in DISMISSIBLE and state.dismissed_at is not None and now - state.dismissed_at < settings.dismiss_cooldown:
         return NOTHING
-    return Decision(show=mode)
+    return _SHOWN[mode]
+
+
+_SHOWN = {mode: Decision(show=mode) for mode in Mode}  # a named tuple is immutable: one per mode will do
 
 
 def meter_period(meter: Meter, now: int) -> int | None:

@@ -8,6 +8,8 @@ from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adguard_mw import config
 from adguard_mw.policy import Decision, Meter, Mode, Policy, Rule, Variant, decide, is_crawler, meter_period
@@ -293,3 +295,33 @@ def test_every_event_is_labelled_with_the_mode_the_reader_meets_there_and_their_
             arm = policy.variant_for(visitor)
             assert (mode, variant) == (policy.effective(path, visitor).mode.value, arm.name if arm else None)
             assert type(mode) is str  # a plain string, as events are written and read back
+
+
+@given(path=st.text(max_size=30))
+def test_the_default_patterns_cover_what_their_regex_covers(path: str) -> None:
+    """With the default include and exclude no pattern is matched per page: the answer is the patterns' own."""
+    default = Policy(mode="soft")  # type: ignore[arg-type]
+    spelled = Policy(mode="soft", include=("/*", "/never-matched"))  # type: ignore[arg-type]  # read by its regex
+    assert default.covers(path) == spelled.covers(path) == path.startswith("/")
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        Policy(mode="hard", free_page_views=2, meter="day", network_mode="soft"),  # type: ignore[arg-type]
+        Policy(mode="notice", dismiss_cooldown="2h"),  # type: ignore[arg-type]
+    ],
+)
+def test_the_settings_made_once_are_those_each_reader_would_get(policy: Policy) -> None:
+    """No rules, no variants, everyone in the rollout: the settings are made once, the same as made per reader."""
+    per_reader = policy.replace()
+    object.__setattr__(per_reader, "_same_effective", None)  # the long way round, as with rules or variants
+    for visitor in ("5136-aaaaaaaaaaaa", None):
+        assert policy.effective("/news/1", visitor) == per_reader.effective("/news/1", visitor)
+        assert policy.effective("/news/1", visitor) is policy.effective("/", visitor)
+
+
+def test_a_message_due_is_the_same_decision_each_time() -> None:
+    state = VisitorState("5136-aaaaaaaaaaaa", Verdict.BLOCKED, checked_at=1_800_000_000)
+    first = decide(Policy(mode="hard"), state, "/news/1", 1_800_000_100)  # type: ignore[arg-type]
+    assert first == Decision(show=Mode.HARD) and decide(Policy(mode="hard"), state, "/a", 1_800_000_100) is first  # type: ignore[arg-type]
