@@ -58,6 +58,7 @@ _KEPT_BY_REPLACEMENT = frozenset(
     }
 )
 # What the edit made wrong. The ETag is replaced by one derived from it (unless the rewrite drops validators).
+_SHORT_INSERT = 512  # bytes of an insert (the detector's tag) cheaper to scan for ASCII than to look up a charset for
 _STALE_WHEN_EDITED = frozenset({b"content-length", b"content-md5", b"accept-ranges", b"etag"})
 # What a 304 of ours repeats from the 200 it stands for (RFC 9110, 15.4.5), as Starlette's StaticFiles does.
 _KEPT_BY_NOT_MODIFIED = frozenset({b"cache-control", b"content-location", b"date", b"expires", b"vary"})
@@ -326,13 +327,16 @@ class HtmlRewriter:
         if offset is None or offset < 0 or not self._insert:
             return body
         insert = self._insert
-        if not insert.isascii():  # ASCII reads the same in any charset we could find the head in
+        # ASCII reads the same in any charset we could find the head in. A long insert (a message, ~18 KB) asks for
+        # the page's charset first: a UTF-8 page takes it as it is, with no scan of it for a byte outside ASCII.
+        if len(insert) > _SHORT_INSERT or not insert.isascii():
             assert self._start is not None and self._lookahead is not None
             codec = page_codec(self._start["headers"], body, self._lookahead.charset)
-            if codec is None:
+            if codec is not None:
+                insert = encode_for_page(insert, codec)
+            elif not insert.isascii():
                 _unknown_charset(self._start["headers"], self._lookahead.charset)
                 return body
-            insert = encode_for_page(insert, codec)
         view = memoryview(body)  # slices of a view are not copies: the page is copied once, not twice
         return b"".join((view[:offset], insert, view[offset:]))
 

@@ -283,6 +283,28 @@ class TestCharset:
         sent = await serve_with_insert([(b"content-type", b"text/html; charset=x-klingon")], page, PROBE)
         assert sent.body == page.replace(b"<head>", b"<head>" + PROBE)
 
+    @pytest.mark.parametrize(
+        ("content_type", "reads_as"),
+        [
+            (b"text/html; charset=utf-8", "utf-8"),
+            (b"text/html; charset=windows-1252", "cp1252"),
+            (b"text/html", "ascii"),
+        ],
+    )
+    async def test_a_long_insert_reads_right_too(self, content_type: bytes, reads_as: str) -> None:
+        """A message (longer than a tag) is asked the page's charset first, not scanned: the same bytes result."""
+        long_insert = b"<!--" + b"x" * 2000 + b"-->" + CAFE
+        page = b"<html><head><title>T</title></head></html>"
+        sent = await serve_with_insert([(b"content-type", content_type)], page, long_insert)
+        assert sent.body == page.replace(b"<head>", b"<head>" + encode_for_page(long_insert, reads_as))
+        assert CAFE_TEXT in as_a_browser_reads(sent, reads_as)
+
+    async def test_a_long_ascii_insert_goes_into_any_page_we_can_read(self) -> None:
+        long_probe = PROBE * 20
+        page = b"<html><head><title>T</title></head></html>"
+        sent = await serve_with_insert([(b"content-type", b"text/html; charset=x-klingon")], page, long_probe)
+        assert sent.body == page.replace(b"<head>", b"<head>" + long_probe)
+
     async def test_a_utf_16_page_is_left_alone(self) -> None:
         page = "\ufeff<html><head><title>T</title></head></html>".encode("utf-16")
         sent = await serve_with_insert([(b"content-type", b"text/html; charset=utf-16")], page)
