@@ -56,8 +56,14 @@ class PageViews:
                     "verdict", verdict="blocked", kind=state.kind, signals=signals, previous=previous, **fields
                 )
         decision = decide(editorial.policy, state, path, now) if self.beacon else NOTHING
-        if decision.show is not None and not await self.may_ask(scope, path, state, editorial):
-            decision = NOTHING
+        if decision.show is not None:
+            # Crawlers and exempted readers (subscribers, say) are never asked; a failing hook counts as exempt.
+            reason = "crawler" if is_crawler_header(header_bytes(scope, b"user-agent")) else None
+            if reason is None and editorial.policy.exempt is not None and await exempted(editorial.policy, scope):
+                reason = "hook"
+            if reason is not None:
+                self.events.emit("exempted", reason=reason, **self.fields(scope, state, path, editorial))
+                decision = NOTHING
         if sampled and self.events.wanted(now):
             verdict = str(state.verdict) if state is not None and state.verdict is not None else None
             kind = state.kind if state is not None else None
@@ -88,17 +94,6 @@ class PageViews:
             return False  # no consent yet: the check does not run, and nothing may be stored
         purpose = headers.get(b"sec-purpose") or headers.get(b"purpose") or headers.get(b"x-moz")
         return purpose is None or (b"prefetch" not in purpose and b"prerender" not in purpose)
-
-    async def may_ask(self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial) -> bool:
-        """Crawlers and exempted readers (subscribers, say) are never asked; a failing hook counts as exempt."""
-        reason = None
-        if is_crawler_header(header_bytes(scope, b"user-agent")):
-            reason = "crawler"
-        elif editorial.policy.exempt is not None:
-            reason = "hook" if await exempted(editorial.policy, scope) else None
-        if reason is not None:
-            self.events.emit("exempted", reason=reason, **self.fields(scope, state, path, editorial))
-        return reason is None
 
     def fields(
         self, scope: Scope, state: VisitorState | None, path: str, editorial: Editorial, *, keep: bool = False
