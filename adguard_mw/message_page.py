@@ -42,6 +42,8 @@ class MessagePages:
         self._kept_size = 0
         self._readers: dict[tuple[str | None, bytes, bytes, bool], tuple[str, str]] = {}  # see _reader
         self._readers_size = 0
+        self._filled: dict[tuple[tuple[bytes, ...], str, bytes], bytes] = {}  # see _fill
+        self._filled_size = 0
 
     def serve(
         self,
@@ -94,6 +96,8 @@ class MessagePages:
             self._kept_messages.clear()
             self._readers.clear()
             self._readers_size = 0
+            self._filled.clear()
+            self._filled_size = 0
         root_path: str = scope.get("root_path", "")
         style_inline, script_inline, nonce, style_nonce = _csp_shape(headers)
         hard = mode is Mode.HARD
@@ -127,10 +131,31 @@ class MessagePages:
                 if len(self._kept_messages) >= 256 or self._kept_size + size > 1_000_000:
                     self._kept_messages.clear()
                     self._kept_size = 0
+                    self._filled.clear()  # they hold the messages' parts as keys
+                    self._filled_size = 0
                 self._kept_messages[key] = parts
                 self._kept_size += size
-        values = {"next": url_path("", path), "nonce": nonce, "style_nonce": style_nonce}
-        return fill(parts, values, b"" if hard else tag)
+        before = b"" if hard else tag
+        if keep and nonce is None and style_nonce is None:  # a nonce is the page's own: a key used once
+            return self._fill(parts, path, before)
+        return fill(parts, {"next": url_path("", path), "nonce": nonce, "style_nonce": style_nonce}, before)
+
+    def _fill(self, parts: tuple[bytes, ...], path: str, before: bytes) -> bytes:
+        """`fill` for a page without nonces, kept: the readers of one page who see one message get the same
+        bytes, so a page read by many blocked readers costs them a lookup, not a copy of ~18 KB and the path's
+        quoting. At most 64 messages and ~1 MB (a wall or an overlay is 15-20 KB), emptied with the kept messages;
+        a long path is not kept."""
+        key = (parts, path, before)
+        filled = self._filled.get(key)
+        if filled is None:
+            filled = fill(parts, {"next": url_path("", path), "nonce": None, "style_nonce": None}, before)
+            if len(path) <= 256:
+                if len(self._filled) >= 64 or self._filled_size + len(filled) > 1_000_000:
+                    self._filled.clear()
+                    self._filled_size = 0
+                self._filled[key] = filled
+                self._filled_size += len(filled) + len(path)
+        return filled
 
     def _reader(self, scope: Scope, variant: str | None, editorial: Editorial) -> tuple[str, str]:
         """The locale (of the variant's texts) and the browser's steps family (`steps_family`) for this reader,
