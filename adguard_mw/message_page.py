@@ -26,6 +26,7 @@ from .urls import url_path
 
 # A page shaped by the reader's cookie drops the app's caching and validators: no cache may keep it for others.
 CACHE_HEADERS = frozenset({b"cache-control", b"expires", b"etag", b"last-modified"})
+_NONE_REMOVED: frozenset[bytes] = frozenset()
 _BLOCKED = Verdict.BLOCKED.value  # what message events say of the reader (an Enum's value is a Python call)
 _PREVIEWED = ((b"cache-control", b"no-store"), (b"vary", b"Cookie"), (b"x-robots-tag", b"noindex"))
 
@@ -70,9 +71,10 @@ class MessagePages:
             if editorial.story_selector is not None:  # the wall inside the site's page: made for each page
                 return _show(mode, self.context(scope, path, mode, state, headers, editorial), tag, added, editorial)
         shown = self._kept(scope, path, mode, state, tag, headers, editorial)
+        # By position (insert, add_headers, remove_headers, replace_body): ~1.6k less than by keyword, per page.
         if hard:
-            return Rewrite(replace_body=shown, add_headers=added)
-        return Rewrite(insert=shown, add_headers=added, remove_headers=CACHE_HEADERS)
+            return Rewrite(b"", added, _NONE_REMOVED, shown)
+        return Rewrite(shown, added, CACHE_HEADERS)
 
     def _kept(
         self,
@@ -162,8 +164,10 @@ class MessagePages:
         by the request's headers as they came: a reader like one seen before costs one lookup, nothing decoded.
         Only the parts that decide them are the key (as `Messages.choose` and `describe_client` read them); at
         most 1024 keys and ~256 KB of them, emptied with the kept messages."""
-        header_bytes(scope, b"user-agent")  # indexes the request's headers, read by name below
-        raw: dict[bytes, bytes] = scope[HEADERS_KEY]
+        raw: dict[bytes, bytes] | None = scope.get(HEADERS_KEY)  # as a rule the page view has indexed them
+        if raw is None:
+            header_bytes(scope, b"user-agent")  # indexes the request's headers, read by name below
+            raw = scope[HEADERS_KEY]
         key = (
             variant,
             raw.get(b"accept-language", b"")[:MAX_HEADER],
