@@ -180,3 +180,34 @@ async def test_the_readers_seen_are_bounded_in_number_and_bytes() -> None:
         sent = await call(app, http_scope("/news/1", headers=headers))
         assert 'lang="de"' in sent.body.decode()
     assert len(app.messages._readers) <= 1024 and app.messages._readers_size <= 256_000
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+async def test_a_message_filled_in_for_a_page_is_kept_for_its_next_readers_but_never_one_with_a_nonce(
+    mode: str,
+) -> None:
+    app = site(policy=mode)
+    async with blocked_reader(app) as c:
+        first = [(await c.get(f"/news/{number}")).text for number in range(3)]
+        again = [(await c.get(f"/news/{number}")).text for number in range(3)]
+        german = (await c.get("/news/0", headers={"Accept-Language": "de"})).text
+        nonced = (await c.get("/news/0?script=n0nce&style=n0nce")).text
+    assert first == again
+    for number, text in enumerate(first):
+        assert f'name="next" value="/news/{number}"' in text and text.count('name="next"') == 1
+    assert 'lang="de"' in german and 'lang="de"' not in first[0]
+    assert 'nonce="n0nce"' in nonced
+    assert len(app.messages._filled) == 4  # three pages and the German reader's; not the page's own nonces
+
+
+async def test_the_filled_messages_kept_are_bounded_and_long_paths_are_not_kept() -> None:
+    app = site(policy="soft")
+    async with blocked_reader(app) as c:
+        for number in range(100):
+            assert f'name="next" value="/news/{number}"' in (await c.get(f"/news/{number}")).text
+        filled = app.messages._filled
+        assert 0 < len(filled) <= 64 and app.messages._filled_size <= 1_000_000
+        before = set(filled)
+        long = "/news/" + "x" * 300
+        assert f'name="next" value="{long}"' in (await c.get(long)).text
+        assert set(filled) == before
