@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from adguard_mw.events import (
     primary_language,
     raw_reader_fields,
     reader_fields,
+    uuid7,
 )
 
 from .site import CHROME
@@ -112,8 +114,8 @@ def test_no_record_is_made_for_logging_below_info_and_records_come_back_with_inf
     import adguard_mw.events as events_module
 
     ids: list[str] = []
-    real_uuid7 = events_module.uuid7
-    monkeypatch.setattr(events_module, "uuid7", lambda when=None: ids.append("id") or real_uuid7(when))
+    real_uuid7 = events_module._uuid7
+    monkeypatch.setattr(events_module, "_uuid7", lambda millis: ids.append("id") or real_uuid7(millis))
     quiet = logging.getLogger("adguard_mw.events.test-quiet")
     quiet.setLevel(logging.WARNING)
     log = EventLog([LoggingSink(quiet)])
@@ -239,3 +241,25 @@ def test_event_fields_from_raw_headers_are_those_of_the_decoded_headers(headers:
     )
     for _ in range(2):  # and from the cache
         assert raw_reader_fields(headers, "v1", "/p", mode="soft", variant="b") == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # Python 3.12+: this test process has threads
+def test_ids_stay_unique_across_a_fork_of_a_worker_after_start() -> None:
+    """A server that forks its workers after the app started: parent and child make ids in the same millisecond
+    from the same state, and still never make the same id."""
+    moment = time.time()
+    uuid7(moment)  # the state a worker inherits
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and leaves at once
+        try:
+            os.write(write, "\n".join(uuid7(moment) for _ in range(200)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    ours = {uuid7(moment) for _ in range(200)}
+    with os.fdopen(read) as pipe:
+        theirs = set(pipe.read().split("\n"))
+    os.waitpid(child, 0)
+    assert len(ours) == len(theirs) == 200 and not ours & theirs
