@@ -278,14 +278,20 @@ class EventLog:
         return False
 
     def _record(self, when: float, event: str, fields: dict[str, Any]) -> Record:
-        second = int(when)
-        if second != self._second:  # formatting the date and time is most of a record's cost: once a second
-            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when))
-        stamp = f"{self._second_text}.{int(when % 1 * 1000):03d}Z"
-        record: Record = {"v": SCHEMA_VERSION, "id": uuid7(when), "time": stamp, "event": event, "site": self.site}
-        record["instance"] = self.instance
-        record.update(fields)
-        return record
+        millis = int(when * 1000)  # one reading of the time for the id and the stamp, which so agree
+        second = millis // 1000
+        if second != self._second:  # formatting the date and time is most of a stamp's cost: once a second
+            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        stamp = self._second_text + _MILLISECONDS[millis % 1000]
+        return {
+            "v": SCHEMA_VERSION,
+            "id": _uuid7(millis),
+            "time": stamp,
+            "event": event,
+            "site": self.site,
+            "instance": self.instance,
+            **fields,
+        }
 
     def _write(self, batch: list[Record]) -> None:
         for sink in self.sinks:
@@ -354,6 +360,8 @@ _uuid_last = 0  # the last id's Unix milliseconds << 12 | its 12-bit sequence, s
 _uuid_prefix = (-1, "")  # a millisecond and its first two groups: the events of one millisecond share them
 _VARIANT = 0b10 << 62  # in the top bits of the last 64, above the 62 random ones
 _RANDOM = (1 << 62) - 1
+# A stamp's milliseconds and zone, by the number: a table of 1,000 short strings (~60 KB) instead of "%03d" per event.
+_MILLISECONDS = tuple(f".{n:03d}Z" for n in range(1000))
 
 
 def uuid7(when: float | None = None) -> str:

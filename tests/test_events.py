@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +265,34 @@ def test_ids_stay_unique_across_a_fork_of_a_worker_after_start() -> None:
         theirs = set(pipe.read().split("\n"))
     os.waitpid(child, 0)
     assert len(ours) == len(theirs) == 200 and not ours & theirs
+
+
+def test_a_record_is_the_common_fields_then_the_events_own_in_order() -> None:
+    fields = {"path": "/a", "visitor": "v1", "verdict": None}
+    record = EventLog([], site="lantern", instance="web-1")._record(time.time(), "recovered", fields)
+    assert list(record) == ["v", "id", "time", "event", "site", "instance", "path", "visitor", "verdict"]
+    assert record["v"] == 1 and record["event"] == "recovered" and record["site"] == "lantern"
+    assert record["instance"] == "web-1" and record["path"] == "/a" and record["verdict"] is None
+
+
+def test_a_stamp_is_the_events_utc_time_to_the_millisecond() -> None:
+    """Formatted once a second and kept: the next second, the next day and a clock set back each get their own."""
+    log = EventLog([])
+    second = dt.datetime(2026, 11, 24, 23, 59, 59, tzinfo=dt.UTC).timestamp()
+    for when, stamp in [
+        (second + 0.0004, "2026-11-24T23:59:59.000Z"),
+        (second + 0.9994, "2026-11-24T23:59:59.999Z"),
+        (second + 1.0004, "2026-11-25T00:00:00.000Z"),
+        (second + 1.0074, "2026-11-25T00:00:00.007Z"),
+        (second + 0.0204, "2026-11-24T23:59:59.020Z"),
+    ]:
+        assert log._record(when, "page_view", {})["time"] == stamp
+
+
+def test_an_events_id_and_stamp_tell_the_same_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
+    import adguard_mw.events as events_module
+
+    monkeypatch.setattr(events_module, "_uuid_last", 0)  # no id made yet in a later millisecond
+    record = EventLog([])._record(time.time(), "page_view", {})
+    millis = uuid.UUID(record["id"]).int >> 80
+    assert record["time"] == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}Z"
