@@ -24,6 +24,7 @@ from adguard_mw.events import (
     JsonLinesSink,
     LoggingSink,
     _dumps,
+    _line,
     default_instance_id,
     primary_language,
     raw_reader_fields,
@@ -52,11 +53,14 @@ def test_every_event_carries_the_common_fields(tmp_path: Path) -> None:
 def test_files_are_partitioned_by_day_and_instance(tmp_path: Path) -> None:
     sink = JsonLinesSink(tmp_path, "web-2")
     sink.write([{"time": "2026-11-24T23:59:59.999Z", "event": "a"}, {"time": "2026-11-25T00:00:00.000Z", "event": "b"}])
-    sink.close()
+    sink.write([{"time": "2026-11-25T00:00:00.001Z", "event": "c"}, {"time": "2026-11-24T23:59:59.998Z", "event": "d"}])
+    sink.close()  # the second batch: a clock set back across midnight
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.jsonl")) == [
         "dt=2026-11-24/web-2.jsonl",
         "dt=2026-11-25/web-2.jsonl",
     ]
+    by_day = {file.parent.name: [event["event"] for event in lines(file.parent)] for file in tmp_path.rglob("*.jsonl")}
+    assert by_day == {"dt=2026-11-24": ["a", "d"], "dt=2026-11-25": ["b", "c"]}
 
 
 def test_unknown_events_are_a_programming_error() -> None:
@@ -216,6 +220,7 @@ def test_a_line_is_one_ascii_json_line_that_reads_back_as_the_record(value: obje
     record = {"v": 1, "id": "01a23718-348f-710f-a026-49bf1e13d69a", "event": "page_view", "field": value}
     line = _dumps(record)
     assert line.isascii() and line.splitlines() == [line]  # no separator any reader splits lines on
+    assert _line(record) == line.encode() + b"\n"  # what a file of JSON lines gets: the same line, as bytes
     assert json.loads(line) == json.loads(json.dumps(record))  # what json would read back (int keys as text)
 
 
