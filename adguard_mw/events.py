@@ -258,15 +258,9 @@ class EventLog:
             if not self._taken():
                 for _ in range(len(self._pending)):  # what was queued so far; nobody would have written it
                     self._pending.popleft()
-            batch: list[Record] = []
-            while self._pending:
-                batch.append(self._record(*self._pending.popleft()))
-                if len(batch) >= 1000:
-                    self._write(batch)
-                    batch = []
-            if batch:
-                self._write(batch)
-                batch = []  # written: not kept alive until the next wake
+            pending, record = self._pending, self._record
+            while pending:  # in batches of at most 1,000 records, none kept alive until the next wake
+                self._write([record(*pending.popleft()) for _ in range(min(len(pending), 1000))])
             self._call_sinks("flush" if requests else "tick")
             self._tell_lost()
             for done in requests:
