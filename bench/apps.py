@@ -295,9 +295,13 @@ def adguard(app: ASGIApp, policy: Policy | str = "observe", events: str | EventL
     return AdGuardMiddleware(app, secret_key=KEY, policy=policy, site_name="The Daily Lantern", events=events)
 
 
+EVENTS_DIR = "BENCH_EVENTS_DIR"  # where run.py wants the uvicorn servers' event folders (it removes them)
+
+
 def events_folder() -> str:
-    """A new temporary folder for a variant that keeps its events, removed when the process ends."""
-    folder = tempfile.mkdtemp(prefix="adguard-mw-bench-events-")
+    """A new temporary folder for a variant that keeps its events, removed when the process ends (or, for a server
+    that a signal ends, by run.py, which made the folder it is in)."""
+    folder = tempfile.mkdtemp(prefix="adguard-mw-bench-events-", dir=os.environ.get(EVENTS_DIR))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
