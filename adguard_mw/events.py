@@ -369,8 +369,8 @@ def uuid7(when: float | None = None) -> str:
 
 
 def _uuid7(millis: int) -> str:
-    """`uuid7` at `millis`. One draw of the OS's randomness (nothing kept between ids, so a forked worker shares
-    none), and no integer formatting: `bytes.hex` writes every group, its separator two of them."""
+    """`uuid7` at `millis`. One draw of the OS's randomness per id (no pool of random bits that a worker forked
+    after start would share with its parent), and no integer formatting: `bytes.hex` writes every group."""
     global _uuid_last, _uuid_prefix
     rand = int.from_bytes(os.urandom(10))  # 62 random bits for the id, the top 11 a millisecond's first sequence
     start = (millis & 0xFFFF_FFFF_FFFF) << 12
