@@ -12,10 +12,13 @@ uvicorn serves a variant with `uvicorn apps:factory --factory --app-dir bench`, 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import random
 import resource
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from http.cookies import SimpleCookie
@@ -35,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adguard_mw import AdGuardMiddleware, Policy
 from adguard_mw.assets import static_dir
+from adguard_mw.events import EventLog
 
 KEY = "bench-key-0123456789-abcdefghijklmnop"
 HOST = "news.test"
@@ -53,18 +57,28 @@ BARE = "bare"
 ADGUARD = "adguard"
 ADGUARD_SOFT = "adguard_soft"
 ADGUARD_HARD = "adguard_hard"
+# The same three, keeping their events as a site that stores them does (`events=` a directory of JSON lines).
+ADGUARD_EVENTS = "adguard_events"
+ADGUARD_SOFT_EVENTS = "adguard_soft_events"
+ADGUARD_HARD_EVENTS = "adguard_hard_events"
 REFERENCE = "reference"
 NOOP = "noop"
 NOOP_SEND = "noop_send"
 GZIP = "gzip"
 BASEHTTP = "basehttp"
-VARIANTS = (BARE, ADGUARD, ADGUARD_SOFT, ADGUARD_HARD, REFERENCE, NOOP, NOOP_SEND, GZIP, BASEHTTP)
+VARIANTS = (
+    BARE, ADGUARD, ADGUARD_EVENTS, ADGUARD_SOFT, ADGUARD_SOFT_EVENTS, ADGUARD_HARD, ADGUARD_HARD_EVENTS,
+    REFERENCE, NOOP, NOOP_SEND, GZIP, BASEHTTP,
+)  # fmt: skip
 YARDSTICKS = (NOOP, NOOP_SEND, GZIP, BASEHTTP)
 DESCRIPTIONS = {
     BARE: "the bare Starlette app",
     ADGUARD: "AdGuardMiddleware, default policy (observe)",
     ADGUARD_SOFT: 'AdGuardMiddleware, Policy(mode="soft")',
     ADGUARD_HARD: 'AdGuardMiddleware, Policy(mode="hard")',
+    ADGUARD_EVENTS: "AdGuardMiddleware, default policy, events kept in a directory of JSON lines",
+    ADGUARD_SOFT_EVENTS: 'AdGuardMiddleware, Policy(mode="soft"), events kept in a directory of JSON lines',
+    ADGUARD_HARD_EVENTS: 'AdGuardMiddleware, Policy(mode="hard"), events kept in a directory of JSON lines',
     REFERENCE: "a careful streaming <head> injector in ~80 lines (bench/reference.py)",
     NOOP: "pure-ASGI no-op middleware",
     NOOP_SEND: "pure-ASGI no-op that wraps send",
@@ -277,8 +291,25 @@ class BaseHTTPNoop(BaseHTTPMiddleware):
         return await call_next(request)
 
 
-def adguard(app: ASGIApp, policy: Policy | str = "observe") -> AdGuardMiddleware:
-    return AdGuardMiddleware(app, secret_key=KEY, policy=policy, site_name="The Daily Lantern")
+def adguard(app: ASGIApp, policy: Policy | str = "observe", events: str | EventLog | None = None) -> AdGuardMiddleware:
+    return AdGuardMiddleware(app, secret_key=KEY, policy=policy, site_name="The Daily Lantern", events=events)
+
+
+EVENTS_DIR = "BENCH_EVENTS_DIR"  # where run.py wants the uvicorn servers' event folders (it removes them)
+
+
+def events_folder() -> str:
+    """A new temporary folder for a variant that keeps its events, removed when the process ends (or, for a server
+    that a signal ends, by run.py, which made the folder it is in)."""
+    folder = tempfile.mkdtemp(prefix="adguard-mw-bench-events-", dir=os.environ.get(EVENTS_DIR))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def throwaway(app: ASGIApp) -> AdGuardMiddleware:
+    """The middleware for a request made only to get a cookie or a path: it keeps no events, so it never starts
+    an event writer whose wake-ups would be counted in another variant's measurement."""
+    return adguard(app, events=EventLog(()))
 
 
 BUILDERS: dict[str, Callable[[ASGIApp], ASGIApp]] = {
@@ -286,6 +317,9 @@ BUILDERS: dict[str, Callable[[ASGIApp], ASGIApp]] = {
     ADGUARD: adguard,
     ADGUARD_SOFT: lambda app: adguard(app, Policy(mode="soft")),
     ADGUARD_HARD: lambda app: adguard(app, Policy(mode="hard")),
+    ADGUARD_EVENTS: lambda app: adguard(app, events=events_folder()),
+    ADGUARD_SOFT_EVENTS: lambda app: adguard(app, Policy(mode="soft"), events_folder()),
+    ADGUARD_HARD_EVENTS: lambda app: adguard(app, Policy(mode="hard"), events_folder()),
     REFERENCE: ReferenceInjector,
     NOOP: NoopMiddleware,
     NOOP_SEND: SendWrappingMiddleware,
@@ -304,7 +338,7 @@ def factory() -> ASGIApp:
 
 
 def beacon_path() -> str:
-    names = adguard(bare_app()).names
+    names = throwaway(bare_app()).names
     return f"{names.prefix}/{names.beacon}"
 
 
@@ -317,7 +351,7 @@ NOT_BLOCKED_BODY = BEACON_BODY.replace(b'"blocked"', b'"not_blocked"')
 
 def blocked_cookie(body: bytes = BEACON_BODY) -> str:
     """A `Cookie` header for a reader whose verdict is blocked, made by posting a valid beacon in-process."""
-    app = adguard(bare_app())
+    app = throwaway(bare_app())
     scope = http_scope("POST", beacon_path(), post_headers(len(body)))
     messages: list[Message] = []
     sent = False
@@ -356,7 +390,7 @@ def fresh_cookies(count: int) -> list[str]:
     """`count` different valid `Cookie` headers of not-blocked readers: each value is new to the process."""
     from adguard_mw.state import Verdict, VisitorState, new_visitor_id
 
-    app = adguard(bare_app())
+    app = throwaway(bare_app())
     now = int(time.time())
     headers = []
     for _ in range(count):
@@ -484,7 +518,7 @@ def cases(cookie: str) -> list[Case]:
         Case(
             "light_reader",
             "the light article, reader whose cookie says not_blocked (reported recently: no Set-Cookie)",
-            _get_all(LIGHT_PATH, reader, (BARE, ADGUARD, REFERENCE)),
+            _get_all(LIGHT_PATH, reader, (BARE, ADGUARD, ADGUARD_EVENTS, REFERENCE)),
         ),
         Case(
             "light_new_cookie",
@@ -495,12 +529,12 @@ def cases(cookie: str) -> list[Case]:
         Case(
             "light_soft",
             "the light article, blocked reader, soft message due",
-            _get_all(LIGHT_PATH, cookie, (BARE, ADGUARD_SOFT)),
+            _get_all(LIGHT_PATH, cookie, (BARE, ADGUARD_SOFT, ADGUARD_SOFT_EVENTS)),
         ),
         Case(
             "light_hard",
             "the light article, blocked reader, hard wall",
-            _get_all(LIGHT_PATH, cookie, (BARE, ADGUARD_HARD)),
+            _get_all(LIGHT_PATH, cookie, (BARE, ADGUARD_HARD, ADGUARD_HARD_EVENTS)),
         ),
         Case("page", "60 KB article rendered from a Jinja2 template, first-time reader", _get_all(ARTICLE_PATH)),
         Case(

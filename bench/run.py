@@ -26,6 +26,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,8 @@ def run_report(events: int) -> dict[str, Any]:
 
 def run_http(cases: list[apps.Case], *, rounds: int, seconds: float) -> dict[str, Any]:
     variants = sorted({entry.variant for case in cases for entry in case.entries}, key=apps.VARIANTS.index)
+    folder = tempfile.TemporaryDirectory(prefix="adguard-mw-bench-events-")  # uvicorn ends on a signal: no atexit
+    os.environ[apps.EVENTS_DIR] = folder.name
     servers = {variant: loadgen.Server(variant) for variant in variants}
     raw: dict[str, dict[str, list[dict[str, Any]]]] = {c.name: {e.label: [] for e in c.entries} for c in cases}
     try:
@@ -148,6 +151,8 @@ def run_http(cases: list[apps.Case], *, rounds: int, seconds: float) -> dict[str
     finally:
         for server in servers.values():
             server.stop()
+        del os.environ[apps.EVENTS_DIR]
+        folder.cleanup()
     results: dict[str, Any] = {}
     for case in cases:
         runs = raw[case.name]

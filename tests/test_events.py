@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +24,12 @@ from adguard_mw.events import (
     JsonLinesSink,
     LoggingSink,
     _dumps,
+    _line,
     default_instance_id,
     primary_language,
     raw_reader_fields,
     reader_fields,
+    uuid7,
 )
 
 from .site import CHROME
@@ -48,11 +53,14 @@ def test_every_event_carries_the_common_fields(tmp_path: Path) -> None:
 def test_files_are_partitioned_by_day_and_instance(tmp_path: Path) -> None:
     sink = JsonLinesSink(tmp_path, "web-2")
     sink.write([{"time": "2026-11-24T23:59:59.999Z", "event": "a"}, {"time": "2026-11-25T00:00:00.000Z", "event": "b"}])
-    sink.close()
+    sink.write([{"time": "2026-11-25T00:00:00.001Z", "event": "c"}, {"time": "2026-11-24T23:59:59.998Z", "event": "d"}])
+    sink.close()  # the second batch: a clock set back across midnight
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.jsonl")) == [
         "dt=2026-11-24/web-2.jsonl",
         "dt=2026-11-25/web-2.jsonl",
     ]
+    by_day = {file.parent.name: [event["event"] for event in lines(file.parent)] for file in tmp_path.rglob("*.jsonl")}
+    assert by_day == {"dt=2026-11-24": ["a", "d"], "dt=2026-11-25": ["b", "c"]}
 
 
 def test_unknown_events_are_a_programming_error() -> None:
@@ -112,8 +120,8 @@ def test_no_record_is_made_for_logging_below_info_and_records_come_back_with_inf
     import adguard_mw.events as events_module
 
     ids: list[str] = []
-    real_uuid7 = events_module.uuid7
-    monkeypatch.setattr(events_module, "uuid7", lambda when=None: ids.append("id") or real_uuid7(when))
+    real_uuid7 = events_module._uuid7
+    monkeypatch.setattr(events_module, "_uuid7", lambda millis: ids.append("id") or real_uuid7(millis))
     quiet = logging.getLogger("adguard_mw.events.test-quiet")
     quiet.setLevel(logging.WARNING)
     log = EventLog([LoggingSink(quiet)])
@@ -224,6 +232,7 @@ def test_a_line_is_one_ascii_json_line_that_reads_back_as_the_record(value: obje
     record = {"v": 1, "id": "01a23718-348f-710f-a026-49bf1e13d69a", "event": "page_view", "field": value}
     line = _dumps(record)
     assert line.isascii() and line.splitlines() == [line]  # no separator any reader splits lines on
+    assert _line(record) == line.encode() + b"\n"  # what a file of JSON lines gets: the same line, as bytes
     assert json.loads(line) == json.loads(json.dumps(record))  # what json would read back (int keys as text)
 
 
@@ -251,3 +260,56 @@ def test_event_fields_from_raw_headers_are_those_of_the_decoded_headers(headers:
     )
     for _ in range(2):  # and from the cache
         assert raw_reader_fields(headers, "v1", "/p", mode="soft", variant="b") == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # Python 3.12+: this test process has threads
+def test_ids_stay_unique_across_a_fork_of_a_worker_after_start() -> None:
+    """A server that forks its workers after the app started: parent and child make ids in the same millisecond
+    from the same state, and still never make the same id."""
+    moment = time.time()
+    uuid7(moment)  # the state a worker inherits
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and leaves at once
+        try:
+            os.write(write, "\n".join(uuid7(moment) for _ in range(200)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    ours = {uuid7(moment) for _ in range(200)}
+    with os.fdopen(read) as pipe:
+        theirs = set(pipe.read().split("\n"))
+    os.waitpid(child, 0)
+    assert len(ours) == len(theirs) == 200 and not ours & theirs
+
+
+def test_a_record_is_the_common_fields_then_the_events_own_in_order() -> None:
+    fields = {"path": "/a", "visitor": "v1", "verdict": None}
+    record = EventLog([], site="lantern", instance="web-1")._record(time.time(), "recovered", fields)
+    assert list(record) == ["v", "id", "time", "event", "site", "instance", "path", "visitor", "verdict"]
+    assert record["v"] == 1 and record["event"] == "recovered" and record["site"] == "lantern"
+    assert record["instance"] == "web-1" and record["path"] == "/a" and record["verdict"] is None
+
+
+def test_a_stamp_is_the_events_utc_time_to_the_millisecond() -> None:
+    """Formatted once a second and kept: the next second, the next day and a clock set back each get their own."""
+    log = EventLog([])
+    second = dt.datetime(2026, 11, 24, 23, 59, 59, tzinfo=dt.UTC).timestamp()
+    for when, stamp in [
+        (second + 0.0004, "2026-11-24T23:59:59.000Z"),
+        (second + 0.9994, "2026-11-24T23:59:59.999Z"),
+        (second + 1.0004, "2026-11-25T00:00:00.000Z"),
+        (second + 1.0074, "2026-11-25T00:00:00.007Z"),
+        (second + 0.0204, "2026-11-24T23:59:59.020Z"),
+    ]:
+        assert log._record(when, "page_view", {})["time"] == stamp
+
+
+def test_an_events_id_and_stamp_tell_the_same_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
+    import adguard_mw.events as events_module
+
+    monkeypatch.setattr(events_module, "_uuid_last", 0)  # no id made yet in a later millisecond
+    record = EventLog([])._record(time.time(), "page_view", {})
+    millis = uuid.UUID(record["id"]).int >> 80
+    assert record["time"] == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}Z"
