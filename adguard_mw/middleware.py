@@ -264,7 +264,7 @@ class AdGuardMiddleware(Buildable):
             return same_for_all(tag) if tag is self.tags.plain else Rewrite(insert=tag)
         added.extend(_PRIVATE)
         if decision.show is None:
-            return Rewrite(insert=tag, add_headers=added, remove_headers=CACHE_HEADERS)
+            return Rewrite(tag, added, CACHE_HEADERS)  # insert, add_headers, remove_headers: by position, ~1.6k less
         return self.messages.serve(scope, path, decision.show, state, tag, headers, added, editorial)
 
     async def page_view(
