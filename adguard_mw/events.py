@@ -101,7 +101,8 @@ class JsonLinesSink:
         self._fd: int | None = None
 
     def write(self, records: list[Record]) -> None:
-        day, lines = "", list[bytes]()
+        day = ""  # the day of the records below, not yet written
+        lines: list[bytes] = []
         for record in records:
             if record["time"][:10] != day:  # the first record, or a batch across midnight
                 if lines:
