@@ -28,7 +28,7 @@ def _effective_sources(headers: list[tuple[bytes, bytes]], directive: str) -> It
 def has_policy(headers: list[tuple[bytes, bytes]]) -> bool:
     """Whether the response carries an enforced policy at all: most pages do not, and need read no further."""
     for name, _ in headers:  # noqa: SIM110 (a loop, not any() of a generator: this runs on every page)
-        if name.lower() == b"content-security-policy":
+        if len(name) == 23 and name.lower() == b"content-security-policy":  # the length first: no new bytes
             return True
     return False
 

@@ -324,13 +324,13 @@ def decide(policy: Policy, state: VisitorState | None, path: str, now: int) -> D
         return NOTHING
     if now - state.checked_at > policy.verdict_ttl or not policy.covers(path):
         return NOTHING
-    settings = policy.effective(path, state.visitor_id)
+    settings = policy._same_effective or policy.effective(path, state.visitor_id)  # a call saved for most sites
     mode = settings.mode
     if state.kind == "network" and _STRENGTH[settings.network_mode] < _STRENGTH[mode]:
         mode = settings.network_mode
     if mode is Mode.OBSERVE:
         return NOTHING
-    period = meter_period(settings.meter, now)
+    period = None if settings.meter is Meter.VERDICT else meter_period(settings.meter, now)
     views = state.views if period is None or state.meter == period else 0
     if views < settings.free_page_views:
         return Decision(state=state.replace(views=views + 1, meter=period))
