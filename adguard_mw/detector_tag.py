@@ -3,8 +3,6 @@ the `<noscript>` stylesheet when silences are watched; the paywall data where a 
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from starlette.types import Scope
 
 from .assets import Assets
@@ -23,6 +21,7 @@ class DetectorTag:
         self.watch_silence = watch_silence
         self._plain_for = assets
         self.plain = self.make("", None, assets).encode()
+        self.plain_rewrite = Rewrite(insert=self.plain)  # a page edited alike for every reader: made once per tag
 
     def make(self, root_path: str, nonce: str | None, assets: Assets) -> str:
         """The tag; `root_path` comes from the request, so every value goes through `urls` and escaping."""
@@ -49,13 +48,8 @@ class DetectorTag:
                 # A reload made new assets: the detector is served `immutable`, so its new content needs the new
                 # version in the tag, or browsers keep the old script for a year.
                 self._plain_for, self.plain = editorial.assets, self.make("", None, editorial.assets).encode()
+                self.plain_rewrite = Rewrite(insert=self.plain)
             tag = self.plain
         if editorial.paywall and editorial.policy.may_wall(path):
             tag += editorial.paywall
         return tag
-
-
-@lru_cache(maxsize=4)  # the plain tag (a reload may make a new one)
-def same_for_all(tag: bytes) -> Rewrite:
-    """The rewrite of a page edited alike for every reader, made once per tag."""
-    return Rewrite(insert=tag)

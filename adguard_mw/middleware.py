@@ -20,7 +20,7 @@ from starlette.types import Message as ASGIMessage
 
 from .assets import Assets
 from .building import AnyASGIApp, Buildable
-from .detector_tag import DetectorTag, same_for_all
+from .detector_tag import DetectorTag
 from .editorial import Editorial
 from .editorial import build as _build_editorial
 from .endpoints import Endpoints
@@ -245,7 +245,7 @@ class AdGuardMiddleware(Buildable):
             # never asked. The page gets the same tag as everyone (so a shared cache never keeps a tag-less copy).
             return Rewrite(insert=self.tags.for_page(scope, headers, editorial, path))
         views, watching = self.views, self.watch_silence
-        sampled = views.sampled()
+        sampled = views.every_page or views.sampled()  # the usual set-up needs no call
         state = views.read_state(scope) if sampled or editorial.may_ask or watching else None
         added: list[tuple[bytes, bytes]] = []
         # The checks of the request are skipped for most returning readers: their account would not change.
@@ -261,7 +261,7 @@ class AdGuardMiddleware(Buildable):
             tag += self.messages.hidden(scope, path, headers, editorial)
         if decision.show is None and not added:
             # The same for every reader: the page stays cacheable as the app says.
-            return same_for_all(tag) if tag is self.tags.plain else Rewrite(insert=tag)
+            return self.tags.plain_rewrite if tag is self.tags.plain else Rewrite(insert=tag)
         added.extend(_PRIVATE)
         if decision.show is None:
             return Rewrite(tag, added, CACHE_HEADERS)  # insert, add_headers, remove_headers: by position, ~1.6k less
