@@ -3,7 +3,6 @@ and the fragment a client-side navigation puts in place. When to show it is the 
 
 from __future__ import annotations
 
-import time
 from functools import lru_cache, partial
 from typing import Any
 
@@ -57,11 +56,13 @@ class MessagePages:
         headers: Headers,
         added: list[tuple[bytes, bytes]],
         editorial: Editorial,
+        *,
+        now: int,
     ) -> Rewrite:
-        """The page with the message the policy decided on, recorded as served."""
+        """The page with the message the policy decided on, recorded as served (`now`: the page view's second)."""
         hard = mode is Mode.HARD
         events = self.views.events
-        if events.wanted(int(time.time())):  # the fields are made only for a sink that writes them
+        if events.wanted(now):  # the fields are made only for a sink that writes them
             fields = self.views.fields(scope, state, path, editorial)  # a dict of our own: queued as it is
             fields["verdict"], fields["kind"] = _BLOCKED, state.kind if state is not None else None
             events.put("message_served", fields.copy() if hard else fields)

@@ -249,8 +249,11 @@ class AdGuardMiddleware(Buildable):
         state = views.read_state(scope) if sampled or editorial.may_ask or watching else None
         added: list[tuple[bytes, bytes]] = []
         # The checks of the request are skipped for most returning readers: their account would not change.
-        watch = watching and not settled(state, time.time()) and is_navigation(scope) and views.may_watch(scope)
-        state, changed, decision = await views.page_view(scope, path, state, editorial, sampled=sampled, watch=watch)
+        now = int(time.time())  # one reading of the clock for the page view and its message
+        watch = watching and not settled(state, now) and is_navigation(scope) and views.may_watch(scope)
+        state, changed, decision = await views.page_view(
+            scope, path, state, editorial, sampled=sampled, watch=watch, now=now
+        )
         if changed and state is not None:
             https = scope["scheme"] == "https"
             added.append(self.cookie.set_cookie_header(state, https=https))
@@ -265,7 +268,7 @@ class AdGuardMiddleware(Buildable):
         added.extend(_PRIVATE)
         if decision.show is None:
             return Rewrite(tag, added, CACHE_HEADERS)  # insert, add_headers, remove_headers: by position, ~1.6k less
-        return self.messages.serve(scope, path, decision.show, state, tag, headers, added, editorial)
+        return self.messages.serve(scope, path, decision.show, state, tag, headers, added, editorial, now=now)
 
     async def page_view(
         self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial, *, sampled: bool, watch: bool

@@ -37,12 +37,20 @@ class PageViews:
         self.consent_needle = f"{consent}=".encode() if consent is not None else None
 
     async def page_view(
-        self, scope: Scope, path: str, state: VisitorState | None, editorial: Editorial, *, sampled: bool, watch: bool
+        self,
+        scope: Scope,
+        path: str,
+        state: VisitorState | None,
+        editorial: Editorial,
+        *,
+        sampled: bool,
+        watch: bool,
+        now: int | None = None,
     ) -> tuple[VisitorState | None, bool, Decision]:
         """One page view of `path`: the silence account (when `watch`), the policy's decision with the exempt hook,
         the page_view event (when `sampled` and some sink would write it). Returns the new state, whether it
-        changed, and the decision."""
-        now = int(time.time())
+        changed, and the decision. `now` (whole seconds) when the caller has read the clock already."""
+        now = int(time.time()) if now is None else now
         changed = False
         if watch:
             before = state
