@@ -143,6 +143,9 @@ class Effective:
     dismiss_cooldown: int
 
 
+_EVERY_PATH = ("/*",)  # the default `include`: a policy with it (and no `exclude`) covers a path without a regex
+
+
 @dataclass(frozen=True)
 class Policy:
     """What the site owner decides. Every value is checked here, so a mistake fails at start-up in one line."""
@@ -169,7 +172,7 @@ class Policy:
     )
     verdict_ttl: int = setting(7 * 24 * 3600, duration, "How old a verdict may be and still be acted on.", shown='"7d"')
     include: tuple[str, ...] = setting(
-        ("/*",), patterns, "Path patterns where a message may appear (`*` matches anything)."
+        _EVERY_PATH, patterns, "Path patterns where a message may appear (`*` matches anything)."
     )
     exclude: tuple[str, ...] = setting((), patterns, "Path patterns where it never does; checked first.")
     rules: tuple[Rule, ...] = ()  # per-section settings; the first rule whose path matches wins
@@ -231,12 +234,12 @@ class Policy:
             object.__setattr__(self, "_same_labels", (self.mode.value, None))
             same = Effective(self.mode, self.network_mode, self.free_page_views, self.meter, self.dismiss_cooldown)
             object.__setattr__(self, "_same_effective", same)
-        object.__setattr__(self, "_every_path", self.include == ("/*",) and not self.exclude)
+        object.__setattr__(self, "_every_path", self.include == _EVERY_PATH and not self.exclude)
 
     def covers(self, path: str) -> bool:
         """Whether the message may appear on this path (exclusions win)."""
         if self._every_path:
-            return path.startswith("/")  # what the default pattern "/*" matches
+            return path.startswith("/")  # what `_EVERY_PATH`'s one pattern, "/*", matches
         if self._exclude_re is not None and self._exclude_re.match(path):
             return False
         return self._include_re is not None and self._include_re.match(path) is not None
