@@ -58,6 +58,30 @@ def page_codec(headers: list[tuple[bytes, bytes]], body: bytes, meta_label: byte
     return "ascii"  # the browser guesses: only ASCII reads the same in every guess
 
 
+# The labels browsers read as UTF-8 (the WHATWG Encoding Standard), and the Content-Type values seen that name one.
+_UTF_8_LABELS = frozenset(
+    {b"utf-8", b"utf8", b"unicode-1-1-utf-8", b"unicode11utf8", b"unicode20utf8", b"x-unicode20utf8"}
+)
+_UTF_8_VALUES: dict[bytes, bool] = {}  # bounded like `_HEADER_CODECS` below
+
+
+def declares_utf8(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the Content-Type header names UTF-8 by a label every browser knows: then the page is read as UTF-8
+    whatever its `<meta>` says (only a byte order mark could change that, and it would say UTF-8 or be unwritable)."""
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            try:
+                return _UTF_8_VALUES[value]
+            except (KeyError, TypeError):  # not seen yet, or not bytes
+                pass
+            label = charset_parameter(value)
+            utf8 = label is not None and label.lower() in _UTF_8_LABELS
+            if len(_UTF_8_VALUES) < 64 and type(value) is bytes and len(value) <= 128:
+                _UTF_8_VALUES[value] = utf8
+            return utf8
+    return False
+
+
 _NO_LABEL = "no label"  # what `_header_codec` says of a Content-Type without a charset (no codec has this name)
 # Content-Type values seen and the codec they name: a page with a message in it asks on every view, and a site sends
 # few values. Bounded like the injector's table of values: 64 of at most 128 bytes.

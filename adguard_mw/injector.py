@@ -26,7 +26,7 @@ from starlette.types import Message, Send
 
 from .__about__ import __version__
 from ._faults import report_fault
-from .charset import encode_for_page, page_codec
+from .charset import declares_utf8, encode_for_page, page_codec
 from .lookahead import CHARSET_WINDOW, LOOKAHEAD, Lookahead, find_insertion_point
 
 __all__ = [
@@ -299,8 +299,10 @@ class HtmlRewriter:
             await self._send({**start, "headers": edited_headers})
             await self._send(message)
         else:
-            # A stream: the server will chunk it, and we edit as it flows.
+            # A stream: the server will chunk it, and we edit as it flows. A page the headers say is UTF-8 has no
+            # <meta charset> to wait for: its head goes out as soon as its start is read.
             self._insert = rewrite.insert
+            lookahead.charset_certain = declares_utf8(start["headers"])
             self._lookahead = lookahead
             self._mode = "scanning"
             await self._send({**start, "headers": edited_headers})

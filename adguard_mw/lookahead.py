@@ -7,6 +7,9 @@ quoted attribute values, the raw text of <script>, <style>, <title>, <noscript>â
 answers with a point between two tokens: after the head's `<meta charset>` when it has one, else at the start of
 the head, be it written (`<head>`) or implied (a valid page may leave `<head>` out: its head then starts at its
 first element). Nothing past the head is read, so no markup lookalike further down can be taken for a place.
+A streamed page whose Content-Type names UTF-8 (`charset_certain`) gets the start of its head as soon as that is
+read: a browser reads it as UTF-8 whatever its `<meta>` says, so there is no `<meta charset>` to wait for, and its
+head goes out with its first chunk instead of being held to its end.
 
 The search stops at the first thing that cannot be in a head (any other element, text, `</head>`): everything
 before it has been tokenized. It is resumable, so a page streamed in small chunks is tokenized once.
@@ -94,9 +97,18 @@ _HEAD_ENDING_END_TAGS = frozenset({b"head", b"body", b"html", b"br"})
 class Lookahead:
     """The search of one response. `feed` it the body seen so far (each call with more of the same bytes)."""
 
-    __slots__ = ("_document", "_head_start", "_meta_end", "_pos", "_stalled_at", "_unusual", "charset")
+    __slots__ = (
+        "_document",
+        "_head_start",
+        "_meta_end",
+        "_pos",
+        "_stalled_at",
+        "_unusual",
+        "charset",
+        "charset_certain",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, *, charset_certain: bool = False) -> None:
         self._pos = 0  # every token before this offset has been read
         self._document = False  # a doctype, <html>, <head> or <body>: a page, not a fragment fetched by a script
         self._head_start = -1  # where the head's content starts, once it has
@@ -104,6 +116,7 @@ class Lookahead:
         self._stalled_at = -1  # the length of the buffer when a token was last cut off by its end
         self._unusual = -1  # the length of a buffer found not to begin with the usual start (`_usual_start`)
         self.charset: bytes | None = None  # the charset that <meta> declares
+        self.charset_certain = charset_certain  # the transport's charset stands, whatever a <meta> says
 
     def feed(self, buffer: bytes, final: bool) -> int | None:
         """Where to insert: an offset, -1 for "nowhere, send unchanged", None for "wait for more"."""
@@ -125,6 +138,8 @@ class Lookahead:
         limit = max(buffer.rfind(b">") + 1, pos)
         while True:
             in_head = self._head_start >= 0
+            if in_head and self.charset_certain and self._document:
+                return self._head_start
             token = (_NEXT_IN_HEAD if in_head else _NEXT).match(buffer, pos, limit)
             assert token is not None  # it matches the empty string
             if not in_head and token.group("marker") is not None:
@@ -217,8 +232,12 @@ class Lookahead:
 
     def _undecided(self, end: int, final: bool) -> int | None:
         """The answer when the head has not ended within the `end` bytes read so far."""
-        if self._head_start >= 0 and self._document and (final or end - self._head_start >= CHARSET_WINDOW):
-            return self._head_start  # a long head without a <meta charset> in its first kilobyte
+        if (
+            self._head_start >= 0
+            and self._document
+            and (final or self.charset_certain or end - self._head_start >= CHARSET_WINDOW)
+        ):
+            return self._head_start  # no <meta charset> to wait for, or a long head without one in its first kilobyte
         if final or end >= LOOKAHEAD:
             return self._head_ends(end) if final and self._head_start >= 0 else -1
         return None

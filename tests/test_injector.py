@@ -14,6 +14,7 @@ from .asgi import Sent, body, start
 
 TAG = b"<script src=/x.js defer></script>"
 HTML = (b"content-type", b"text/html; charset=utf-8")
+HTML_NO_CHARSET = (b"content-type", b"text/html")  # the page's charset then depends on its <meta>
 
 
 async def always_insert(headers: list[tuple[bytes, bytes]]) -> Rewrite:
@@ -91,8 +92,37 @@ class TestStreaming:
             b"ad><body>",
             b"x</body>",
         ]
-        sent = await rewrite(start(headers=[HTML]), *[body(c, more=True) for c in chunks], body(b""))
+        sent = await rewrite(start(headers=[HTML_NO_CHARSET]), *[body(c, more=True) for c in chunks], body(b""))
         assert sent.body == b"".join(chunks).replace(b"utf-8>", b"utf-8>" + TAG)
+
+    @pytest.mark.parametrize(
+        "content_type", [b"text/html", b"text/html; charset=windows-1252", b"text/html; charset=x"]
+    )
+    async def test_a_streamed_head_waits_for_a_meta_charset_the_page_s_charset_may_depend_on(
+        self, content_type: bytes
+    ) -> None:
+        chunks = [b"<!doctype html><html><head>", b"<meta charset=utf-8><title>T</title></head><body>", b"x</body>"]
+        messages = [body(chunk, more=True) for chunk in chunks]
+        sent = await rewrite(start(headers=[(b"content-type", content_type)]), *messages, body(b""))
+        assert sent.body == b"".join(chunks).replace(b"utf-8>", b"utf-8>" + TAG)
+
+    @pytest.mark.parametrize("label", [b"utf-8", b"UTF-8", b'"utf8"', b"unicode-1-1-utf-8"])
+    async def test_a_streamed_head_known_to_be_utf8_gets_the_tag_at_its_start(self, label: bytes) -> None:
+        """A browser reads the page as UTF-8 whatever its <meta> says: there is no <meta charset> to wait for."""
+        chunks = [b"<!doctype html><html><head>", b"<meta charset=utf-8><title>T</title></head><body>", b"x</body>"]
+        messages = [body(chunk, more=True) for chunk in chunks]
+        sent = await rewrite(start(headers=[(b"content-type", b"text/html; charset=" + label)]), *messages, body(b""))
+        assert sent.body == b"".join(chunks).replace(b"<head>", b"<head>" + TAG)
+
+    async def test_a_head_in_a_page_known_to_be_utf8_goes_out_with_its_first_chunk(self) -> None:
+        """Nothing waits for the rest of the head: the reader's browser starts on it at once."""
+        sent = Sent()
+        send = HtmlRewriter(sent, always_insert)
+        await send(start(headers=[HTML]))
+        await send(body(b"<!doctype html><html><head><title>Live</title><link rel=preload href=/a", more=True))
+        assert sent.body == b"<!doctype html><html><head>" + TAG + b"<title>Live</title><link rel=preload href=/a"
+        await send(body(b".woff2 as=font></head><body>x</body></html>"))
+        assert sent.messages[-1]["body"] == b".woff2 as=font></head><body>x</body></html>"
 
     async def test_streamed_response_loses_its_content_length(self) -> None:
         headers = [HTML, (b"content-length", b"60")]

@@ -147,17 +147,43 @@ def test_a_head_s_plain_raw_text_read_in_one_search_gets_the_answers_of_reading_
         assert_lands_as_an_element(page, run[0])
 
 
+def streamed(page: bytes, sizes: list[int], *, charset_certain: bool = False) -> tuple[int | None, int]:
+    """The answer to a page fed in chunks of these sizes, and how many bytes had been fed when it came."""
+    reading, seen, answer = Lookahead(charset_certain=charset_certain), 0, None
+    for size in sizes * (len(page) // sum(sizes) + 1):
+        seen = min(len(page), seen + size)
+        answer = reading.feed(page[:seen], final=seen == len(page))
+        if answer is not None:
+            break
+    return answer, seen
+
+
 @settings(max_examples=300, deadline=None)
 @given(heads, st.lists(st.integers(1, 40), min_size=1, max_size=8))
 @example(b'<!doctype html><head><link rel="x" href="a>b"><title>T</title></head>', [1])
 @example(b"<!doctype html><head><meta charset=x> <title>T</title>", [37])
 def test_a_head_streamed_in_any_chunks_gets_the_answer_of_reading_it_whole(page: bytes, sizes: list[int]) -> None:
     """A chunk's search stops at its last ">": a token cut off after it is read once it is complete."""
-    whole = answers(page, True)[0]
-    reading, seen, answer = Lookahead(), 0, None
-    for size in sizes * (len(page) // sum(sizes) + 1):
-        seen = min(len(page), seen + size)
-        answer = reading.feed(page[:seen], final=seen == len(page))
-        if answer is not None:
-            break
+    assert streamed(page, sizes)[0] == answers(page, True)[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(heads, st.lists(st.integers(1, 40), min_size=1, max_size=8))
+@example(b"<title>T</title><head><meta charset=x>", [1])
+@example(b"<!doctype html><head><title>T", [5])
+def test_a_head_known_to_be_utf8_gets_its_start_as_soon_as_it_is_read(page: bytes, sizes: list[int]) -> None:
+    """With the charset certain, no <meta charset> is waited for: the answer is the head's start, never later in the
+    page than without, and a streamed head gets it no later in the stream."""
+    whole = Lookahead(charset_certain=True).feed(page, True)
+    waiting = answers(page, True)[0]
+    assert whole == waiting or (whole is not None and waiting is not None and 0 <= whole <= waiting)
+    answer, seen = streamed(page, sizes, charset_certain=True)
     assert answer == whole
+    assert seen <= streamed(page, sizes)[1]
+    if whole is not None and whole >= 0:
+        assert_lands_as_an_element(page, whole)
+
+
+def test_a_utf8_head_is_answered_before_its_end_arrives() -> None:
+    assert Lookahead(charset_certain=True).feed(b"<!doctype html><html><head><title>Li", False) == 27
+    assert Lookahead().feed(b"<!doctype html><html><head><title>Li", False) is None  # a <meta charset> may come
