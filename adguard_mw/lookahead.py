@@ -59,18 +59,20 @@ _NEXT_IN_HEAD = re.compile(
 _END_TAG = re.compile(_TAG)
 _SPACE_RUN = re.compile(rb"[\t\n\f\r \x00]*+")  # what `_SKIPPED` skips of a run with no ">" in it
 # The usual start of a page, read in one match: an optional `<!doctype html>`, `<html>` whose attributes are all
-# `name="value"` (or bare names), `<head>`, and `<meta charset="…">` as the head's first element, separated by white
-# space only. Whatever else a page starts with (a comment, a BOM, single quotes, capitals, a script, no charset…)
-# is left to the full reading below, which gives the same answer for these pages at several times the cost.
+# `name="value"` (or bare names), `<head>`, and mostly `<meta charset="…">` as the head's first element, separated by
+# white space only. Without that <meta>, the match ends after `<head>`, where the full reading below goes on. Whatever
+# else a page starts with (a comment, a BOM, single quotes, capitals…) is left to the full reading from its first
+# byte, which gives the same answers for these pages at several times the cost.
 _USUAL_START = re.compile(
     rb"(?:<!(?:doctype|DOCTYPE) html>)?[\t\n\f\r ]*+"
     rb'<html((?:[\t\n\f\r ]++[A-Za-z0-9:_-]++(?:="[^"<>]*+")?+)*+)[\t\n\f\r ]*+>[\t\n\f\r ]*+'
-    rb'<head>[\t\n\f\r ]*+<meta[\t\n\f\r ]++charset="([A-Za-z0-9_.:-]++)"[\t\n\f\r /]*+>'
+    rb'<head>(?:[\t\n\f\r ]*+<meta[\t\n\f\r ]++charset="([A-Za-z0-9_.:-]++)"[\t\n\f\r /]*+>)?+'
 )
-# The usual starts read so far, as they were: a site's pages share a few, and comparing a page's first bytes with
-# one costs a fraction of the match (what `_USUAL_START` finds in a page depends on nothing past the `>` that ends
-# its match). Each with its charset and whether its <html> has an attribute that may be AMP's. Bounded: the first
-# 8 starts of at most 256 bytes.
+# The usual starts read so far, as they were, with their <meta charset>: a site's pages share a few, and comparing a
+# page's first bytes with one costs a fraction of the match (what `_USUAL_START` finds in a page depends on nothing
+# past the `>` that ends its match). Each with its charset and whether its <html> has an attribute that may be AMP's.
+# (A start without the <meta> is not kept: a page beginning with it may still have one.) Bounded: the first 8 starts
+# of at most 256 bytes.
 _SEEN_STARTS: list[tuple[bytes, bytes, bool]] = []
 _STARTS_KEPT = 8
 _START_KEPT = 256
@@ -126,7 +128,9 @@ class Lookahead:
                 self._usual_start(buffer)
             if self._meta_end >= 0:  # the usual start, read now or by `is_amp` before
                 return self._meta_end
-            if buffer.startswith(_BOM):
+            if self._pos:  # a usual start without its <meta charset>: read on from its `<head>`
+                pos = self._pos
+            elif buffer.startswith(_BOM):
                 pos = len(_BOM)
             elif _BOM.startswith(buffer) and not final:
                 return None
@@ -222,7 +226,12 @@ class Lookahead:
             if usual is None:
                 self._unusual = len(buffer)
                 return None
-            seen = (usual.group(), usual.group(2), b"amp" in usual.group(1).lower())
+            maybe_amp = b"amp" in usual.group(1).lower()
+            self._document = True
+            if usual.group(2) is None:  # no <meta charset> first: the head is read on from `<head>`, as the full
+                self._head_start = self._pos = usual.end()  # reading would after reading the tags before it
+                return maybe_amp
+            seen = (usual.group(), usual.group(2), maybe_amp)
             if len(_SEEN_STARTS) < _STARTS_KEPT and len(seen[0]) <= _START_KEPT:
                 _SEEN_STARTS.append(seen)
         start, self.charset, maybe_amp = seen

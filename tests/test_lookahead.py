@@ -64,9 +64,20 @@ def test_the_usual_start_is_read_in_one_match() -> None:
     assert reading.charset == b"utf-8"
 
 
+def test_a_usual_start_without_its_meta_charset_is_read_on_from_its_head() -> None:
+    page = b'<!doctype html>\n<html lang="en">\n<head>\n<title>T</title>\n<meta charset=utf-8></head><body>'
+    reading = Lookahead()
+    assert reading.is_amp(page, True) is False
+    assert reading._pos == page.index(b"\n<title>")  # read in one match, not token by token
+    assert reading.feed(page, True) == page.index(b"</head>")
+    assert reading.charset == b"utf-8"
+
+
 @settings(max_examples=500, deadline=None)
 @given(page_starts, st.booleans())
 @example(USUAL, True)
+@example(b'<!doctype html>\n<html lang="en">\n<head>\n<title>T</title><meta charset="utf-8">', True)
+@example(b"<html><head>", False)
 @example(b'<!doctype html><html a"b="c>d"><head><meta charset="utf-8"><p>', True)
 @example(b'<html lang="en" amp><head><meta charset="utf-8">', True)
 @example(b'<html><head><meta charset="utf-8/><p>x</p>', True)
