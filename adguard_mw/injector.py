@@ -257,6 +257,8 @@ class HtmlRewriter:
             return
         not_modified = False
         try:
+            if lookahead.charset is None:  # not answered by the usual start's <meta charset>: do the headers name
+                lookahead.charset_certain = declares_utf8(start["headers"])  # UTF-8, so that none is waited for?
             rewrite = await self._decide(start["headers"])
             if rewrite is not None and rewrite.replace_body is None:
                 edited_headers, etag = _edit_headers(start["headers"], rewrite)
@@ -299,10 +301,8 @@ class HtmlRewriter:
             await self._send({**start, "headers": edited_headers})
             await self._send(message)
         else:
-            # A stream: the server will chunk it, and we edit as it flows. A page the headers say is UTF-8 has no
-            # <meta charset> to wait for: its head goes out as soon as its start is read.
+            # A stream: the server will chunk it, and we edit as it flows.
             self._insert = rewrite.insert
-            lookahead.charset_certain = declares_utf8(start["headers"])
             self._lookahead = lookahead
             self._mode = "scanning"
             await self._send({**start, "headers": edited_headers})

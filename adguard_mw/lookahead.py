@@ -7,9 +7,10 @@ quoted attribute values, the raw text of <script>, <style>, <title>, <noscript>�
 answers with a point between two tokens: after the head's `<meta charset>` when it has one, else at the start of
 the head, be it written (`<head>`) or implied (a valid page may leave `<head>` out: its head then starts at its
 first element). Nothing past the head is read, so no markup lookalike further down can be taken for a place.
-A streamed page whose Content-Type names UTF-8 (`charset_certain`) gets the start of its head as soon as that is
-read: a browser reads it as UTF-8 whatever its `<meta>` says, so there is no `<meta charset>` to wait for, and its
-head goes out with its first chunk instead of being held to its end.
+A page whose Content-Type names UTF-8 (`charset_certain`) gets the start of its head as soon as that is read (or,
+with the usual start, the end of the `<meta charset>` that opens it): a browser reads it as UTF-8 whatever its
+`<meta>` says, so there is none to wait for. The rest of its head is not read, and a streamed head goes out with its
+first chunk instead of being held to its end.
 
 The search stops at the first thing that cannot be in a head (any other element, text, `</head>`): everything
 before it has been tokenized. It is resumable, so a page streamed in small chunks is tokenized once.
@@ -59,13 +60,13 @@ _NEXT_IN_HEAD = re.compile(
 _END_TAG = re.compile(_TAG)
 _SPACE_RUN = re.compile(rb"[\t\n\f\r \x00]*+")  # what `_SKIPPED` skips of a run with no ">" in it
 # The usual start of a page, read in one match: an optional `<!doctype html>`, `<html>` whose attributes are all
-# `name="value"` (or bare names), `<head>`, and mostly `<meta charset="…">` as the head's first element, separated by
-# white space only. Without that <meta>, the match ends after `<head>`, where the full reading below goes on. Whatever
-# else a page starts with (a comment, a BOM, single quotes, capitals…) is left to the full reading from its first
-# byte, which gives the same answers for these pages at several times the cost.
+# `name="value"`, `name='value'` or bare names, `<head>`, and mostly `<meta charset="…">` as the head's first element,
+# separated by white space only. Without that <meta>, the match ends after `<head>`, where the full reading below goes
+# on. Whatever else a page starts with (a comment, a BOM, unquoted values, capitals…) is left to the full reading from
+# its first byte, which gives the same answers for these pages at several times the cost.
 _USUAL_START = re.compile(
     rb"(?:<!(?:doctype|DOCTYPE) html>)?[\t\n\f\r ]*+"
-    rb'<html((?:[\t\n\f\r ]++[A-Za-z0-9:_-]++(?:="[^"<>]*+")?+)*+)[\t\n\f\r ]*+>[\t\n\f\r ]*+'
+    rb"""<html((?:[\t\n\f\r ]++[A-Za-z0-9:_-]++(?:="[^"<>]*+"|='[^'<>]*+')?+)*+)[\t\n\f\r ]*+>[\t\n\f\r ]*+"""
     rb'<head>(?:[\t\n\f\r ]*+<meta[\t\n\f\r ]++charset="([A-Za-z0-9_.:-]++)"[\t\n\f\r /]*+>)?+'
 )
 # The usual starts read so far, as they were, with their <meta charset>: a site's pages share a few, and comparing a

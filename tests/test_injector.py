@@ -35,10 +35,25 @@ def content_length_matches(sent: Sent) -> bool:
 
 
 class TestWhereTheTagGoes:
-    async def test_after_meta_charset(self) -> None:
+    @pytest.mark.parametrize(
+        "content_type", [b"text/html", b"text/html; charset=windows-1252", b"text/html; charset=x"]
+    )
+    async def test_after_meta_charset_when_the_page_s_charset_may_depend_on_it(self, content_type: bytes) -> None:
         page = b"<!doctype html><html><head><meta charset=utf-8><title>T</title></head><body>x</body></html>"
-        sent = await rewrite(start(headers=[HTML]), body(page))
+        sent = await rewrite(start(headers=[(b"content-type", content_type)]), body(page))
         assert sent.body == page.replace(b"<meta charset=utf-8>", b"<meta charset=utf-8>" + TAG)
+
+    @pytest.mark.parametrize("label", [b"utf-8", b"UTF-8", b'"utf8"', b"unicode-1-1-utf-8"])
+    async def test_at_the_head_s_start_when_the_content_type_names_utf8(self, label: bytes) -> None:
+        """A browser reads the page as UTF-8 whatever its <meta> says: there is no <meta charset> to wait for."""
+        page = b"<!doctype html><html><head><title>T</title><meta charset=utf-8></head><body>x</body></html>"
+        sent = await rewrite(start(headers=[(b"content-type", b"text/html; charset=" + label)]), body(page))
+        assert sent.body == page.replace(b"<head>", b"<head>" + TAG)
+
+    async def test_after_the_usual_start_s_meta_charset_whatever_the_content_type(self) -> None:
+        page = b'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>T</title></head><body>x'
+        sent = await rewrite(start(headers=[HTML]), body(page))
+        assert sent.body == page.replace(b'"utf-8">', b'"utf-8">' + TAG)
 
     async def test_right_after_head_without_meta_charset(self) -> None:
         sent = await rewrite(start(headers=[HTML]), body(b"<html><head><title>T</title></head><body></body></html>"))
@@ -46,7 +61,7 @@ class TestWhereTheTagGoes:
 
     async def test_head_with_attributes_and_upper_case_tags(self) -> None:
         page = b'<HTML><HEAD lang="en"><META HTTP-EQUIV="Content-Type" CONTENT="text/html; CHARSET=utf-8"></HEAD>'
-        sent = await rewrite(start(headers=[HTML]), body(page))
+        sent = await rewrite(start(headers=[HTML_NO_CHARSET]), body(page))
         assert sent.body == page.replace(b'utf-8">', b'utf-8">' + TAG)
 
     async def test_header_element_is_not_head(self) -> None:

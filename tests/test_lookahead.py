@@ -78,6 +78,8 @@ def test_a_usual_start_without_its_meta_charset_is_read_on_from_its_head() -> No
 @example(USUAL, True)
 @example(b'<!doctype html>\n<html lang="en">\n<head>\n<title>T</title><meta charset="utf-8">', True)
 @example(b"<html><head>", False)
+@example(b"<!doctype html><html lang='en' class='no-js'><head><meta charset=\"utf-8\">", True)
+@example(b"<html lang='en'x><head>", True)
 @example(b'<!doctype html><html a"b="c>d"><head><meta charset="utf-8"><p>', True)
 @example(b'<html lang="en" amp><head><meta charset="utf-8">', True)
 @example(b'<html><head><meta charset="utf-8/><p>x</p>', True)
