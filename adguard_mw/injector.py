@@ -133,7 +133,10 @@ def names_html(value: bytes) -> bool:
 def declares_html(start: Message) -> bool:
     """A quick look at a response's Content-Type only, the glance every response of the site gets (the rewriter
     checks everything else): a value seen before is one lookup, without a call to `names_html`."""
-    headers = start.get("headers", ())
+    try:
+        headers = start["headers"]
+    except KeyError:  # ASGI lets a response without headers leave them out
+        return False
     if type(headers) is not list:
         headers = start["headers"] = list(headers)  # a generator can be read only once
     for name, value in headers:

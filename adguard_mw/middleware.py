@@ -9,10 +9,11 @@ it is built from, the entry point (`__call__`), then what each HTML page gets (`
 from __future__ import annotations
 
 import os
+import posixpath
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -51,6 +52,19 @@ from .theme import Theme
 # page API name, for the site's templates and code (`adguard_mw.page_api_name(request)`, page-api.md).
 SCOPE_FLAG = "adguard_mw"
 _PRIVATE = ((b"cache-control", b"private, no-cache"), (b"vary", b"Cookie"))
+
+
+class _Passing:
+    """What a response that is not a page to rewrite has instead of a rewriter: its messages go out as they are.
+    `passing` is a slot, as the rewriter's is (an attribute of the class would cost a lookup on every message)."""
+
+    __slots__ = ("passing",)
+
+    def __init__(self) -> None:
+        self.passing = True
+
+
+_PASSING = cast(HtmlRewriter, _Passing())  # only its `passing` is ever read
 
 
 class AdGuardMiddleware(Buildable):
@@ -153,6 +167,9 @@ class AdGuardMiddleware(Buildable):
         if options.metrics_path is not None:
             own.add(options.metrics_path)
         self._own_paths = frozenset(own)
+        # The folder all of them are in (URL paths: posixpath on every OS): a request whose path holds it nowhere is
+        # none of ours, whatever its root path, so the usual request is told by one substring search.
+        self._own_folder = posixpath.commonpath(own)
 
     def build_editorial(self, **options: Any) -> Editorial:
         """Check and build everything editors own (`options.EDITORIAL`; those not given take their defaults, the
@@ -189,30 +206,33 @@ class AdGuardMiddleware(Buildable):
         if self.reloader is not None:
             self.reloader.check()
         path: str = scope["path"]
-        if scope.get("root_path"):
-            path = _local_path(scope)
-        if path in self._own_paths:  # exact paths only: the site's own files may share our folder
-            await self._answer(scope, receive, send, path)
-            return
+        if self._own_folder in path:  # else none of ours, below any root path: the usual request
+            if scope.get("root_path"):
+                path = _local_path(scope)
+            if path in self._own_paths:  # exact paths only: the site's own files may share our folder
+                await self._answer(scope, receive, send, path)
+                return
         if scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
         if self._editorial.preview_token is not None:
             self.live_preview.prepare(scope, self._editorial)
-        rewriter: HtmlRewriter | None = None
+        rewriter: HtmlRewriter | None = None  # None until the response starts
 
         def send_or_rewrite(message: ASGIMessage) -> Awaitable[None]:
             """A `send` that costs next to nothing unless the response turns out to be an HTML page: a plain
             function that returns the awaitable of the `send` (or the rewriter) it hands the message to, so a
-            response streamed in many chunks costs a function call per chunk, not a coroutine."""
+            response streamed in many chunks costs a function call per chunk, not a coroutine. After a start that
+            is no HTML page, `_PASSING` stands in for a rewriter: each later message takes the one test."""
             nonlocal rewriter
             if rewriter is not None:
                 return send(message) if rewriter.passing else rewriter(message)
-            if message["type"] == "http.response.start" and declares_html(message):
-                rewriter = HtmlRewriter(
-                    send, partial(self._rewrite_page, scope, path), _header_bytes(scope, b"if-none-match")
-                )
-                return rewriter(message)
+            if message["type"] == "http.response.start":
+                if declares_html(message):
+                    page = partial(self._rewrite_page, scope, _local_path(scope))
+                    rewriter = HtmlRewriter(send, page, _header_bytes(scope, b"if-none-match"))
+                    return rewriter(message)
+                rewriter = _PASSING
             return send(message)
 
         try:

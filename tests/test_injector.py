@@ -7,7 +7,7 @@ import gzip
 import pytest
 from starlette.types import Message
 
-from adguard_mw.injector import LOOKAHEAD, AppStopped, HtmlRewriter, Rewrite, find_insertion_point
+from adguard_mw.injector import LOOKAHEAD, AppStopped, HtmlRewriter, Rewrite, declares_html, find_insertion_point
 from adguard_mw.lookahead import Lookahead
 
 from .asgi import Sent, body, start
@@ -320,3 +320,12 @@ def test_the_names_a_rewrite_removes_are_united_once_per_set_and_the_table_is_bo
             edited, _ = injector._edit_headers(headers, rewrite)
             assert edited == [(b"X-Kept", b"1")], round_
     assert len(injector._REMOVED_WITH) <= 16
+
+
+def test_the_glance_at_a_start_reads_its_headers_once_and_may_find_none() -> None:
+    """ASGI lets a response leave its headers out, or give them as any iterable: the glance says no HTML for the
+    one, and keeps the other as a list for whoever reads the start next."""
+    assert declares_html({"type": "http.response.start", "status": 204}) is False
+    given = [(b"x-id", b"1"), (b"content-type", b"text/html; charset=utf-8")]
+    message: Message = {"type": "http.response.start", "status": 200, "headers": (pair for pair in given)}
+    assert declares_html(message) is True and message["headers"] == given

@@ -10,12 +10,12 @@ import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from adguard_mw import AdGuardMiddleware, EventLog, Policy
 from adguard_mw.events import JsonLinesSink
 
-from .asgi import app_sending, body, call, http_scope, start
+from .asgi import app_sending, body, call, http_scope, no_request_body, start
 from .site import CHROME, KEY, PAGE, SAME_ORIGIN, bare_site, client, logged, own_url, report, wrapped
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -112,6 +112,75 @@ class TestInjection:
         scope = http_scope("/blog/news/1", root_path="/blog")
         sent = await call(app, scope)
         assert f'src="/blog{app.names.prefix}/{app.names.script}' in sent.body.decode()
+
+    @pytest.mark.parametrize(
+        ("path", "root_path", "ours"),
+        [
+            ("{own}", "", True),
+            ("/blog{own}", "/blog", True),  # a server that puts the root path in `path`
+            ("{own}", "/blog", True),  # one that does not
+            ("/metrics", "", True),  # outside our folder, still ours
+            ("/blog/metrics", "/blog", True),
+            ("/blog{own}", "", False),  # our path inside another: the app's
+            ("{own}x", "", False),
+            ("{folder}/app.js", "", False),  # the site's own file in our folder
+            ("/api/story", "", False),
+        ],
+    )
+    async def test_our_paths_are_answered_below_any_root_path_and_no_other(
+        self, path: str, root_path: str, ours: bool
+    ) -> None:
+        """Most requests are told they are not ours by one substring search; whichever way a request is written,
+        it reaches the app exactly when its path below the root path is none of ours."""
+        reached: list[str] = []
+
+        async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+            reached.append(scope["path"])
+            await send(start(204, headers=()))
+            await send(body(b""))
+
+        metrics_path = "/metrics" if "metrics" in path else None  # outside our folder: every path is looked up
+        app = AdGuardMiddleware(inner, secret_key=KEY, metrics_path=metrics_path)
+        own, folder = own_url(app, app.names.script), app.names.prefix
+        sent = await call(app, http_scope(path.format(own=own, folder=folder), root_path=root_path))
+        assert (reached == []) is ours and sent.status == (200 if ours else 204)
+
+    @pytest.mark.parametrize("method", ["HEAD", "POST", "PUT"])
+    async def test_an_html_answer_to_any_other_method_than_get_goes_out_as_sent(self, method: str) -> None:
+        """Only a GET is ever rewritten: the answer to a form or a HEAD passes whole, HTML or not."""
+        page = b"<html><head><title>Thanks</title></head><body>Sent</body></html>"
+        headers = [(b"content-type", b"text/html"), (b"content-length", b"%d" % len(page))]
+        messages = (start(headers=headers), body(page))
+        sent = await call(AdGuardMiddleware(app_sending(*messages), secret_key=KEY), http_scope(method=method))
+        assert sent.messages == [dict(message) for message in messages]
+
+    async def test_a_message_before_the_start_leaves_the_page_to_be_rewritten(self) -> None:
+        """Starlette's TestClient asks templates for a `http.response.debug` message, sent before the start: only
+        the start is glanced at."""
+        debug = {"type": "http.response.debug", "info": {"template": "page.html"}}
+        inner = app_sending(debug, start(), body(b"<html><head></head><body></body></html>"))
+        sent = await call(AdGuardMiddleware(inner, secret_key=KEY), http_scope())
+        assert sent.messages[0] == debug and b"<script" in sent.body
+
+    async def test_a_response_that_is_no_page_goes_out_message_by_message_as_sent(self) -> None:
+        """Past the glance at its start, every message of any other response is handed on as it came."""
+        messages = [
+            start(headers=[(b"content-type", b"application/x-ndjson")]),
+            *(body(b'{"n": %d}\n' % n, more=True) for n in range(3)),
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]},
+            body(b"<html><head></head><body></body></html>"),
+        ]  # a second start (an app's mistake) is not glanced at either: the server judges it
+        handed: list[Message] = []
+
+        async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+            for message in messages:
+                await send(message)
+
+        async def server(message: Message) -> None:
+            handed.append(message)
+
+        await AdGuardMiddleware(inner, secret_key=KEY)(http_scope(), no_request_body(), server)
+        assert len(handed) == len(messages) and all(a is b for a, b in zip(handed, messages, strict=True))
 
     async def test_the_page_csp_nonce_is_copied_onto_the_tag(self) -> None:
         csp = (b"content-security-policy", b"default-src 'self'; script-src 'nonce-r4nd0m' 'strict-dynamic'")
