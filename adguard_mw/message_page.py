@@ -17,7 +17,7 @@ from .locales import MAX_HEADER
 from .message import fill, steps_family
 from .names import Names
 from .pageview import PageViews
-from .policy import Mode
+from .policy import HARD, Mode
 from .previewed import PreviewAs
 from .request_headers import HEADERS_KEY, header, header_bytes
 from .state import Verdict, VisitorState
@@ -60,7 +60,7 @@ class MessagePages:
         now: int,
     ) -> Rewrite:
         """The page with the message the policy decided on, recorded as served (`now`: the page view's second)."""
-        hard = mode is Mode.HARD
+        hard = mode is HARD
         events = self.views.events
         if events.wanted(now):  # the fields are made only for a sink that writes them
             fields = self.views.fields(scope, state, path, editorial)  # a dict of our own: queued as it is
@@ -104,7 +104,7 @@ class MessagePages:
             self._filled_size = 0
         root_path: str = scope.get("root_path", "")
         style_inline, script_inline, nonce, style_nonce = _csp_shape(headers)
-        hard = mode is Mode.HARD
+        hard = mode is HARD
         kind = state.kind if state is not None else None
         variant = editorial.policy.variant_for(state.visitor_id if state is not None else None)
         variant_name = variant.name if variant is not None else None
