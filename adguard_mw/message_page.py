@@ -17,7 +17,7 @@ from .locales import MAX_HEADER
 from .message import fill, steps_family
 from .names import Names
 from .pageview import PageViews
-from .policy import Mode
+from .policy import HARD, Mode
 from .previewed import PreviewAs
 from .request_headers import HEADERS_KEY, header, header_bytes
 from .state import Verdict, VisitorState
@@ -41,7 +41,7 @@ class MessagePages:
         self._kept_messages: dict[tuple[Any, ...], tuple[bytes, ...]] = {}  # see _kept
         self._kept_for: Editorial | None = None
         self._kept_size = 0
-        self._readers: dict[tuple[str | None, bytes, bytes, bool], tuple[str, str]] = {}  # see _reader
+        self._readers: dict[tuple[str | None, bytes, bytes, bytes], tuple[str, str]] = {}  # see _reader
         self._readers_size = 0
         self._filled: dict[tuple[tuple[bytes, ...], str, bytes], bytes] = {}  # see _fill
         self._filled_size = 0
@@ -60,7 +60,7 @@ class MessagePages:
         now: int,
     ) -> Rewrite:
         """The page with the message the policy decided on, recorded as served (`now`: the page view's second)."""
-        hard = mode is Mode.HARD
+        hard = mode is HARD
         events = self.views.events
         if events.wanted(now):  # the fields are made only for a sink that writes them
             fields = self.views.fields(scope, state, path, editorial)  # a dict of our own: queued as it is
@@ -104,7 +104,7 @@ class MessagePages:
             self._filled_size = 0
         root_path: str = scope.get("root_path", "")
         style_inline, script_inline, nonce, style_nonce = _csp_shape(headers)
-        hard = mode is Mode.HARD
+        hard = mode is HARD
         kind = state.kind if state is not None else None
         variant = editorial.policy.variant_for(state.visitor_id if state is not None else None)
         variant_name = variant.name if variant is not None else None
@@ -164,8 +164,9 @@ class MessagePages:
     def _reader(self, scope: Scope, variant: str | None, editorial: Editorial) -> tuple[str, str]:
         """The locale (of the variant's texts) and the browser's steps family (`steps_family`) for this reader,
         by the request's headers as they came: a reader like one seen before costs one lookup, nothing decoded.
-        Only the parts that decide them are the key (as `Messages.choose` and `describe_client` read them); at
-        most 1024 keys and ~256 KB of them, emptied with the kept messages."""
+        Only the parts that decide them are the key (as `Messages.choose` and `describe_client` read them; the
+        Sec-CH-UA hint as it came: asking it for Brave is a `find` that costs more than a slice); at most 1024 keys
+        and ~256 KB of them, emptied with the kept messages."""
         raw: dict[bytes, bytes] | None = scope.get(HEADERS_KEY)  # as a rule the page view has indexed them
         if raw is None:
             header_bytes(scope, b"user-agent")  # indexes the request's headers, read by name below
@@ -174,13 +175,13 @@ class MessagePages:
             variant,
             raw.get(b"accept-language", b"")[:MAX_HEADER],
             raw.get(b"user-agent", b"")[:MAX_USER_AGENT],
-            names_brave(raw.get(b"sec-ch-ua", b"")),
+            raw.get(b"sec-ch-ua", b"")[:MAX_USER_AGENT],  # the part `names_brave` reads
         )
         found = self._readers.get(key)
         if found is None:
             locale, _ = editorial.messages_for(variant).choose(key[1].decode("latin-1"))
-            found = locale, steps_family(describe_browser(key[2].decode("latin-1"), key[3]))
-            size = len(key[1]) + len(key[2])
+            found = locale, steps_family(describe_browser(key[2].decode("latin-1"), names_brave(key[3])))
+            size = len(key[1]) + len(key[2]) + len(key[3])
             if len(self._readers) >= 1024 or self._readers_size + size > 256_000:
                 self._readers.clear()
                 self._readers_size = 0

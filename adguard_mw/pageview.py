@@ -89,7 +89,7 @@ class PageViews:
     def read_state(self, scope: Scope) -> VisitorState | None:
         """The reader's state from our cookie, or None."""
         cookie = header_bytes(scope, b"cookie")
-        return self.cookie.load(cookie) if cookie else None  # without our cookie in it: one `find`, no verifying
+        return self.cookie.load(cookie) if cookie else None  # without our cookie in it: one `partition`, no verifying
 
     def may_watch(self, scope: Scope) -> bool:
         """Whether this page view can count toward a silence: a page the reader opened (the caller knows), in a

@@ -46,6 +46,9 @@ class Meter(StrEnum):
     MONTH = "month"
 
 
+# The members tested on every page, as module constants: in Python 3.11 reading a member from its Enum class costs
+# about what a function call does (~0.9k instructions), reading a global ~0.05k.
+HARD, OBSERVE, PER_VERDICT, _BLOCKED = Mode.HARD, Mode.OBSERVE, Meter.VERDICT, Verdict.BLOCKED
 DISMISSIBLE = frozenset({Mode.NOTICE, Mode.INSTRUCTIONS, Mode.SOFT})
 _STRENGTH = {Mode.OBSERVE: 0, Mode.NOTICE: 1, Mode.INSTRUCTIONS: 1, Mode.SOFT: 2, Mode.HARD: 3}
 _T = TypeVar("_T")
@@ -323,7 +326,7 @@ NOTHING = Decision()
 
 def decide(policy: Policy, state: VisitorState | None, path: str, now: int) -> Decision:
     """What this HTML page view gets. The exemption hook and crawler check come after, only when a message is due."""
-    if state is None or state.verdict is not Verdict.BLOCKED or state.checked_at is None:
+    if state is None or state.verdict is not _BLOCKED or state.checked_at is None:
         return NOTHING
     if now - state.checked_at > policy.verdict_ttl or not policy.covers(path):
         return NOTHING
@@ -331,9 +334,9 @@ def decide(policy: Policy, state: VisitorState | None, path: str, now: int) -> D
     mode = settings.mode
     if state.kind == "network" and _STRENGTH[settings.network_mode] < _STRENGTH[mode]:
         mode = settings.network_mode
-    if mode is Mode.OBSERVE:
+    if mode is OBSERVE:
         return NOTHING
-    period = None if settings.meter is Meter.VERDICT else meter_period(settings.meter, now)
+    period = None if settings.meter is PER_VERDICT else meter_period(settings.meter, now)
     views = state.views if period is None or state.meter == period else 0
     if views < settings.free_page_views:
         return Decision(state=state.replace(views=views + 1, meter=period))

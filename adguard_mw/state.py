@@ -322,20 +322,18 @@ def _from_payload(payload: str) -> VisitorState | None:
     )
 
 
-_COOKIE_SPACE = frozenset(b" \t")
-
-
 def _cookie_bytes(header: bytes, needle: bytes) -> bytes | None:
-    """The value of the cookie `needle` (its name and "=") in a `Cookie` header, read as `cookie_value` reads it."""
-    start = header.find(needle)
-    while start >= 0:
-        before = start - 1
-        while before >= 0 and header[before] in _COOKIE_SPACE:
-            before -= 1
-        if before < 0 or header[before] == 0x3B:  # the start of the header, or just after a ";"
-            end = header.find(b";", start)
-            return header[start + len(needle) : end if end >= 0 else len(header)].strip().strip(b'"')
-        start = header.find(needle, start + 1)
+    """The value of the cookie `needle` (its name and "=") in a `Cookie` header, read as `cookie_value` reads it:
+    the first of the header's `;`-separated parts that starts with `needle` after spaces and tabs. By `partition`,
+    which takes its one argument directly: `find` parses an argument tuple first (~1k instructions a call, twice)."""
+    before, found, rest = header.partition(needle)
+    first = True
+    while found:
+        lead = before.rstrip(b" \t")
+        if lead[-1:] == b";" or (first and not lead):  # just after a ";", or the header's first part
+            return rest.partition(b";")[0].strip().strip(b'"')
+        first = False  # a later `before` starts inside the header: empty, it follows the last needle's "="
+        before, found, rest = rest.partition(needle)
     return None
 
 

@@ -257,6 +257,23 @@ class TestCharset:
         assert sent.body.replace(encode_for_page(CAFE, reads_as.replace("-sig", "")), b"") == page  # nothing else
         assert int(sent.header("content-length") or 0) == len(sent.body)
 
+    @pytest.mark.parametrize(
+        ("headers", "body", "codec"),
+        [
+            ([(b"content-type", b"text/html; charset=koi8-r")], b"\xef\xbb\xbf<html>", "utf-8"),  # the mark wins
+            ([(b"content-type", b"text/html; charset=utf-8")], b"\xfe\xff\x00<", None),  # UTF-16: none safe
+            ([(b"content-type", b"text/html; charset=utf-8")], b"\xff\xfe<\x00", None),
+            ([(b"content-type", b"text/html; charset=koi8-r")], b"\xef<html>", "koi8-r"),  # no mark: the header's
+            ([(b"content-length", b"6"), (b"Content-Type", b"text/html; charset=koi8-r")], b"<html>", "koi8-r"),
+            ([(b"x-powered-by", b"text/html; charset=koi8-r")], b"<html>", "ascii"),  # as long, another name
+            ([], b"", "ascii"),
+        ],
+    )
+    def test_a_page_s_charset_is_its_byte_order_mark_then_its_content_type(
+        self, headers: list[tuple[bytes, bytes]], body: bytes, codec: str | None
+    ) -> None:
+        assert charset.page_codec(headers, body, None) == codec
+
     async def test_a_content_type_read_before_names_the_same_charset(self) -> None:
         latin, plain = b"<html><head><title>Caf\xe9</title>", b"<html><head><meta charset=koi8-r><title>T</title>"
         for _ in range(2):  # the second time from the table of values seen

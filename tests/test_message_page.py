@@ -56,6 +56,7 @@ REQUESTS = [  # (path, headers): each differs from the one before in one thing a
     ("/news/1", {"Accept-Language": "en"}),
     ("/news/1", {"User-Agent": FIREFOX}),
     ("/news/1", {"User-Agent": FIREFOX, "Accept-Language": "de"}),
+    ("/news/1", {"Sec-CH-UA": '"Chromium";v="150", "Google Chrome";v="150"'}),  # a client hint, not Brave's
     ("/news/1", {"Sec-CH-UA": '"Chromium";v="150", "Brave";v="150"'}),  # Brave, by its client hint
     ("/news/1", {"Sec-CH-UA": '"Chromium";v="150", "Brave";v="150"', "User-Agent": FIREFOX}),
 ]

@@ -6,6 +6,8 @@ import string
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from itsdangerous import TimestampSigner
 from itsdangerous.signer import HMACAlgorithm
 
@@ -16,6 +18,7 @@ from adguard_mw.state import (
     StateCookie,
     Verdict,
     VisitorState,
+    _cookie_bytes,
     first_page_marker,
     new_visitor_id,
     visitor_id_expired,
@@ -183,6 +186,46 @@ def test_the_companion_is_written_only_when_the_browser_holds_another(
     cookie_header: bytes, state: VisitorState, current: bool
 ) -> None:
     assert cookie_jar([NEW_KEY]).companion_current(cookie_header, state) is current
+
+
+def _cookie_value_by_parts(header: bytes, needle: bytes) -> bytes | None:
+    """What `_cookie_bytes` is to read: the first `;`-separated part that starts with the name and "=" after spaces
+    and tabs, its value stripped of white space, then of quotes."""
+    for part in header.split(b";"):
+        part = part.lstrip(b" \t")
+        if part.startswith(needle):
+            return part[len(needle) :].strip().strip(b'"')
+    return None
+
+
+@given(
+    st.lists(
+        st.sampled_from([b"_st=", b"_st", b"x_st=", b"_st_v=", b";", b"; ", b" ", b"\t", b"=", b'"', b"a.1", b"b"])
+    )
+)
+def test_a_cookie_is_read_from_the_first_part_that_names_it(pieces: list[bytes]) -> None:
+    header = b"".join(pieces)
+    assert _cookie_bytes(header, b"_st=") == _cookie_value_by_parts(header, b"_st=")
+
+
+@pytest.mark.parametrize(
+    ("cookie_header", "value"),
+    [
+        (b"_st=a", b"a"),
+        (b"theme=dark; _st=a; other=1", b"a"),
+        (b"theme=dark;_st=a", b"a"),
+        (b"theme=dark; \t_st= a ", b"a"),
+        (b'_st="a"', b"a"),
+        (b"x_st=b; _st=a", b"a"),  # another name that ends like ours
+        (b"theme=_st=b; _st=a", b"a"),  # our name and "=" inside another cookie's value
+        (b"_st=a; _st=b", b"a"),  # the first wins
+        (b"_st=", b""),
+        (b"theme=dark", None),
+        (b"x_st=b", None),
+    ],
+)
+def test_a_cookie_is_found_where_it_starts_a_part(cookie_header: bytes, value: bytes | None) -> None:
+    assert _cookie_bytes(cookie_header, b"_st=") == value
 
 
 def test_pseudonymous_ids_carry_their_day_and_expire() -> None:
