@@ -71,7 +71,7 @@ def declares_utf8(headers: list[tuple[bytes, bytes]]) -> bool:
     """Whether the Content-Type header names UTF-8 by a label every browser knows: then the page is read as UTF-8
     whatever its `<meta>` says (only a byte order mark could change that, and it would say UTF-8 or be unwritable)."""
     for name, value in headers:
-        if name.lower() == b"content-type":
+        if len(name) == 12 and name.lower() == b"content-type":
             try:
                 return _UTF_8_VALUES[value]
             except (KeyError, TypeError):  # not seen yet, or not bytes

@@ -260,8 +260,9 @@ class HtmlRewriter:
             return
         not_modified = False
         try:
-            if lookahead.charset is None:  # not answered by the usual start's <meta charset>: do the headers name
-                lookahead.charset_certain = declares_utf8(start["headers"])  # UTF-8, so that none is waited for?
+            # Unless the usual start answered (its <meta charset>): a page the headers call UTF-8 has none to wait for.
+            if lookahead.charset is None:
+                lookahead.charset_certain = declares_utf8(start["headers"])
             rewrite = await self._decide(start["headers"])
             if rewrite is not None and rewrite.replace_body is None:
                 edited_headers, etag = _edit_headers(start["headers"], rewrite)
